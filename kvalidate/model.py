@@ -88,6 +88,9 @@ class Document:
     index: int
     positions: Mapping[tuple[str | int, ...], Position]
     source: Source
+    # Keys set twice: (path, position of the second key, line of the first). The last one wins,
+    # as in every non-strict decoder; strict consumers refuse the document.
+    duplicates: list[tuple[tuple[str | int, ...], Position, int]] = field(default_factory=list)
 
     @property
     def api_version(self) -> str:
@@ -146,6 +149,7 @@ class Result:
     findings: list[Finding] = field(default_factory=list)
     documents: int = 0
     files: int = 0
+    checked: list[str] = field(default_factory=list)  # labels of the files (renderings) checked
     cells: list[Cell] = field(default_factory=list)
     # Free-form counters that reporters may show (per template, per cell...).
     stats: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,124 @@
+"""Command line: options -> library call -> reporters -> exit code.
+
+Exit codes: 0 no error finding, 1 error findings, 2 unusable input or usage (one line on stderr,
+never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import click
+import typer
+
+from .model import Result, SetupError
+from .report import REPORTERS
+from .schemastore import SchemaStore
+from .validate import validate_paths
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Render Kubespray templates as Ansible would and validate every output strictly.")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO_ROOT / "examples" / "rendered"
+
+FormatOpt = Annotated[list[str] | None, typer.Option(
+    "--format", "-f", metavar="NAME[=PATH]",
+    help=f"Report format ({', '.join(REPORTERS)}), optionally written to PATH; repeatable.")]
+KubeVersionOpt = Annotated[str | None, typer.Option(
+    "--kube-version", metavar="X.Y", help="Kubernetes minor whose API schemas apply (default: newest).")]
+
+
+def parse_formats(specs: list[str] | None) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
+    for spec in specs or ["text"]:
+        name, _, path = spec.partition("=")
+        if name not in REPORTERS:
+            raise SetupError(f"unknown format {name!r}: choose from {', '.join(REPORTERS)}")
+        out.append((name, path or None))
+    return out
+
+
+def emit(result: Result, formats: list[tuple[str, str | None]]) -> None:
+    with ExitStack() as stack:
+        for name, path in formats:
+            stream: TextIO = sys.stdout
+            if path:
+                try:
+                    stream = stack.enter_context(open(path, "w", encoding="utf-8"))  # noqa: SIM115
+                except OSError as e:
+                    raise SetupError(f"cannot write report {path}: {e.strerror or e}") from e
+            REPORTERS[name](result, stream)
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories (*.yaml, *.yml, *.json) or - for stdin.")],
+    kube_version: KubeVersionOpt = None,
+    fmt: FormatOpt = None,
+    crds: Annotated[list[Path] | None, typer.Option(
+        "--crds", metavar="PATH", help="CustomResourceDefinitions (file or directory) to validate custom "
+        "resources against; repeatable.")] = None,
+) -> None:
+    """Validate rendered Kubernetes YAML strictly, as the API server would."""
+    formats = parse_formats(fmt)
+    store = SchemaStore.for_version(kube_version)
+    if crds:
+        from .crdload import load_crds
+
+        load_crds(store, [str(p) for p in crds])
+    result = validate_paths(paths, store)
+    emit(result, formats)
+    raise typer.Exit(result.exit_code())
+
+
+@app.command()
+def demo(kube_version: KubeVersionOpt = None, fmt: FormatOpt = None) -> None:
+    """The main job on the embedded default (what `make run` runs)."""
+    formats = parse_formats(fmt)
+    store = SchemaStore.for_version(kube_version)
+    result = validate_paths([str(EXAMPLES)], store)
+    emit(result, formats)
+    raise typer.Exit(result.exit_code())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: never a traceback; SetupError and usage errors are one line and exit 2."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="kvalidate", standalone_mode=False)
+    except SetupError as e:
+        print(f"kvalidate: {e}", file=sys.stderr)
+        return 2
+    except click.exceptions.NoArgsIsHelpError as e:
+        print(e.format_message() if hasattr(e, "format_message") else str(e), file=sys.stderr)
+        return 2
+    except click.UsageError as e:
+        print(f"kvalidate: {e.format_message()}", file=sys.stderr)
+        return 2
+    except click.exceptions.Abort:
+        print("kvalidate: aborted", file=sys.stderr)
+        return 2
+    except click.ClickException as e:
+        print(f"kvalidate: {e.format_message()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kvalidate: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as e:  # noqa: BLE001 - the promise is: never a traceback
+        print(f"kvalidate: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    return code if isinstance(code, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

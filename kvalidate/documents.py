@@ -1,0 +1,359 @@
+"""Rendered text -> documents with positions, typed as the API server's YAML decoder types them.
+
+The API server (and kubectl, kubeadm, kubelet...) read YAML through sigs.k8s.io/yaml, i.e. go-yaml v2
+(YAML 1.1) converted to JSON. PyYAML is YAML 1.1 too, but differs in a few places, all handled here:
+
+| plain scalar         | PyYAML         | go-yaml v2 / kvalidate |
+| `2001-12-14`         | datetime.date  | "2001-12-14" (string)  |
+| `y`, `n`, `Y`, `N`   | string         | true / false           |
+| `1e3`                | "1e3"          | 1000.0                 |
+| `0o17`               | "0o17"         | 15                     |
+| `1:20` (sexagesimal) | 80             | "1:20"                 |
+| `=`                  | error          | "="                    |
+| non-string map keys  | int/bool keys  | strings ("1", "true")  |
+
+Parsing uses libyaml (CParser) with a memoized resolver and one recursive builder (measured in
+PERFORMANCE.md section 1: ~1.7x plain CSafeLoader). Duplicate keys are findings with both lines.
+Alias expansion and input size are bounded, so a billion-laughs document ends fast as a finding.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .model import Document, Finding, Position, SetupError, Severity, Source, field_path
+
+if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - environment check
+    raise ImportError("kvalidate needs PyYAML built with libyaml (yaml.CParser); reinstall PyYAML")
+
+from yaml._yaml import CParser  # noqa: E402 - after the libyaml check
+
+MAX_BYTES = 16 * 1024 * 1024  # per file; larger inputs are findings, not work
+MAX_VALUES = 1_000_000  # values one document may expand to (aliases included)
+MAX_DEPTH = 300  # nesting depth of one document (CRD schemas, the deepest real documents, stay < 80)
+
+_STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_BOOL, _NULL, _MERGE = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"
+_BINARY = "tag:yaml.org,2002:binary"
+
+# go-yaml v2's resolve table (resolve.go): bools include y/n, floats need no dot, no sexagesimal,
+# no timestamps (they stay strings once converted to JSON).
+_BOOL_VALUES = {
+    **dict.fromkeys("y Y yes Yes YES true True TRUE on On ON".split(), True),
+    **dict.fromkeys("n N no No NO false False FALSE off Off OFF".split(), False),
+}
+_NULL_VALUES = {"", "~", "null", "Null", "NULL"}
+_INT_RE = re.compile(r"^[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$")
+_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
+_SPECIAL_FLOATS = {".inf": float("inf"), ".Inf": float("inf"), ".INF": float("inf"),
+                   "+.inf": float("inf"), "+.Inf": float("inf"), "+.INF": float("inf"),
+                   "-.inf": float("-inf"), "-.Inf": float("-inf"), "-.INF": float("-inf"),
+                   ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
+
+
+class YamlProblem(Exception):
+    def __init__(self, rule: str, message: str, line: int, column: int, path: tuple[str | int, ...] = ()):
+        super().__init__(message)
+        self.rule, self.message, self.line, self.column, self.path = rule, message, line, column, path
+
+
+def _plain_scalar(value: str) -> Any:
+    """Type a plain (unquoted) scalar as go-yaml v2 does."""
+    if value in _NULL_VALUES:
+        return None
+    b = _BOOL_VALUES.get(value)
+    if b is not None:
+        return b
+    c = value[:1]
+    if c.isdigit() or c in "+-." and len(value) > 1:
+        if _INT_RE.match(value):
+            s = value.replace("_", "")
+            sign = -1 if s[0] == "-" else 1
+            s = s.lstrip("+-")
+            if s.startswith("0b"):
+                return sign * int(s[2:], 2)
+            if s.startswith("0x"):
+                return sign * int(s[2:], 16)
+            if s.startswith("0o"):
+                return sign * int(s[2:], 8)
+            if len(s) > 1 and s[0] == "0":
+                return sign * int(s, 8)
+            return sign * int(s)
+        if _FLOAT_RE.match(value):
+            return float(value.replace("_", ""))
+        f = _SPECIAL_FLOATS.get(value)
+        if f is not None:
+            return f
+    return value
+
+
+def _json_key(key: Any, node: Node) -> str:
+    """Map keys become JSON object keys the way sigs.k8s.io/yaml converts them."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, float):
+        return repr(key) if key == key and key not in (float("inf"), float("-inf")) else str(key)
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    raise YamlProblem("yaml-syntax", f"unsupported map key of type {type(key).__name__}", line, col)
+
+
+class _Builder:
+    """Builds JSON-compatible data from a composed node tree, recording positions."""
+
+    def __init__(self) -> None:
+        self.sizes: dict[int, int] = {}  # id(node) -> number of values it expands to
+        self.count = 0
+        self.positions: dict[tuple[str | int, ...], Position] = {}
+        self.duplicates: list[tuple[tuple[str | int, ...], Position, int]] = []
+
+    def build(self, node: Node, path: tuple[str | int, ...], depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise YamlProblem("yaml-limits", f"document nested deeper than {MAX_DEPTH} levels",
+                              node.start_mark.line + 1, node.start_mark.column + 1, path)
+        known = self.sizes.get(id(node))
+        if known is not None:  # an alias: its expansion is about to be copied again
+            self.count += known
+            if self.count > MAX_VALUES:
+                raise YamlProblem("yaml-limits",
+                                  f"aliases expand to more than {MAX_VALUES} values (alias bomb?)",
+                                  node.start_mark.line + 1, node.start_mark.column + 1, path)
+            return self._build(node, path, depth, record=False)
+        before = self.count
+        value = self._build(node, path, depth, record=True)
+        self.sizes[id(node)] = self.count - before
+        return value
+
+    def _build(self, node: Node, path: tuple[str | int, ...], depth: int, record: bool) -> Any:
+        self.count += 1
+        cls = node.__class__
+        if isinstance(node, ScalarNode):
+            return self._scalar(node)
+        if cls is SequenceNode:
+            out = []
+            for i, item in enumerate(node.value):
+                p = (*path, i)
+                self.positions[p] = Position(item.start_mark.line + 1, item.start_mark.column + 1)
+                out.append(self.build(item, p, depth + 1))
+            return out
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path, depth)
+        raise YamlProblem("yaml-syntax", f"unexpected node {node.tag}", node.start_mark.line + 1, 1, path)
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        tag, value = node.tag, node.value
+        if tag == _PLAIN:
+            return _plain_scalar(value)
+        if tag == _STR:
+            return value
+        if tag == _BOOL:
+            return _BOOL_VALUES.get(value, value)
+        if tag == _NULL:
+            return None
+        if tag == _INT:
+            v = _plain_scalar(value)
+            if isinstance(v, int) and not isinstance(v, bool):
+                return v
+        if tag == _FLOAT:
+            v = _plain_scalar(value)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return float(v)
+        if tag == _BINARY:
+            return "".join(value.split())  # JSON has no bytes: keep the base64 text
+        if tag.startswith("tag:yaml.org,2002:"):
+            return value  # timestamps with an explicit tag etc.: strings, as once converted to JSON
+        raise YamlProblem("yaml-syntax", f"unknown tag {tag}", node.start_mark.line + 1,
+                          node.start_mark.column + 1)
+
+    def _mapping(self, node: MappingNode, path: tuple[str | int, ...], depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        lines: dict[str, int] = {}
+        merges: list[Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE or (key_node.tag == _PLAIN and key_node.value == "<<"):
+                merges.append(value_node)
+                continue
+            if key_node.__class__ is ScalarNode:
+                raw = self._scalar(key_node)
+            else:
+                raw = self.build(key_node, path, depth + 1)
+            key = _json_key(raw, key_node)
+            line = key_node.start_mark.line + 1
+            if key in lines:  # recorded; the last one wins, as in go-yaml
+                self.duplicates.append(((*path, key), Position(line, key_node.start_mark.column + 1),
+                                        lines[key]))
+            lines[key] = line
+            p = (*path, key)
+            self.positions[p] = Position(line, key_node.start_mark.column + 1)
+            out[key] = self.build(value_node, p, depth + 1)
+        if merges:  # YAML 1.1 merge keys: explicit keys win (go-yaml v2 does the same)
+            base: dict[str, Any] = {}
+            for m in merges:
+                for sub in m.value if m.__class__ is SequenceNode else [m]:
+                    merged = self.build(sub, path, depth + 1)
+                    if not isinstance(merged, dict):
+                        raise YamlProblem("yaml-syntax", "map merge requires map or sequence of maps",
+                                          sub.start_mark.line + 1, sub.start_mark.column + 1, path)
+                    for k, v in merged.items():
+                        base.setdefault(k, v)
+            base.update(out)
+            out = base
+        return out
+
+
+_PLAIN = "kvalidate:plain"  # an untagged plain scalar: typed later by go-yaml v2's rules
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+class _Composer(CParser):
+    """libyaml parser and composer. Implicit tags are not resolved with PyYAML's YAML 1.1 table:
+    plain scalars are marked and typed by `_plain_scalar` (go-yaml v2's table), quoted ones are
+    strings, explicit tags are kept."""
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _MAP if kind is MappingNode else _SEQ
+
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    documents: list[Document]
+    findings: list[Finding]
+
+
+def _finding(source: Source, rule: str, message: str, line: int, column: int, index: int,
+             path: tuple[str | int, ...] = ()) -> Finding:
+    return Finding(Severity.ERROR, rule, message, path=field_path(path), file=source.file, line=line,
+                   column=column, document=index, template=source.template, host=source.host,
+                   cell=source.cell, ref=source.ref, dest=source.dest)
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+_COMPACT = re.compile(r"(?:[-?][ \t]+){" + str(MAX_DEPTH) + ",}")
+
+
+def _too_deep(text: str) -> int:
+    """Line of a nesting deeper than MAX_DEPTH, or 0, found without parsing.
+
+    libyaml's composer recurses in C: a document of 100,000 `[` crashes the interpreter instead of
+    raising. Flow brackets and compact block sequences (`- - - -`) are the only ways to nest deeply
+    in little text (block indentation costs quadratic bytes, bounded by MAX_BYTES), so count them
+    first. Brackets inside quoted strings only make this stricter, never let a deep one through.
+    """
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        depth = depth + 1 if m.group() in "[{" else max(depth - 1, 0)
+        if depth > MAX_DEPTH:
+            return text.count("\n", 0, m.start()) + 1
+    m2 = _COMPACT.search(text)
+    return text.count("\n", 0, m2.start()) + 1 if m2 else 0
+
+
+def parse_text(text: str, source: Source) -> Parsed:
+    """Parse a multi-document YAML (or JSON) text. Problems are findings; parsing goes on after
+    a bad document where the YAML stream allows it (a syntax error ends the stream)."""
+    docs: list[Document] = []
+    findings: list[Finding] = []
+    if len(text) > MAX_BYTES:
+        findings.append(_finding(source, "yaml-limits",
+                                 f"input is {len(text)} bytes, more than the {MAX_BYTES} allowed", 1, 1, 0))
+        return Parsed(docs, findings)
+    deep = _too_deep(text)
+    if deep:
+        findings.append(_finding(source, "yaml-limits", f"document nested deeper than {MAX_DEPTH} levels",
+                                 deep, 1, 0))
+        return Parsed(docs, findings)
+    parser = _Composer(text)
+    index = 0
+    try:
+        while parser.check_node():
+            root = parser.get_node()
+            if root is None:
+                continue
+            try:
+                b = _Builder()
+                data = b.build(root, (), 0)
+            except YamlProblem as p:
+                findings.append(_finding(source, p.rule, p.message, p.line, p.column, index, p.path))
+                index += 1
+                continue
+            except RecursionError:
+                findings.append(_finding(source, "yaml-limits", "document nested too deeply",
+                                         root.start_mark.line + 1, 1, index))
+                index += 1
+                continue
+            if data is not None:
+                b.positions[()] = Position(root.start_mark.line + 1, root.start_mark.column + 1)
+                docs.append(Document(data, index, b.positions, source, b.duplicates))
+            index += 1
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        msg = " ".join(x for x in (e.context, e.problem) if x)
+        findings.append(_finding(source, "yaml-syntax", f"invalid YAML: {msg}", line, col, index))
+    except (yaml.YAMLError, RecursionError) as e:
+        findings.append(_finding(source, "yaml-syntax", f"invalid YAML: {e}", 1, 1, index))
+    finally:
+        parser.dispose()
+    return Parsed(docs, findings)
+
+
+def expand_lists(data: Any) -> Iterator[tuple[Any, tuple[str | int, ...]]]:
+    """`kind: List` documents are validated item by item: yields (object, path prefix)."""
+    if (isinstance(data, dict) and data.get("kind") == "List" and data.get("apiVersion") == "v1"
+            and isinstance(data.get("items"), list)):
+        for i, item in enumerate(data["items"]):
+            yield item, ("items", i)
+    else:
+        yield data, ()
+
+
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def iter_inputs(paths: list[str]) -> Iterator[tuple[str, str]]:
+    """(label, text) for every input: files, directories (recursively: *.yaml, *.yml, *.json),
+    or `-` for stdin. An unreadable path is a SetupError (exit 2)."""
+    for raw in paths:
+        if raw == "-":
+            yield "<stdin>", sys.stdin.read()
+            continue
+        p = Path(raw)
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
+            for f in files:
+                yield str(f), _read(f)
+        elif p.is_file():
+            yield str(p), _read(p)
+        else:
+            raise SetupError(f"cannot read {raw}: no such file or directory")
+
+
+def _read(p: Path) -> str:
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise SetupError(f"cannot read {p}: {e.strerror or e}") from e
+    if size > MAX_BYTES:
+        return data.decode("utf-8", errors="replace")  # parse_text turns the length into a finding
+    return data.decode("utf-8", errors="replace")

@@ -1,0 +1,240 @@
+"""(apiVersion, kind, Kubernetes minor) -> a strict, self-contained JSON schema and its validator.
+
+Built-in API kinds come from kubernetes-validate's bundled strict schema data (pinned exactly in
+pyproject.toml), read as package data; its `validate()` is never called (it re-reads 1.8 MB per
+call and stops at the first error: SCHEMAS.md section 5). For each kind we build a closure bundle
+(only the reachable `$defs`, descriptions dropped) and compile it with jsonschema-rs on first use.
+
+Load-time corrections (SCHEMAS.md 4.2 and 5.3), each tested in tests/test_schemastore.py:
+- IntOrString and Quantity accept an explicit `null`, as the API server does (`maxSurge: null`);
+  upstream they are a `oneOf` of two nullable types, which rejects null.
+- Quantity strings must match the Kubernetes quantity grammar (`cpu: lots` is an error).
+- `format: int32` gets its range (Go refuses to decode 2**31 into an int32).
+- `format: byte` (Secret `data`, CA bundles) must be base64.
+Names (`generateName` without `name`, `system:` RBAC names) are checked by `kvalidate.native`.
+
+Component configs and CRDs come from `kvalidate.components` and `kvalidate.crd` through the same
+`SchemaEntry`, so validation and reports do not care where a schema came from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from .model import SetupError, Severity
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+MINORS = tuple(f"1.{m}" for m in range(25, 38))  # what kubernetes-validate 1.37.0 bundles
+DEFAULT_MINOR = MINORS[-1]
+
+# apimachinery pkg/api/resource/quantity.go: <signedNumber><suffix>, suffix one of the binary SI,
+# decimal SI or decimal exponent forms. The message the API server prints (ErrFormatWrong) quotes a
+# looser regex; we check the real grammar and quote the server's words.
+QUANTITY_PATTERN = (r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
+                    r"(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$")
+QUANTITY_MESSAGE = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+_INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+_QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+_KEEP_X = ("x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields",
+           "x-kubernetes-list-map-keys", "x-kubernetes-list-type", "x-kubernetes-embedded-resource")
+
+API_CONSUMER = "kube-apiserver (strict field validation, as kubectl --validate=strict)"
+
+
+@dataclass(frozen=True)
+class SchemaEntry:
+    schema: dict[str, Any]  # self-contained Draft 2020-12 schema (local "$defs" refs only)
+    source: str  # where it comes from, shown by `kvalidate schemas` and in no-schema hints
+    unknown_severity: Severity = Severity.ERROR  # severity of unknown and duplicate fields
+    consumer: str = API_CONSUMER  # who reads the document, quoted in messages
+    native: bool = False  # a built-in API kind: name and label rules apply (kvalidate.native)
+
+
+def minor_of(version: str | None) -> str:
+    """`1.33`, `v1.33.2`, `1.33.0` -> `1.33`; None -> the newest bundled minor."""
+    if not version:
+        return DEFAULT_MINOR
+    m = re.fullmatch(r"v?(\d+)\.(\d+)(\.\d+)?(-.*)?", version.strip())
+    if not m:
+        raise SetupError(f"invalid Kubernetes version {version!r}: expected X.Y (e.g. 1.33)")
+    return f"{m.group(1)}.{m.group(2)}"
+
+
+def _strip(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == "description" and isinstance(v, str):
+                continue
+            if k.startswith("x-kubernetes-") and k not in _KEEP_X:
+                continue
+            out[k] = _strip(v)
+        fmt = out.get("format")
+        if fmt == "int32":
+            out.setdefault("minimum", -(2**31))
+            out.setdefault("maximum", 2**31 - 1)
+        elif fmt == "byte" and "string" in _types(out):
+            out.setdefault("pattern", BASE64_PATTERN)
+        return out
+    if isinstance(node, list):
+        return [_strip(x) for x in node]
+    return node
+
+
+def _types(schema: Mapping[str, Any]) -> list[str]:
+    t = schema.get("type")
+    return [t] if isinstance(t, str) else list(t or [])
+
+
+def _patch(bundle: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = _strip(bundle)
+    defs = out["$defs"]
+    if _INT_OR_STRING in defs:
+        defs[_INT_OR_STRING] = {"type": ["integer", "string", "null"]}
+    if _QUANTITY in defs:
+        defs[_QUANTITY] = {"type": ["string", "number", "null"], "pattern": QUANTITY_PATTERN}
+    return out
+
+
+def closure_bundle(root: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
+    """One self-contained schema: `root` plus only the `$defs` reachable from it."""
+    needed: dict[str, Any] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                name = ref[len("#/$defs/"):]
+                if name not in needed:
+                    needed[name] = defs[name]
+                    stack.append(defs[name])
+            stack.extend(v for k, v in node.items() if k != "$ref")
+        elif isinstance(node, list):
+            stack.extend(node)
+    bundle = dict(root)
+    bundle["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    bundle["$defs"] = needed
+    return bundle
+
+
+class CoreSchemas:
+    """The built-in API kinds of one Kubernetes minor, from kubernetes-validate's strict data."""
+
+    def __init__(self, minor: str) -> None:
+        if minor not in MINORS:
+            raise SetupError(f"Kubernetes {minor} is not supported: kvalidate has API schemas for "
+                             f"{MINORS[0]} to {MINORS[-1]}")
+        self.minor = minor
+        self.dirname = f"v{minor}.0-local-strict"
+        self.source = f"kubernetes-validate {dist_version('kubernetes-validate')} {self.dirname}"
+
+    @cached_property
+    def _raw(self) -> dict[str, Any]:
+        base = resources.files("kubernetes_validate") / "kubernetes-json-schema" / self.dirname
+        defs: dict[str, Any] = json.loads((base / "_definitions.json").read_text(encoding="utf-8"))["$defs"]
+        return defs
+
+    @cached_property
+    def index(self) -> dict[tuple[str, str], str]:
+        """(apiVersion, kind) -> definition name, from `x-kubernetes-group-version-kind` of kinds
+        whose own `kind` property is an enum of that kind (this skips shared types such as
+        DeleteOptions, which list every group)."""
+        out: dict[tuple[str, str], str] = {}
+        for name, d in self._raw.items():
+            kind_enum = d.get("properties", {}).get("kind", {}).get("enum")
+            for gvk in d.get("x-kubernetes-group-version-kind", ()):
+                if kind_enum and gvk["kind"] not in kind_enum:
+                    continue
+                api_version = f"{gvk['group']}/{gvk['version']}" if gvk["group"] else gvk["version"]
+                out[(api_version, gvk["kind"])] = name
+        return out
+
+    def lookup(self, api_version: str, kind: str) -> SchemaEntry | None:
+        name = self.index.get((api_version, kind))
+        if name is None:
+            return None
+        bundle = closure_bundle(self._raw[name], self._raw)
+        return SchemaEntry(_patch(bundle), self.source, native=True)
+
+
+@dataclass
+class SchemaStore:
+    """All schemas of one run for one Kubernetes minor, with compiled validators cached per kind.
+
+    `versions` carries the cell's component versions (`calico_version`, `cilium_version`) that
+    select pinned CRD schemas.
+    """
+
+    minor: str = DEFAULT_MINOR
+    versions: Mapping[str, str] = field(default_factory=dict)
+    _crds: dict[tuple[str, str], SchemaEntry] = field(default_factory=dict)
+    _entries: dict[tuple[str, str], SchemaEntry | None] = field(default_factory=dict)
+    _validators: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    @classmethod
+    def for_version(cls, kube_version: str | None, versions: Mapping[str, str] | None = None) -> SchemaStore:
+        minor = minor_of(kube_version)
+        store = cls(minor, dict(versions or {}))
+        store.core  # noqa: B018 - fail early (exit 2) on an unsupported minor
+        return store
+
+    @cached_property
+    def core(self) -> CoreSchemas:
+        return CoreSchemas(self.minor)
+
+    def add_crd_schemas(self, schemas: Mapping[tuple[str, str], dict[str, Any]], source: str) -> None:
+        """Register strict schemas converted from CustomResourceDefinitions (they win over
+        everything else for their kinds, as the API server serves what the CRD says)."""
+        for key, schema in schemas.items():
+            self._crds[key] = SchemaEntry(schema, source)
+            self._entries.pop(key, None)
+            self._validators.pop(key, None)
+
+    def lookup(self, api_version: str, kind: str) -> SchemaEntry | None:
+        key = (api_version, kind)
+        if key in self._entries:
+            return self._entries[key]
+        entry = self._crds.get(key) or self.core.lookup(api_version, kind)
+        if entry is None:
+            entry = _extension_lookup(self.minor, api_version, kind, self.versions)
+        self._entries[key] = entry
+        return entry
+
+    def validator(self, api_version: str, kind: str) -> tuple[SchemaEntry, Any] | None:
+        entry = self.lookup(api_version, kind)
+        if entry is None:
+            return None
+        key = (api_version, kind)
+        v = self._validators.get(key)
+        if v is None:
+            v = jsonschema_rs.validator_for(entry.schema)
+            self._validators[key] = v
+        return entry, v
+
+    def kinds(self) -> Iterable[tuple[str, str]]:
+        return sorted(set(self.core.index) | set(self._crds))
+
+
+def _extension_lookup(minor: str, api_version: str, kind: str,
+                      versions: Mapping[str, str]) -> SchemaEntry | None:
+    """Component configs and pinned CRDs (issue 6); absent modules simply find nothing."""
+    try:
+        from . import components  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    entry: SchemaEntry | None = components.lookup(minor, api_version, kind)
+    if entry is None and hasattr(components, "pinned_crd_lookup"):
+        entry = components.pinned_crd_lookup(api_version, kind, versions)
+    return entry
