@@ -1,0 +1,169 @@
+"""Simulated results of machine-touching modules, for a fresh and healthy host.
+
+Follows `../shared/oracle/sim-rules.yml` (copied to `data/sim-rules.yml`) and the matching of
+`oracle/plugins/action/oracle_sim.py`: rules are tried in order, the first match wins; `module`
+is a regex matched in full against the short module name (`ansible.builtin.command` ->
+`command`); `match` maps an argument to a regex searched in its value (`_any`: all arguments
+joined as `k=v` sorted by key; `_task`: the task name with its `role : ` prefix). Without a
+match the module's default applies, else the `'*'` default. `stdout_lines`/`stderr_lines` are
+derived, and `content_text` becomes base64 `content` (for `slurp`).
+
+The simulated host: commands succeed with empty output; files Kubespray creates do not exist;
+`/usr` is writable; `/etc/resolv.conf` exists; `kubeadm token create`, `upload-certs`,
+`docker/crio info`, `calicoctl get` (not found) and the first etcd health check (unhealthy: a new
+cluster) have realistic outputs.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kvalidate.model import SetupError
+
+
+@dataclass(frozen=True)
+class ModuleCall:
+    """A module task the engine does not run itself. `args` are templated (the oracle templates
+    the arguments of the modules its rules look at; others it passes through untemplated)."""
+
+    module: str
+    args: dict[str, Any]
+    host: str
+    task_name: str
+    role: str
+
+
+# The engine's hook (kvalidate/ansible/play.py defines the same; None = its generic default).
+Simulator = Callable[[ModuleCall], dict[str, Any] | None]
+
+# Modules the engine evaluates itself; the simulator declines them (returns None).
+ENGINE_MODULES = frozenset({
+    "set_fact", "include_vars", "include_tasks", "import_tasks", "include_role", "import_role",
+    "include", "group_by", "add_host", "meta", "assert", "fail", "debug", "template",
+})
+
+
+@dataclass(frozen=True)
+class Rule:
+    module: str
+    match: Mapping[str, str]
+    result: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SimRules:
+    rules: tuple[Rule, ...]
+    defaults: Mapping[str, Mapping[str, Any]]
+
+
+def short_name(module: str) -> str:
+    """`ansible.builtin.command` -> `command` (the oracle keeps the last dotted part)."""
+    return module.rsplit(".", 1)[-1]
+
+
+def parse_rules(data: Any, source: str = "sim rules") -> SimRules:
+    """A sim-rules mapping (`rules:` list, `defaults:` per module) -> SimRules."""
+    if not isinstance(data, dict):
+        raise SetupError(f"{source}: expected a mapping with `rules` and `defaults`")
+    rules = []
+    for i, r in enumerate(data.get("rules") or []):
+        if not isinstance(r, dict) or not isinstance(r.get("match", {}), dict):
+            raise SetupError(f"{source}: rule {i} is not a mapping with a `match` mapping")
+        rules.append(Rule(str(r.get("module", "*")), dict(r.get("match") or {}), dict(r.get("result") or {})))
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise SetupError(f"{source}: `defaults` is not a mapping")
+    return SimRules(tuple(rules), {str(k): dict(v or {}) for k, v in defaults.items()})
+
+
+@cache
+def default_rules() -> SimRules:
+    text = resources.files("kvalidate.kubespray").joinpath("data", "sim-rules.yml").read_text("utf-8")
+    return parse_rules(yaml.safe_load(text), "kvalidate/kubespray/data/sim-rules.yml")
+
+
+def load_rules(path: Path) -> SimRules:
+    """A user's sim-rules file (same format as the oracle's), e.g. for an upgrade state."""
+    try:
+        return parse_rules(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+    except (OSError, yaml.YAMLError) as e:
+        raise SetupError(f"cannot read sim rules {path}: {e}") from e
+
+
+def _flatten_args(args: Mapping[str, Any]) -> str:
+    parts = []
+    for k, v in sorted(args.items()):
+        parts.append(f"{k}={v if isinstance(v, str) else json.dumps(v, default=str, sort_keys=True)}")
+    return " ".join(parts)
+
+
+def _task_label(call: ModuleCall) -> str:
+    return f"{call.role} : {call.task_name}" if call.role else call.task_name
+
+
+def matches(rule: Rule, call: ModuleCall) -> bool:
+    mod = short_name(call.module)
+    if rule.module != "*" and not re.fullmatch(rule.module, mod):
+        return False
+    for key, pat in rule.match.items():
+        if key == "_task":
+            value: Any = _task_label(call)
+        elif key == "_any":
+            value = _flatten_args(call.args)
+        else:
+            value = call.args.get(key)
+            if value is None:
+                return False
+            if not isinstance(value, str):
+                value = json.dumps(value, default=str, sort_keys=True)
+        if not re.search(pat, value):
+            return False
+    return True
+
+
+def _finish(result: dict[str, Any]) -> dict[str, Any]:
+    for k in ("stdout", "stderr"):
+        if k in result and f"{k}_lines" not in result:
+            result[f"{k}_lines"] = str(result[k]).splitlines()
+    if "content_text" in result:
+        result["content"] = base64.b64encode(str(result.pop("content_text")).encode()).decode()
+        result.setdefault("encoding", "base64")
+    return result
+
+
+def simulate(call: ModuleCall, rules: SimRules | None = None) -> dict[str, Any] | None:
+    """The simulated result of `call`; None for modules the engine runs itself."""
+    mod = short_name(call.module)
+    if mod in ENGINE_MODULES:
+        return None
+    rs = rules or default_rules()
+    chosen: Mapping[str, Any] | None = None
+    for rule in rs.rules:
+        if matches(rule, call):
+            chosen = rule.result
+            break
+    if chosen is None:
+        chosen = rs.defaults.get(mod, rs.defaults.get("*", {}))
+    result = copy.deepcopy(dict(chosen))
+    result.setdefault("changed", False)
+    return _finish(result)
+
+
+def make_simulator(rules: SimRules | None = None) -> Simulator:
+    """A `Simulator` over `rules` (default: the oracle's fresh-host rules)."""
+
+    def sim(call: ModuleCall) -> dict[str, Any] | None:
+        return simulate(call, rules)
+
+    return sim

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kvalidate.kubespray.checkout import Checkout, minor, open_checkout
+from kvalidate.model import SetupError
+from kvalidate.tree import DirTree
+
+EXPECTED: dict[str, dict[str, Any]] = {
+    "master": dict(
+        defaults_role="kubespray_defaults", network_facts="roles/network_facts/tasks/main.yaml",
+        checksums_file="roles/kubespray_defaults/vars/main/checksums.yml", checksums_are_role_vars=True,
+        kubeadm_config_versions=("v1beta4",), group_fallback=None, inventory_needs_k8s_cluster=False,
+        kube_versions=("1.36.1", "1.35.2", "1.35.0", "1.34.0"), default_kube_version="1.36.1",
+        sample_kube_version="", kube_minors=("1.36", "1.35", "1.34")),
+    "2.27": dict(
+        defaults_role="kubespray-defaults", network_facts="roles/kubespray-defaults/tasks/main.yaml",
+        checksums_file="roles/kubespray-defaults/defaults/main/checksums.yml", checksums_are_role_vars=False,
+        kubeadm_config_versions=("v1beta3", "v1beta4"), group_fallback="_all",
+        inventory_needs_k8s_cluster=False, default_kube_version="v1.31.2", sample_kube_version="v1.31.1",
+        kube_minors=("1.31", "1.30", "1.29")),
+    "2.23": dict(
+        defaults_role="kubespray-defaults", network_facts="roles/kubespray-defaults/tasks/fallback_ips.yml",
+        checksums_file="roles/download/defaults/main/checksums.yml", checksums_are_role_vars=False,
+        kubeadm_config_versions=("v1beta3",), group_fallback=None, inventory_needs_k8s_cluster=True,
+        default_kube_version="v1.27.3", kube_minors=("1.27", "1.26", "1.25"),
+        group_mappings={"kube_control_plane": ("kube-master",), "kube_node": ("kube-node",),
+                        "k8s_cluster": ("k8s-cluster",)}),
+}
+
+
+@pytest.mark.parametrize(("flavour", "field", "value"),
+                         [(f, k, v) for f, exp in EXPECTED.items() for k, v in exp.items()])
+def test_branch_differences(make_checkout: Callable[[str], Checkout], flavour: str, field: str,
+                            value: Any) -> None:
+    assert getattr(make_checkout(flavour), field) == value
+
+
+@pytest.mark.parametrize("flavour", ["master", "2.27"])
+def test_group_mappings_from_group_by_loop(make_checkout: Callable[[str], Checkout], flavour: str) -> None:
+    assert make_checkout(flavour).group_mappings == {
+        "kube_control_plane": ("kube-master",), "kube_node": ("kube-node",),
+        "k8s_cluster": ("kube_node", "kube_control_plane", "calico_rr")}
+
+
+@pytest.mark.parametrize(("files", "message"), [
+    ({"README.md": "x\n"}, "no playbooks/cluster.yml"),
+    ({"playbooks/cluster.yml": "[]\n", "roles/x/tasks/main.yml": "[]\n"}, "no roles/kubespray_defaults"),
+])
+def test_not_a_checkout(tree_at: Callable[[dict[str, str]], Path], files: dict[str, str],
+                        message: str) -> None:
+    with pytest.raises(SetupError, match=message) as e:
+        open_checkout(DirTree(tree_at(files)))
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(("version", "expected"), [("v1.31.9", "1.31"), ("1.36.4", "1.36"), ("1.30", "1.30")])
+def test_minor(version: str, expected: str) -> None:
+    assert minor(version) == expected

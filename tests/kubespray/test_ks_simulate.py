@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kvalidate.kubespray.simulate import (
+    ModuleCall,
+    load_rules,
+    make_simulator,
+    parse_rules,
+    short_name,
+    simulate,
+)
+from kvalidate.model import SetupError
+
+
+def call(module: str, args: dict[str, Any] | None = None, task: str = "t", role: str = "r") -> ModuleCall:
+    return ModuleCall(module=module, args=args or {}, host="node1", task_name=task, role=role)
+
+
+@pytest.mark.parametrize(("c", "expected"), [
+    # filesystem probes of a fresh host
+    (call("stat", {"path": "/usr"}), {"stat": {"exists": True, "writeable": True}}),
+    (call("ansible.builtin.stat", {"path": "/etc/resolv.conf"}), {"stat": {"exists": True, "isreg": True}}),
+    (call("stat", {"path": "/etc/kubernetes/admin.conf"}), {"stat": {"exists": False}}),
+    (call("stat", {"path": "/opt"}), {"stat": {"exists": True, "isdir": True}}),
+    # commands whose output Kubespray parses
+    (call("command", {"_raw_params": "/usr/local/bin/kubeadm token create"}),
+     {"rc": 0, "stdout": "abcdef.0123456789abcdef", "stdout_lines": ["abcdef.0123456789abcdef"]}),
+    (call("shell", {"cmd": "kubeadm init phase upload-certs --upload-certs"}), {"rc": 0}),
+    (call("command", {"_raw_params": "docker info -f '{{.CgroupDriver}}'"}), {"stdout": "systemd"}),
+    (call("command", {"_raw_params": "/usr/local/bin/calicoctl.sh get ippool default-pool -o json"}),
+     {"rc": 1, "failed": True, "stderr_lines": ["resource does not exist"]}),
+    (call("command", {"_raw_params": "which resolvconf"}), {"rc": 1}),
+    (call("command", {"_raw_params": "systemctl is-active --quiet NetworkManager"}), {"rc": 3}),
+    (call("command", {"_raw_params": "systemctl is-active systemd-resolved"}), {"rc": 0, "stdout": "active"}),
+    # etcd: unhealthy at the first check (a new cluster), healthy once "waited for"
+    (call("shell", {"cmd": "etcdctl endpoint --cluster status"}, task="Configure | Check if etcd cluster is healthy",
+          role="etcd"), {"rc": 1}),
+    (call("shell", {"cmd": "etcdctl endpoint --cluster status"}, task="Configure | Wait for etcd cluster to be healthy",
+          role="etcd"), {"rc": 0, "stdout": ""}),
+    # defaults per module, then '*'
+    (call("command", {"_raw_params": "true"}), {"rc": 0, "stdout": "", "stdout_lines": [], "changed": False}),
+    (call("slurp", {"src": "/etc/kubernetes/kubeadm-config.yaml"}), {"failed": True}),
+    (call("kube", {"filename": "x"}), {"changed": False}),
+    (call("community.general.modprobe", {"name": "br_netfilter"}), {"changed": False}),
+    (call("find", {"paths": "/etc"}), {"files": [], "matched": 0}),
+])
+def test_rules(c: ModuleCall, expected: dict[str, Any]) -> None:
+    result = simulate(c)
+    assert result is not None
+    for key, value in expected.items():
+        if isinstance(value, dict):
+            assert {k: result[key][k] for k in value} == value
+        else:
+            assert result[key] == value
+
+
+@pytest.mark.parametrize(("src", "text"), [
+    ("/etc/resolv.conf", "nameserver 10.0.0.2\nsearch example.internal\n"),
+    ("/etc/kubernetes/ssl/ca.crt", "-----BEGIN CERTIFICATE-----"),
+])
+def test_slurp_content_is_base64(src: str, text: str) -> None:
+    result = simulate(call("slurp", {"src": src}))
+    assert result is not None
+    assert result["encoding"] == "base64"
+    assert base64.b64decode(result["content"]).decode().startswith(text)
+    assert "content_text" not in result
+
+
+@pytest.mark.parametrize("module", ["set_fact", "ansible.builtin.template", "include_tasks", "group_by"])
+def test_engine_modules_are_declined(module: str) -> None:
+    assert simulate(call(module)) is None
+
+
+def test_results_are_fresh_copies() -> None:
+    first = simulate(call("stat", {"path": "/usr"}))
+    assert first is not None
+    first["stat"]["exists"] = False
+    again = simulate(call("stat", {"path": "/usr"}))
+    assert again is not None and again["stat"]["exists"] is True
+
+
+def test_upload_certs_key_parses_like_kubespray() -> None:
+    result = simulate(call("command", {"_raw_params": "kubeadm init phase upload-certs --upload-certs"}))
+    assert result is not None
+    assert re.fullmatch("[0-9a-f]{64}", result["stdout_lines"][-1])
+
+
+def test_custom_rules(tmp_path: Path) -> None:
+    p = tmp_path / "rules.yml"
+    p.write_text("rules:\n  - module: command\n    match: {_any: 'etcdctl'}\n    result: {rc: 0, stdout: ok}\n"
+                 "defaults:\n  '*': {changed: true}\n")
+    sim = make_simulator(load_rules(p))
+    assert sim(call("command", {"_raw_params": "etcdctl endpoint health"})) == {
+        "rc": 0, "stdout": "ok", "stdout_lines": ["ok"], "changed": False}
+    assert sim(call("stat", {"path": "/usr"})) == {"changed": True}
+
+
+@pytest.mark.parametrize("data", [[], {"rules": ["x"]}, {"defaults": ["x"]}, {"rules": [{"match": "x"}]}])
+def test_bad_rules(data: object) -> None:
+    with pytest.raises(SetupError):
+        parse_rules(data)
+
+
+@pytest.mark.parametrize(("module", "short"), [
+    ("ansible.builtin.command", "command"), ("kube", "kube"), ("community.general.modprobe", "modprobe")])
+def test_short_name(module: str, short: str) -> None:
+    assert short_name(module) == short
