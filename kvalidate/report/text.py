@@ -24,7 +24,8 @@ def context(f: Finding) -> str:
 
 def write(result: Result, out: TextIO) -> None:
     for f in result.findings:
-        out.write(f"{location(f)}: {f.severity.value} {f.rule}: {f.message}\n")
+        message = f.message.replace("\n", "\n    ")  # continuation lines stay under their finding
+        out.write(f"{location(f)}: {f.severity.value} {f.rule}: {message}\n")
         ctx = context(f)
         if ctx:
             out.write(f"    ({ctx})\n")
