@@ -1,0 +1,128 @@
+"""The filter registry: ansible-core 2.18's own filter functions, plus the collection filters
+Kubespray uses, under their short and fully qualified names.
+
+ansible-core's `core`, `mathstuff`, `urlsplit` and `urls` filter plugins are reused as they are
+(their functions work in any Jinja2 environment). A few are replaced because they would read the
+machine or be non-deterministic (see `_REPLACED`): kvalidate never reads the real filesystem or
+environment, and gives fixed values where Ansible would give random ones.
+
+As in ansible-core's `JinjaPluginIntercept`, every filter (Jinja2's builtins too) has its
+iterator results unrolled into lists, and the `STRING_TYPE_FILTERS` results are marked as text
+that must not be literal_eval'd. Jinja2's builtin filters keep only their short names (Ansible
+2.18 does not know `ansible.builtin.select`).
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ansible.plugins.filter import core, mathstuff, urls, urlsplit
+from ansible.utils.native_jinja import NativeJinjaText
+from jinja2 import pass_environment
+from jinja2.filters import FILTERS as DEFAULT_FILTERS
+
+from kvalidate.ansible import collection_filters, ipfilters
+from kvalidate.ansible.environment import _is_rolled
+
+# ansible-core 2.18 config STRING_TYPE_FILTERS (default value).
+STRING_TYPE_FILTERS = frozenset({"string", "to_json", "to_nice_json", "to_yaml", "to_nice_yaml", "ppretty",
+                                 "json"})
+
+# The fixed seed used where Ansible would draw random numbers without a seed.
+DETERMINISTIC_SEED = "kvalidate"
+# A fixed clock (seconds since the epoch) for `strftime` without a time: 2025-01-01T00:00:00Z.
+FIXED_EPOCH = 1735689600.0
+
+
+@pass_environment
+def _random(environment: Any, end: Any, start: Any = None, step: Any = None, seed: Any = None) -> Any:
+    """`random` with a fixed seed when none is given (Ansible would use SystemRandom)."""
+    return core.rand(environment, end, start, step, DETERMINISTIC_SEED if seed is None else seed)
+
+
+def _shuffle(mylist: Any, seed: Any = None) -> Any:
+    return core.randomize_list(mylist, seed or DETERMINISTIC_SEED)
+
+
+def _password_hash(password: Any, hashtype: str = "sha512", salt: Any = None, salt_size: Any = None,
+                   rounds: Any = None, ident: Any = None) -> Any:
+    """`password_hash` with a fixed salt when none is given."""
+    if salt is None:
+        salt = "".join(random.Random(DETERMINISTIC_SEED).choices("abcdefghijklmnopqrstuvwxyz0123456789", k=16))
+    return core.get_encrypted_password(password, hashtype, salt, salt_size, rounds, ident)
+
+
+def _strftime(string_format: str, second: Any = None, utc: bool = False) -> str:
+    return str(core.strftime(string_format, FIXED_EPOCH if second is None else second, utc))
+
+
+def _no_fs(name: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise core.AnsibleFilterError(f"the {name} filter reads the machine; kvalidate does not allow it")
+
+    return refuse
+
+
+_REPLACED: dict[str, Callable[..., Any]] = {
+    "random": _random,
+    "shuffle": _shuffle,
+    "password_hash": _password_hash,
+    "strftime": _strftime,
+    "fileglob": _no_fs("fileglob"),  # use lookup('fileglob'), which reads the checkout
+    "expanduser": _no_fs("expanduser"),
+    "expandvars": _no_fs("expandvars"),
+    "realpath": _no_fs("realpath"),
+    "relpath": _no_fs("relpath"),
+    "vault": _no_fs("vault"),
+    "unvault": _no_fs("unvault"),
+}
+
+_COLLECTION_FILTERS: dict[str, Callable[..., Any]] = {
+    "ansible.utils.ipaddr": ipfilters.ipaddr,
+    "ansible.utils.ipwrap": ipfilters.ipwrap,
+    "ansible.utils.ipv4": ipfilters.ipv4,
+    "ansible.utils.ipv6": ipfilters.ipv6,
+    "community.general.json_query": collection_filters.json_query,
+    "community.general.dict": collection_filters.dict_filter,
+    "community.crypto.x509_certificate_info": collection_filters.x509_certificate_info,
+}
+
+
+def _unroll(func: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ret = func(*args, **kwargs)
+        return list(ret) if _is_rolled(ret) else ret
+
+    return functools.update_wrapper(wrapper, func)
+
+
+def _native_text(func: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return NativeJinjaText(func(*args, **kwargs))
+
+    return functools.update_wrapper(wrapper, func)
+
+
+def _wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    # ansible-core matches the name as written: `ansible.builtin.to_nice_yaml` is not in the list.
+    return _native_text(func) if name in STRING_TYPE_FILTERS else _unroll(func)
+
+
+def _build() -> dict[str, Callable[..., Any]]:
+    plain: dict[str, Callable[..., Any]] = {}
+    for module in (core, mathstuff, urlsplit, urls):
+        plain.update(module.FilterModule().filters())
+    plain.update(_REPLACED)
+    out: dict[str, Callable[..., Any]] = {name: _wrap(name, f) for name, f in DEFAULT_FILTERS.items()}
+    for name, func in plain.items():
+        out[name] = _wrap(name, func)
+        out[f"ansible.builtin.{name}"] = _wrap(f"ansible.builtin.{name}", func)
+    for fqcn, func in _COLLECTION_FILTERS.items():
+        out[fqcn] = out[fqcn.rsplit(".", 1)[-1]] = _wrap(fqcn, func)
+    return out
+
+
+FILTERS: Mapping[str, Callable[..., Any]] = _build()

@@ -1,0 +1,236 @@
+"""Templating as ansible-core 2.18's `Templar` does it, over kvalidate's lazy variable scopes.
+
+- `Templar.template(value, scope)`: what Ansible does to a variable or a task argument: strings
+  with a Jinja marker are rendered with `convert_data=True` (a result that looks like a list,
+  dict or bool becomes one), lists and dicts recursively, anything else is returned as is; a
+  bare `{{ name }}` whose raw value is a bool or number returns it unchanged (`SINGLE_VAR`).
+- `Templar.render_file(text, scope, name)`: what the `template` module writes
+  (`convert_data=False`, no backslash escaping, trailing newlines kept).
+- `Templar.render_lookup(text, scope, name)`: `lookup('template')` (`convert_data=True`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ansible.template import _count_newlines_from_end
+from jinja2 import pass_context
+from jinja2.environment import Template
+from jinja2.runtime import Context, Undefined
+from jinja2.utils import missing
+
+from kvalidate.ansible.environment import SandboxEnvironment, _escape_backslashes, eval_concat, text_concat
+from kvalidate.ansible.filters import FILTERS
+from kvalidate.ansible.tests import TESTS
+from kvalidate.ansible.variables import (
+    MISSING,
+    ChainedUndefined,
+    Scope,
+    VarsView,
+    is_possibly_template,
+    undefined,
+)
+
+SINGLE_VAR = re.compile(r"^\{\{\s*(\w*)\s*\}\}$")
+OMIT_TOKEN = "__omit_place_holder__kvalidate0000000000000000000000000000000"
+# now() returns this fixed time, so renderings are reproducible.
+FIXED_NOW = datetime.datetime(2025, 1, 1, 0, 0, 0)
+DEADLINE_S = 10.0
+
+
+class RenderVars(Mapping[str, Any]):
+    """What one rendering sees: its locals, then the scope (templated lazily), then globals."""
+
+    __slots__ = ("locals", "scope", "globals", "vars_view")
+
+    def __init__(self, scope: Scope | None, locals: Mapping[str, Any] | None,
+                 globals: Mapping[str, Any]) -> None:
+        self.locals = dict(locals or ())
+        self.scope = scope
+        self.globals = globals
+        self.vars_view: VarsView | None = None
+
+    def lookup(self, key: str) -> Any:
+        if key in self.locals:
+            return self.locals[key]
+        if self.scope is not None:
+            if key == "vars":
+                if self.vars_view is None:
+                    self.vars_view = VarsView(self.scope)
+                return self.vars_view
+            value = self.scope.get_value(key)
+            if value is not MISSING:
+                return value
+        return self.globals.get(key, missing)
+
+    def add_locals(self, more: Mapping[str, Any] | None) -> RenderVars:
+        if not more:
+            return self
+        out = RenderVars(self.scope, {**self.locals, **{k: v for k, v in more.items() if v is not missing}},
+                         self.globals)
+        out.vars_view = self.vars_view
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.lookup(key)
+        if value is missing:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return self.lookup(str(key)) is not missing
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(self.scope or ()), **self.locals})
+
+    def __len__(self) -> int:
+        return len(self.locals) + len(self.scope or ())
+
+
+class LazyContext(Context):
+    """Jinja context over `RenderVars`, never copying the (large) variable set."""
+
+    def resolve_or_missing(self, key: str) -> Any:
+        if key in self.vars:
+            return self.vars[key]
+        if isinstance(self.parent, RenderVars):
+            return self.parent.lookup(key)
+        return self.parent.get(key, missing)
+
+    def get_all(self) -> Any:
+        if not self.vars:
+            return self.parent
+        if isinstance(self.parent, RenderVars):
+            return self.parent.add_locals(self.vars)
+        return dict(self.parent, **self.vars)
+
+
+def _new_context(template: Any, vars: Any = None, shared: bool = False, locals: Any = None) -> Context:
+    if vars is None:
+        vars = dict(template.globals or ())
+    if isinstance(vars, RenderVars):
+        vars = vars.add_locals(locals)
+    else:
+        vars = dict(vars, **(locals or {}))
+    return LazyContext(template.environment, vars, template.name, template.blocks)
+
+
+class LazyTemplate(Template):
+    """ansible-core's AnsibleJ2Template: includes and imports share the lazy variables."""
+
+    new_context = _new_context
+
+
+class Templar:
+    """One per engine: the environment, its compiled-template cache, and the lookup hook."""
+
+    def __init__(self, lookup_handler: Any = None) -> None:
+        env = SandboxEnvironment()
+        env.undefined = ChainedUndefined
+        env.context_class = LazyContext
+        env.template_class = LazyTemplate
+        env.filters = dict(FILTERS)
+        env.tests = dict(TESTS)
+        env.globals.update(lookup=self._lookup, query=self._query, q=self._query,
+                           now=self._now, undef=self._undef)
+        self.env = env
+        self.lookup_handler = lookup_handler  # callable(context_vars, name, terms, kwargs, wantlist)
+        self._depth = 0
+
+    # -- globals -------------------------------------------------------------------------------
+    @staticmethod
+    def _now(utc: bool = False, fmt: str | None = None) -> Any:
+        return FIXED_NOW.strftime(fmt) if fmt else FIXED_NOW
+
+    @staticmethod
+    def _undef(hint: Any = None) -> Undefined:
+        if hint is None or isinstance(hint, Undefined) or hint == "":
+            hint = "Mandatory variable has not been overridden"
+        return undefined(hint=str(hint))
+
+    @pass_context
+    def _lookup(self, context: Context, name: str, /, *args: Any, **kwargs: Any) -> Any:
+        wantlist = bool(kwargs.pop("wantlist", False))
+        if self.lookup_handler is None:
+            raise LookupError(f"lookup('{name}') is not available here")
+        return self.lookup_handler(context.parent, name, list(args), kwargs, wantlist)
+
+    @pass_context
+    def _query(self, context: Context, name: str, /, *args: Any, **kwargs: Any) -> Any:
+        kwargs["wantlist"] = True
+        return self._lookup(context, name, *args, **kwargs)
+
+    # -- templating ----------------------------------------------------------------------------
+    def template(self, value: Any, scope: Scope | None, locals: Mapping[str, Any] | None = None) -> Any:
+        """Template a variable value or task argument, as Templar.template(convert_data=True)."""
+        if getattr(value, "__UNSAFE__", False):
+            return value
+        if isinstance(value, str):
+            if not is_possibly_template(value):
+                return value
+            one = SINGLE_VAR.match(value)
+            if one and scope is not None and not locals:
+                raw = scope.raw.get(one.group(1), MISSING)
+                if isinstance(raw, bool | int | float) or raw is None:
+                    scope.get_value(one.group(1))  # records the dependency
+                    return raw
+            return self.do_template(value, RenderVars(scope, locals, self.env.globals), convert_data=True)
+        if isinstance(value, list | tuple):
+            return [self.template(v, scope, locals) for v in value]
+        if isinstance(value, dict):
+            return {k: self.template(v, scope, locals) for k, v in value.items()}
+        return value
+
+    def render_file(self, text: str, scope: Scope | None, name: str,
+                    locals: Mapping[str, Any] | None = None) -> str:
+        """The text the `template` module writes."""
+        out = self.do_template(text, RenderVars(scope, locals, self.env.globals), convert_data=False,
+                               escape_backslashes=False, name=name)
+        return str(out)
+
+    def render_lookup(self, text: str, scope: Scope | None, name: str,
+                      locals: Mapping[str, Any] | None = None) -> Any:
+        """What lookup('template') returns for one file (convert_data=True)."""
+        return self.do_template(text, RenderVars(scope, locals, self.env.globals), convert_data=True,
+                                escape_backslashes=False, name=name)
+
+    def do_template(self, data: str, rvars: RenderVars, convert_data: bool, escape_backslashes: bool = True,
+                    name: str | None = None) -> Any:
+        template, env = self.env.compile_cached(data if not escape_backslashes else _escape(data, self.env),
+                                                name=name)
+        concat = eval_concat if convert_data else text_concat
+        saved = env.concat
+        env.concat = concat  # type: ignore[method-assign]  # macros use environment.concat, as in Templar.do_template
+        deadline = self.env.deadline
+        top = self._depth == 0
+        if top:
+            deadline.until = time.monotonic() + DEADLINE_S
+        self._depth += 1
+        try:
+            ctx = _new_context(template, rvars, True)
+            res = concat(template.root_render_func(ctx))
+        finally:
+            self._depth -= 1
+            env.concat = saved  # type: ignore[method-assign]
+            if top:
+                deadline.until = float("inf")
+        if isinstance(res, str):
+            data_nl = _count_newlines_from_end(_strip_header(data))
+            res_nl = _count_newlines_from_end(res)
+            if data_nl > res_nl:
+                res += env.newline_sequence * (data_nl - res_nl)
+        return res
+
+
+def _escape(data: str, env: SandboxEnvironment) -> str:
+    return str(_escape_backslashes(data, env)) if "\\" in data else data
+
+
+def _strip_header(data: str) -> str:
+    if data.startswith("#jinja2:"):
+        return data[data.find("\n") + 1:]
+    return data

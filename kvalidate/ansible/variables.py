@@ -1,0 +1,262 @@
+"""Variables as Ansible sees them: precedence layers, lazy templating, memoized per host.
+
+A `Scope` is the variable view of one host at one point of a play: an ordered list of layers
+(highest precedence first; the order is built in `play.py`, after ansible-core 2.18's
+`VariableManager.get_vars`). A value is templated only when used, like ansible-core's
+`AnsibleJ2Vars`, and the templated value is memoized together with the set of `(host, name)` keys
+it read, transitively. That record makes the cache both cheap and correct:
+
+- a derived scope (a task's `vars:`, a loop `item`, the running role's defaults and vars) reuses
+  its parent's cached value when none of the names it overrides were read to compute it, and a
+  value it computes without reading them is stored in the parent instead;
+- `set_fact`, `register`, `include_vars` and `group_by` invalidate exactly the cached values that
+  read the names they change, on every host (through `hostvars`).
+
+As in ansible-core 2.18, a variable whose templating hits an undefined name is itself undefined
+(lazily: `is defined` is False, output raises). A variable that reads itself, directly or not,
+raises `VariableCycle` naming the chain.
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from jinja2.exceptions import SecurityError, UndefinedError
+
+from kvalidate.ansible.environment import AnsibleUndefined
+
+if TYPE_CHECKING:
+    from kvalidate.ansible.templar import Templar
+
+DepKey = tuple[str, str]
+MISSING: Any = object()
+ANY_NAME = "*"  # dependency on the set of names itself (varnames, vars iteration)
+
+
+class VariableCycle(Exception):
+    """A variable whose value depends on itself."""
+
+    def __init__(self, chain: list[str]) -> None:
+        super().__init__("variable cycle: " + " -> ".join(chain))
+        self.chain = chain
+
+
+class UndefinedVariable(UndefinedError):
+    """An undefined value was used. `missing` is the name that was never defined, `chain` the
+    variables whose templating led to it (outermost first)."""
+
+    def __init__(self, message: str, missing: str | None, chain: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.chain = chain
+
+
+class ChainedUndefined(AnsibleUndefined):  # type: ignore[misc]
+    """ansible-core's AnsibleUndefined, remembering the variable chain for findings."""
+
+    chain: tuple[str, ...] = ()
+    missing: str | None = None
+
+    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> Any:
+        if issubclass(self._undefined_exception, SecurityError):
+            raise self._undefined_exception(self._undefined_message)
+        missing = self.__dict__.get("missing") or self._undefined_name
+        raise UndefinedVariable(self._undefined_message, missing, self.__dict__.get("chain", ()))
+
+    __str__ = __iter__ = __len__ = __bool__ = __eq__ = __ne__ = __hash__ = _fail_with_undefined_error  # noqa: E501
+
+
+def undefined(hint: str | None = None, name: str | None = None, chain: tuple[str, ...] = (),
+              missing: str | None = None) -> ChainedUndefined:
+    u = ChainedUndefined(hint=hint, name=name)
+    u.__dict__["chain"] = chain
+    u.__dict__["missing"] = missing
+    return u
+
+
+class Resolver:
+    """Engine-wide bookkeeping: the dependency stack, cycle detection and the invalidation index."""
+
+    def __init__(self, templar: Templar) -> None:
+        self.templar = templar
+        self.deps: list[set[DepKey]] = []
+        self.active: dict[tuple[int, str], int] = {}
+        self.chain: list[str] = []
+        self.index: dict[DepKey, list[tuple[dict[str, Any], str]]] = {}
+
+    def note(self, keys: Any) -> None:
+        if self.deps:
+            self.deps[-1].update(keys)
+
+    def changed(self, host: str, names: Any) -> None:
+        """Drop every persistent cached value that read one of `names` of `host`."""
+        for name in (*names, ANY_NAME):
+            for cache, var in self.index.pop((host, name), ()):
+                cache.pop(var, None)
+
+
+class Scope(Mapping[str, Any]):
+    """One host's variables at one point of a play. `layers` are highest precedence first."""
+
+    def __init__(self, resolver: Resolver, host: str, layers: list[Mapping[str, Any]],
+                 parent: Scope | None = None, persistent: bool = False) -> None:
+        self.resolver = resolver
+        self.host = host
+        self.raw: ChainMap[str, Any] = ChainMap(*layers)  # type: ignore[arg-type]
+        self.cache: dict[str, tuple[Any, frozenset[DepKey]]] = {}
+        self.parent = parent
+        self.persistent = persistent
+        self.overrides: frozenset[DepKey] = frozenset()
+        if parent is not None:
+            self.overrides = frozenset((host, n) for n in self._differing(parent))
+
+    def _differing(self, parent: Scope) -> set[str]:
+        names: set[str] = set()
+        for layer in self.raw.maps:
+            if any(layer is m for m in parent.raw.maps):
+                continue
+            for n in layer:
+                if self.raw.get(n, MISSING) is not parent.raw.get(n, MISSING):
+                    names.add(n)
+        return names
+
+    def derive(self, layers: list[Mapping[str, Any]], persistent: bool = False) -> Scope:
+        return Scope(self.resolver, self.host, layers, parent=self, persistent=persistent)
+
+    # -- Mapping protocol (Jinja and filters see templated values) --------------------------
+    def __getitem__(self, name: str) -> Any:
+        value = self.get_value(name)
+        if value is MISSING:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        self.resolver.note(((self.host, str(name)),))
+        return name in self.raw
+
+    def __iter__(self) -> Iterator[str]:
+        self.resolver.note(((self.host, ANY_NAME),))
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    # -- lazy, memoized templating ----------------------------------------------------------
+    def get_value(self, name: str) -> Any:
+        key = (self.host, name)
+        hit = self._cached(name)
+        if hit is not None:
+            self.resolver.note(hit[1])
+            return hit[0]
+        raw = self.raw.get(name, MISSING)
+        if raw is MISSING or not _templatable(raw):
+            self.resolver.note((key,))
+            return raw
+        return self._compute(name, raw)
+
+    def _cached(self, name: str) -> tuple[Any, frozenset[DepKey]] | None:
+        hit = self.cache.get(name)
+        if hit is not None:
+            return hit
+        overridden: frozenset[DepKey] = self.overrides
+        scope = self.parent
+        while scope is not None:
+            hit = scope.cache.get(name)
+            if hit is not None and hit[1].isdisjoint(overridden):
+                return hit
+            overridden = overridden | scope.overrides
+            scope = scope.parent
+        return None
+
+    def _compute(self, name: str, raw: Any) -> Any:
+        r = self.resolver
+        marker = (id(self), name)
+        if marker in r.active:
+            start = r.active[marker]
+            raise VariableCycle([*r.chain[start:], name])
+        r.active[marker] = len(r.chain)
+        r.chain.append(name)
+        r.deps.append({(self.host, name)})
+        try:
+            value = r.templar.template(raw, self)
+        except UndefinedVariable as e:
+            value = undefined(hint=f"{raw}: {e.message}", name=name, chain=(name, *e.chain),
+                              missing=e.missing)
+        except UndefinedError as e:
+            value = undefined(hint=f"{raw}: {e.message}", name=name, chain=(name,))
+        except Exception as e:
+            chain = getattr(e, "kv_chain", None)
+            if chain is None:
+                e.kv_chain = list(r.chain)  # type: ignore[attr-defined]
+            raise
+        finally:
+            deps = frozenset(r.deps.pop())
+            r.chain.pop()
+            del r.active[marker]
+        self._store(name, value, deps)
+        r.note(deps)
+        return value
+
+    def _store(self, name: str, value: Any, deps: frozenset[DepKey]) -> None:
+        target: Scope = self
+        overridden = self.overrides
+        while target.parent is not None and deps.isdisjoint(overridden):
+            target = target.parent
+            overridden = overridden | target.overrides
+        target.cache[name] = (value, deps)
+        if target.persistent:
+            for key in deps:
+                self.resolver.index.setdefault(key, []).append((target.cache, name))
+        _register_containers(value, self.resolver.templar.env.frozen)
+
+
+def is_possibly_template(text: str) -> bool:
+    """ansible.template.is_possibly_template with the default delimiters."""
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+def _templatable(raw: Any) -> bool:
+    if getattr(raw, "__UNSAFE__", False):
+        return False
+    if isinstance(raw, str):
+        return is_possibly_template(raw)
+    return isinstance(raw, list | dict | tuple)
+
+
+def _register_containers(value: Any, frozen: dict[int, Any]) -> None:
+    """Keep (and so pin the id of) every container of a cached value: templates may not mutate it."""
+    if isinstance(value, dict | list) and id(value) not in frozen:
+        frozen[id(value)] = value
+        for v in value.values() if isinstance(value, dict) else value:
+            _register_containers(v, frozen)
+
+
+class VarsView(MutableMapping[str, Any]):
+    """The `vars` magic variable: every variable of the scope, templated on access. Writes (as
+    in `{% if vars.update({...}) %}`) stay local to the one rendering."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.local: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self.local:
+            return self.local[name]
+        return self.scope[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.local[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self.local[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(self.scope), **self.local})
+
+    def __len__(self) -> int:
+        return len(set(self.scope) | set(self.local))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.local or name in self.scope
