@@ -1,0 +1,124 @@
+"""Everything a cell hands to the Ansible engine, as plain data, before `playbooks/cluster.yml` runs.
+
+`cell_inputs` turns a `CellSpec` into hosts and groups (static only: Kubespray's own
+`dynamic_groups`/`group_by` tasks make k8s_cluster and `_kubespray_needs_etcd` during the run),
+group_vars and host_vars read from the tree, simulated facts, extra vars, the fresh-host module
+simulator, and the fixed answers of lookups with side effects or secrets.
+
+Oracle parity (`../shared/oracle/render.py`, so that renderings compare byte for byte):
+- `credentials_dir` files are seeded: `kube_encrypt_token.creds` and
+  `kubeadm_certificate_key.creds` hold fixed values (`lookup('password')` reads an existing file);
+- `lookup('env')` sees an empty environment (the oracle ran without `CI_PROJECT_URL`, `OS_*`);
+- group_vars are loaded for every name found in the group_vars directory, also groups made at run
+  time by `group_by` (ansible-core loads host_group_vars on demand, so `group_vars/k8s_cluster/`
+  applies once dynamic_groups has created the group).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from kvalidate.kubespray.checkout import Checkout
+from kvalidate.kubespray.facts import inventory_facts
+from kvalidate.kubespray.scenario import CellSpec
+from kvalidate.kubespray.simulate import SimRules, Simulator, make_simulator
+from kvalidate.model import SetupError
+from kvalidate.tree import Tree, TreeError
+
+# oracle/render.py prepare_inventory(): deterministic `lookup('password', credentials_dir ...)`
+PASSWORD_SEEDS: dict[str, str] = {
+    "kube_encrypt_token.creds": "OracleDeterministicEncryptToken0",
+    "kubeadm_certificate_key.creds": "0c0ffee0" * 8,
+}
+# ansible-core DataLoader.find_vars_files: the first of these that exists wins
+VARS_EXTENSIONS = ("", ".yml", ".yaml", ".json")
+
+
+@dataclass(frozen=True)
+class CellInputs:
+    checkout: Checkout
+    cell: CellSpec
+    hosts: tuple[str, ...]  # groups['all'] order
+    groups: Mapping[str, tuple[str, ...]]  # direct members, before the run's group_by tasks
+    children: Mapping[str, tuple[str, ...]]
+    group_vars: Mapping[str, Mapping[str, Any]]  # group name -> vars (raw, untemplated)
+    host_vars: Mapping[str, Mapping[str, Any]]
+    facts: Mapping[str, Mapping[str, Any]]  # host -> `setup`'s ansible_facts (ansible_ prefixed keys)
+    extra_vars: Mapping[str, Any]
+    simulator: Simulator
+    playbook: str  # tree path
+    passwords: Mapping[str, str] = field(default_factory=lambda: dict(PASSWORD_SEEDS))
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+def _load(tree: Tree, path: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(tree.read_text(path))
+    except (TreeError, yaml.YAMLError) as e:
+        raise SetupError(f"cannot read vars file {path}: {e}") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SetupError(f"vars file {path} is not a mapping")
+    return data
+
+
+def _dir_files(tree: Tree, path: str) -> list[str]:
+    """ansible-core `_get_dir_vars_files`: sorted, recursive, no hidden or backup files."""
+    out: list[str] = []
+    for name in tree.list_dir(path):
+        if name.startswith(".") or name.endswith("~"):
+            continue
+        full, ext = f"{path}/{name}", posixpath.splitext(name)[1]
+        if tree.is_dir(full) and not ext:
+            out += _dir_files(tree, full)
+        elif tree.is_file(full) and (not ext or ext in VARS_EXTENSIONS):
+            out.append(full)
+    return out
+
+
+def vars_files(tree: Tree, directory: str, name: str) -> list[str]:
+    """The files that hold `group_vars/NAME` (or `host_vars/NAME`), in load order."""
+    for ext in VARS_EXTENSIONS:
+        p = f"{directory}/{name}{ext}"
+        if tree.is_dir(p):
+            return _dir_files(tree, p)
+        if tree.is_file(p):
+            return [p]
+    return []
+
+
+def read_vars_dir(tree: Tree, directory: str | None) -> dict[str, dict[str, Any]]:
+    """Every entity of a group_vars/ or host_vars/ directory -> its merged vars (later files
+    replace top-level keys, as ansible-core's combine_vars does with hash_behaviour=replace)."""
+    out: dict[str, dict[str, Any]] = {}
+    if not directory:
+        return out
+    names = dict.fromkeys(posixpath.splitext(n)[0] if tree.is_file(f"{directory}/{n}") else n
+                          for n in tree.list_dir(directory) if not n.startswith("."))
+    for name in names:
+        merged: dict[str, Any] = {}
+        for f in vars_files(tree, directory, name):
+            merged.update(_load(tree, f))
+        out[name] = merged
+    return out
+
+
+def cell_inputs(checkout: Checkout, cell: CellSpec, facts_overlays: Sequence[Mapping[str, Any]] = (),
+                sim_rules: SimRules | None = None, host_vars_dir: str | None = None) -> CellInputs:
+    """The engine's inputs for `cell` on `checkout`."""
+    inv = cell.inventory
+    host_vars: dict[str, dict[str, Any]] = {h: dict(v) for h, v in inv.host_vars.items()}
+    for h, v in read_vars_dir(checkout.tree, host_vars_dir).items():
+        host_vars[h] = {**host_vars.get(h, {}), **v}
+    return CellInputs(
+        checkout=checkout, cell=cell, hosts=inv.hosts, groups=inv.groups, children=inv.children,
+        group_vars=read_vars_dir(checkout.tree, cell.group_vars_dir), host_vars=host_vars,
+        facts=inventory_facts(inv.hosts, cell.os, facts_overlays), extra_vars=dict(cell.extra_vars),
+        simulator=make_simulator(sim_rules), playbook=checkout.playbook,
+    )

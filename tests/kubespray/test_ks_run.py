@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kvalidate.kubespray.checkout import Checkout
+from kvalidate.kubespray.run import PASSWORD_SEEDS, cell_inputs, read_vars_dir, vars_files
+from kvalidate.kubespray.scenario import default_cell, scenario_cell
+from kvalidate.kubespray.simulate import ModuleCall
+from kvalidate.model import SetupError
+from kvalidate.tree import DirTree
+
+VARS_TREE = {
+    "gv/all/a.yml": "x: 1\ny: 1\n",
+    "gv/all/b.yaml": "y: 2\nnested: {a: 1}\n",
+    "gv/all/sub/c.yml": "z: 3\n",
+    "gv/all/.hidden.yml": "x: hidden\n",
+    "gv/all/old.yml~": "x: backup\n",
+    "gv/all/notes.txt": "x: txt\n",
+    "gv/k8s_cluster.yml": "k: file\n",
+    "gv/etcd": "e: no-extension\n",
+    "gv/etcd.yml": "e: shadowed\n",
+    "gv/empty.yml": "",
+}
+
+
+@pytest.mark.parametrize(("name", "files"), [
+    ("all", ["gv/all/a.yml", "gv/all/b.yaml", "gv/all/sub/c.yml"]),
+    ("k8s_cluster", ["gv/k8s_cluster.yml"]),
+    ("etcd", ["gv/etcd"]),  # the extension-less file is tried first and wins
+    ("missing", []),
+])
+def test_vars_files(tree_at: Callable[[dict[str, str]], Path], name: str, files: list[str]) -> None:
+    assert vars_files(DirTree(tree_at(VARS_TREE)), "gv", name) == files
+
+
+def test_read_vars_dir(tree_at: Callable[[dict[str, str]], Path]) -> None:
+    got = read_vars_dir(DirTree(tree_at(VARS_TREE)), "gv")
+    expected: dict[str, dict[str, Any]] = {
+        "all": {"x": 1, "y": 2, "nested": {"a": 1}, "z": 3},
+        "k8s_cluster": {"k": "file"}, "etcd": {"e": "no-extension"}, "empty": {}}
+    assert got == expected
+
+
+@pytest.mark.parametrize("text", ["- 1\n", "a: [\n"])
+def test_bad_vars_file(tree_at: Callable[[dict[str, str]], Path], text: str) -> None:
+    with pytest.raises(SetupError, match="gv/all.yml"):
+        read_vars_dir(DirTree(tree_at({"gv/all.yml": text})), "gv")
+
+
+def test_default_cell_inputs(make_checkout: Callable[[str], Checkout]) -> None:
+    ck = make_checkout("master")
+    ci = cell_inputs(ck, default_cell(ck))
+    assert ci.hosts == ("node1", "node2", "node3")
+    assert ci.group_vars == {"all": {"bin_dir": "/usr/local/bin"}}
+    assert [f["ansible_default_ipv4"]["address"] for f in ci.facts.values()] == [
+        "10.0.0.11", "10.0.0.12", "10.0.0.13"]
+    assert ci.passwords == PASSWORD_SEEDS and ci.environment == {}
+    assert ci.playbook == "playbooks/cluster.yml"
+
+
+def test_scenario_cell_inputs(make_checkout: Callable[[str], Checkout]) -> None:
+    ck = make_checkout("master")
+    ci = cell_inputs(ck, scenario_cell(ck, "demo-aio"))
+    assert ci.group_vars == {}  # CI loads none
+    assert ci.facts["instance-1"]["ansible_distribution"] == "Debian"
+    assert ci.extra_vars["dns_min_replicas"] == 1 and ci.extra_vars["kube_network_plugin"] == "cilium"
+    result = ci.simulator(ModuleCall("stat", {"path": "/usr"}, "instance-1", "probe", "kubernetes/preinstall"))
+    assert result is not None and result["stat"]["writeable"] is True
+
+
+def test_host_vars_dir_over_layout_host_vars(make_checkout: Callable[[str], Checkout]) -> None:
+    ck = make_checkout("master")
+    root = Path(ck.tree.label)
+    (root / "hv").mkdir()
+    (root / "hv/node2.yml").write_text("ip: 10.9.9.9\n")
+    ci = cell_inputs(ck, default_cell(ck), host_vars_dir="hv")
+    assert ci.host_vars == {"node2": {"ip": "10.9.9.9"}}
