@@ -17,7 +17,7 @@ import typer
 from .model import Result, SetupError
 from .report import REPORTERS
 from .schemastore import SchemaStore
-from .validate import validate_paths
+from .validate import tune_gc, validate_paths
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Render Kubespray templates as Ansible would and validate every output strictly.")
@@ -70,6 +70,7 @@ def validate(
         from .crdload import load_crds
 
         load_crds(store, [str(p) for p in crds])
+    tune_gc()
     result = validate_paths(paths, store)
     emit(result, formats)
     raise typer.Exit(result.exit_code())
@@ -80,6 +81,7 @@ def demo(kube_version: KubeVersionOpt = None, fmt: FormatOpt = None) -> None:
     """The main job on the embedded default (what `make run` runs)."""
     formats = parse_formats(fmt)
     store = SchemaStore.for_version(kube_version)
+    tune_gc()
     result = validate_paths([str(EXAMPLES)], store)
     emit(result, formats)
     raise typer.Exit(result.exit_code())

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,52 +109,72 @@ def _json_key(key: Any, node: Node) -> str:
     raise YamlProblem("yaml-syntax", f"unsupported map key of type {type(key).__name__}", line, col)
 
 
+_PLAIN_MEMO: dict[str, Any] = {}  # plain scalar text -> typed value (manifests repeat values a lot)
+
+
+def _plain(value: str) -> Any:
+    v = _PLAIN_MEMO.get(value, _PLAIN_MEMO)
+    if v is _PLAIN_MEMO:
+        v = _plain_scalar(value)
+        if len(value) <= 64 and len(_PLAIN_MEMO) < 100_000:
+            _PLAIN_MEMO[value] = v
+    return v
+
+
 class _Builder:
-    """Builds JSON-compatible data from a composed node tree, recording positions."""
+    """Builds JSON-compatible data from a composed node tree in one recursive pass.
+
+    Positions are not recorded here: the root node is kept and `NodePositions` walks it only when
+    a finding needs a line. An alias shares the object built for its anchor (nothing downstream
+    mutates documents), and its expansion counts against MAX_VALUES, so an alias bomb costs
+    nothing to build and is refused before a validator would walk it.
+    """
+
+    __slots__ = ("built", "count", "stack", "duplicates")
 
     def __init__(self) -> None:
-        self.sizes: dict[int, int] = {}  # id(node) -> number of values it expands to
+        self.built: dict[int, tuple[Any, int]] = {}  # id(container node) -> (value, values inside)
         self.count = 0
-        self.positions: dict[tuple[str | int, ...], Position] = {}
+        self.stack: list[str | int] = []
         self.duplicates: list[tuple[tuple[str | int, ...], Position, int]] = []
 
-    def build(self, node: Node, path: tuple[str | int, ...], depth: int) -> Any:
-        if depth > MAX_DEPTH:
-            raise YamlProblem("yaml-limits", f"document nested deeper than {MAX_DEPTH} levels",
-                              node.start_mark.line + 1, node.start_mark.column + 1, path)
-        known = self.sizes.get(id(node))
-        if known is not None:  # an alias: its expansion is about to be copied again
-            self.count += known
+    def build(self, node: Node) -> Any:
+        if node.__class__ is ScalarNode:
+            self.count += 1
+            if node.tag == _PLAIN:
+                return _plain(node.value)
+            return self._scalar(node)
+        known = self.built.get(id(node))
+        if known is not None:  # an alias of an already built anchor
+            self.count += known[1]
             if self.count > MAX_VALUES:
-                raise YamlProblem("yaml-limits",
-                                  f"aliases expand to more than {MAX_VALUES} values (alias bomb?)",
-                                  node.start_mark.line + 1, node.start_mark.column + 1, path)
-            return self._build(node, path, depth, record=False)
+                self._fail("yaml-limits", f"aliases expand to more than {MAX_VALUES} values (alias bomb?)", node)
+            return known[0]
+        if len(self.stack) >= MAX_DEPTH:
+            self._fail("yaml-limits", f"document nested deeper than {MAX_DEPTH} levels", node)
         before = self.count
-        value = self._build(node, path, depth, record=True)
-        self.sizes[id(node)] = self.count - before
+        self.count += 1
+        if isinstance(node, MappingNode):
+            value: Any = self._mapping(node)
+        elif isinstance(node, SequenceNode):
+            value = []
+            stack = self.stack
+            for i, item in enumerate(node.value):
+                stack.append(i)
+                value.append(self.build(item))
+                stack.pop()
+        else:
+            self._fail("yaml-syntax", f"unexpected node {node.tag}", node)
+        self.built[id(node)] = (value, self.count - before)
         return value
 
-    def _build(self, node: Node, path: tuple[str | int, ...], depth: int, record: bool) -> Any:
-        self.count += 1
-        cls = node.__class__
-        if isinstance(node, ScalarNode):
-            return self._scalar(node)
-        if cls is SequenceNode:
-            out = []
-            for i, item in enumerate(node.value):
-                p = (*path, i)
-                self.positions[p] = Position(item.start_mark.line + 1, item.start_mark.column + 1)
-                out.append(self.build(item, p, depth + 1))
-            return out
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path, depth)
-        raise YamlProblem("yaml-syntax", f"unexpected node {node.tag}", node.start_mark.line + 1, 1, path)
+    def _fail(self, rule: str, message: str, node: Node) -> None:
+        raise YamlProblem(rule, message, node.start_mark.line + 1, node.start_mark.column + 1, tuple(self.stack))
 
     def _scalar(self, node: ScalarNode) -> Any:
         tag, value = node.tag, node.value
         if tag == _PLAIN:
-            return _plain_scalar(value)
+            return _plain(value)
         if tag == _STR:
             return value
         if tag == _BOOL:
@@ -174,42 +194,97 @@ class _Builder:
         if tag.startswith("tag:yaml.org,2002:"):
             return value  # timestamps with an explicit tag etc.: strings, as once converted to JSON
         raise YamlProblem("yaml-syntax", f"unknown tag {tag}", node.start_mark.line + 1,
-                          node.start_mark.column + 1)
+                          node.start_mark.column + 1, tuple(self.stack))
 
-    def _mapping(self, node: MappingNode, path: tuple[str | int, ...], depth: int) -> dict[str, Any]:
+    def _key(self, key_node: Node) -> str:
+        if key_node.__class__ is ScalarNode:
+            if key_node.tag == _STR:
+                return key_node.value  # type: ignore[no-any-return]
+            raw = self._scalar(key_node)
+        else:
+            raw = self.build(key_node)
+        return _json_key(raw, key_node)
+
+    def _mapping(self, node: MappingNode) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        lines: dict[str, int] = {}
         merges: list[Node] = []
+        stack = self.stack
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE or (key_node.tag == _PLAIN and key_node.value == "<<"):
                 merges.append(value_node)
                 continue
-            if key_node.__class__ is ScalarNode:
-                raw = self._scalar(key_node)
-            else:
-                raw = self.build(key_node, path, depth + 1)
-            key = _json_key(raw, key_node)
-            line = key_node.start_mark.line + 1
-            if key in lines:  # recorded; the last one wins, as in go-yaml
-                self.duplicates.append(((*path, key), Position(line, key_node.start_mark.column + 1),
-                                        lines[key]))
-            lines[key] = line
-            p = (*path, key)
-            self.positions[p] = Position(line, key_node.start_mark.column + 1)
-            out[key] = self.build(value_node, p, depth + 1)
+            key = self._key(key_node)
+            if key in out:  # recorded; the last one wins, as in go-yaml
+                self._duplicate(node, key_node, key)
+            stack.append(key)
+            out[key] = self.build(value_node)
+            stack.pop()
         if merges:  # YAML 1.1 merge keys: explicit keys win (go-yaml v2 does the same)
             base: dict[str, Any] = {}
             for m in merges:
-                for sub in m.value if m.__class__ is SequenceNode else [m]:
-                    merged = self.build(sub, path, depth + 1)
+                for sub in m.value if isinstance(m, SequenceNode) else [m]:
+                    merged = self.build(sub)
                     if not isinstance(merged, dict):
-                        raise YamlProblem("yaml-syntax", "map merge requires map or sequence of maps",
-                                          sub.start_mark.line + 1, sub.start_mark.column + 1, path)
+                        self._fail("yaml-syntax", "map merge requires map or sequence of maps", sub)
                     for k, v in merged.items():
                         base.setdefault(k, v)
             base.update(out)
             out = base
         return out
+
+    def _duplicate(self, node: MappingNode, key_node: Node, key: str) -> None:
+        first = next(kn for kn, _ in node.value if kn is not key_node and self._key(kn) == key)
+        pos = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        self.duplicates.append(((*self.stack, key), pos, first.start_mark.line + 1))
+
+
+class NodePositions(Mapping[tuple[str | int, ...], Position]):
+    """Positions of a document's values, found by walking its node tree on demand.
+
+    A mapping entry's position is its key's; a list item's is the item's. Only findings ask for
+    positions, so this costs nothing on valid documents (PERFORMANCE.md section 1: 5-8 µs a walk).
+    """
+
+    def __init__(self, root: Node) -> None:
+        self.root = root
+
+    def _node(self, path: tuple[str | int, ...]) -> Node | None:
+        node, at = self.root, self.root
+        for part in path:
+            if isinstance(node, MappingNode) and isinstance(part, str):
+                for kn, vn in node.value:
+                    if kn.__class__ is ScalarNode and (kn.value == part or _Builder()._key(kn) == part):
+                        node, at = vn, kn
+                        break
+                else:
+                    return None
+            elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = at = node.value[part]
+            else:
+                return None
+        return at
+
+    def __getitem__(self, path: tuple[str | int, ...]) -> Position:
+        at = self._node(path)
+        if at is None:
+            raise KeyError(path)
+        return Position(at.start_mark.line + 1, at.start_mark.column + 1)
+
+    def __iter__(self) -> Iterator[tuple[str | int, ...]]:
+        def walk(node: Node, path: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+            yield path
+            if isinstance(node, MappingNode):
+                for kn, vn in node.value:
+                    if kn.__class__ is ScalarNode:
+                        yield from walk(vn, (*path, _Builder()._key(kn)))
+            elif isinstance(node, SequenceNode):
+                for i, item in enumerate(node.value):
+                    yield from walk(item, (*path, i))
+
+        return walk(self.root, ())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 _PLAIN = "kvalidate:plain"  # an untagged plain scalar: typed later by go-yaml v2's rules
@@ -248,6 +323,7 @@ def _finding(source: Source, rule: str, message: str, line: int, column: int, in
 
 _BRACKETS = re.compile(r"[\[\]{}]")
 _COMPACT = re.compile(r"(?:[-?][ \t]+){" + str(MAX_DEPTH) + ",}")
+_COMPACT_HINT = ("- - - - - - - -", "? ? ? ? ? ? ? ?", "-\t-\t-\t-")
 
 
 def _too_deep(text: str) -> int:
@@ -263,6 +339,8 @@ def _too_deep(text: str) -> int:
         depth = depth + 1 if m.group() in "[{" else max(depth - 1, 0)
         if depth > MAX_DEPTH:
             return text.count("\n", 0, m.start()) + 1
+    if not any(h in text for h in _COMPACT_HINT):  # the regex is slow; run it only on suspects
+        return 0
     m2 = _COMPACT.search(text)
     return text.count("\n", 0, m2.start()) + 1 if m2 else 0
 
@@ -290,7 +368,7 @@ def parse_text(text: str, source: Source) -> Parsed:
                 continue
             try:
                 b = _Builder()
-                data = b.build(root, (), 0)
+                data = b.build(root)
             except YamlProblem as p:
                 findings.append(_finding(source, p.rule, p.message, p.line, p.column, index, p.path))
                 index += 1
@@ -301,8 +379,7 @@ def parse_text(text: str, source: Source) -> Parsed:
                 index += 1
                 continue
             if data is not None:
-                b.positions[()] = Position(root.start_mark.line + 1, root.start_mark.column + 1)
-                docs.append(Document(data, index, b.positions, source, b.duplicates))
+                docs.append(Document(data, index, NodePositions(root), source, b.duplicates))
             index += 1
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
