@@ -54,6 +54,39 @@ ENGINE_MODULES = frozenset({
 })
 
 
+# oracle render.py ARGS_MATTER: the simulated modules whose arguments the oracle templates (its rules
+# look at them). Every other simulated task keeps its arguments untemplated (`!unsafe`), so an
+# undefined variable there fails nothing; templating them also costs seconds (`downloads`).
+ARGS_MATTER = frozenset({"stat", "slurp", "command", "shell", "raw", "script", "uri", "find", "wait_for"})
+# oracle_sim.py: the argument form of a template rendered for a module argument (kubectl stdin)
+LOOKUP_TEMPLATE = re.compile(r"""lookup\(\s*['"](?:ansible\.builtin\.)?template['"]\s*,\s*([^,)]+)""")
+
+
+def templates_args(module: str, raw_args: Mapping[str, Any]) -> bool:
+    """Does the oracle template this simulated task's arguments? (render.py `_args_matter`)."""
+    m = module.removeprefix("ansible.builtin.").removeprefix("ansible.legacy.")
+    if m in ARGS_MATTER or (m == "copy" and "content" in raw_args):
+        return True
+    return "lookup(" in json.dumps(dict(raw_args), default=str)
+
+
+def lookup_capture_name(raw_value: str, task_vars: Mapping[str, Any], task_label: str,
+                        loop_var: str = "item") -> str | None:
+    """The name under which the oracle captures `lookup('template', T)` in a raw argument:
+    T's value when T is a variable holding a string (`item`), T itself when quoted, else
+    `TASK-ITEM`. None when the argument holds no template lookup. kvalidate writes the capture
+    to `--emit DIR/HOST/_lookup/ROLE/NAME`."""
+    m = LOOKUP_TEMPLATE.search(raw_value)
+    if not m:
+        return None
+    term = m.group(1).strip()
+    if isinstance(task_vars.get(term), str):
+        return str(task_vars[term])
+    if term.strip("'\"") != term:
+        return term.strip("'\"")
+    return f"{task_label}-{task_vars.get(loop_var, '')}"
+
+
 @dataclass(frozen=True)
 class Rule:
     module: str

@@ -111,3 +111,30 @@ def test_bad_rules(data: object) -> None:
     ("ansible.builtin.command", "command"), ("kube", "kube"), ("community.general.modprobe", "modprobe")])
 def test_short_name(module: str, short: str) -> None:
     assert short_name(module) == short
+
+
+@pytest.mark.parametrize(("module", "args", "expected"), [
+    ("ansible.builtin.command", {"_raw_params": "{{ bin_dir }}/kubeadm token create"}, True),
+    ("stat", {"path": "{{ x }}"}, True),
+    ("file", {"path": "{{ downloads.runc.dest }}", "state": "directory"}, False),
+    ("copy", {"content": "{{ x }}", "dest": "/etc/x"}, True),
+    ("copy", {"src": "a", "dest": "/etc/x"}, False),
+    ("kube", {"stdin": "{{ lookup('template', item) }}"}, True),
+    ("community.general.modprobe", {"name": "br_netfilter"}, False),
+])
+def test_templates_args(module: str, args: dict[str, Any], expected: bool) -> None:
+    from kvalidate.kubespray.simulate import templates_args
+
+    assert templates_args(module, args) is expected
+
+
+@pytest.mark.parametrize(("raw", "task_vars", "expected"), [
+    ("{{ lookup('template', item) }}", {"item": "coredns-sa.yml.j2"}, "coredns-sa.yml.j2"),
+    ('{{ lookup("ansible.builtin.template", "a.yml.j2") | b64encode }}', {}, "a.yml.j2"),
+    ("{{ lookup('template', item.file) }}", {"item": {"file": "x"}}, "apps : T-{'file': 'x'}"),
+    ("kubectl apply -f -", {"item": "x"}, None),
+])
+def test_lookup_capture_name(raw: str, task_vars: dict[str, Any], expected: str | None) -> None:
+    from kvalidate.kubespray.simulate import lookup_capture_name
+
+    assert lookup_capture_name(raw, task_vars, "apps : T") == expected
