@@ -20,7 +20,7 @@ Nothing here is keyed on a version number: each fact is found where the branch k
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,3 +178,25 @@ def open_checkout(tree: Tree) -> Checkout:
         inventory_needs_k8s_cluster=needs_static, kube_versions=versions,
         default_kube_version=default, sample_kube_version="" if "{{" in sample else sample,
     )
+
+
+def version_for_minor(checkout: Checkout, wanted: str) -> str:
+    """The newest checksummed version of minor `wanted` ("1.35" or "v1.35"), spelled as the
+    branch spells versions ("1.35.2" on 2.28+, "v1.30.6" before); SetupError if unsupported."""
+    want = minor(wanted)
+    for v in checkout.kube_versions:  # newest first
+        if minor(v) == want:
+            return v
+    raise SetupError(f"Kubernetes {want} is not supported by {checkout.tree.label} "
+                     f"(supported: {', '.join(checkout.kube_minors) or 'none found'})")
+
+
+def declared_kube_version(checkout: Checkout, extra_vars: Mapping[str, Any],
+                          group_vars: Mapping[str, Mapping[str, Any]]) -> str:
+    """`kube_version` before any run, when it is a literal: extra vars, then inventory group_vars
+    (a child group beats `all`), then the role default. "" when only a template says it."""
+    for source in (extra_vars, *(group_vars.get(g, {}) for g in ("k8s_cluster", "all"))):
+        if "kube_version" in source:
+            v = str(source["kube_version"])
+            return "" if "{{" in v else v
+    return checkout.default_kube_version

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from kvalidate.kubespray.checkout import Checkout, minor, open_checkout
+from kvalidate.kubespray.checkout import (
+    Checkout,
+    declared_kube_version,
+    minor,
+    open_checkout,
+    version_for_minor,
+)
 from kvalidate.model import SetupError
 from kvalidate.tree import DirTree
 
@@ -61,3 +67,29 @@ def test_not_a_checkout(tree_at: Callable[[dict[str, str]], Path], files: dict[s
 @pytest.mark.parametrize(("version", "expected"), [("v1.31.9", "1.31"), ("1.36.4", "1.36"), ("1.30", "1.30")])
 def test_minor(version: str, expected: str) -> None:
     assert minor(version) == expected
+
+
+@pytest.mark.parametrize(("flavour", "wanted", "version"), [
+    ("master", "1.35", "1.35.2"), ("master", "v1.36", "1.36.1"), ("2.27", "1.30", "v1.30.0"),
+    ("2.23", "v1.25.9", "v1.25.0"),
+])
+def test_version_for_minor(make_checkout: Callable[[str], Checkout], flavour: str, wanted: str,
+                           version: str) -> None:
+    assert version_for_minor(make_checkout(flavour), wanted) == version
+
+
+def test_unsupported_minor(make_checkout: Callable[[str], Checkout]) -> None:
+    with pytest.raises(SetupError, match=r"Kubernetes 1.33 is not supported .*\(supported: 1.36, 1.35, 1.34\)"):
+        version_for_minor(make_checkout("master"), "1.33")
+
+
+@pytest.mark.parametrize(("extra", "group_vars", "expected"), [
+    ({}, {}, "1.36.1"),
+    ({}, {"all": {"kube_version": "1.35.0"}}, "1.35.0"),
+    ({}, {"all": {"kube_version": "1.35.0"}, "k8s_cluster": {"kube_version": "1.34.0"}}, "1.34.0"),
+    ({"kube_version": "1.35.2"}, {"k8s_cluster": {"kube_version": "1.34.0"}}, "1.35.2"),
+    ({"kube_version": "{{ my_version }}"}, {}, ""),
+])
+def test_declared_kube_version(make_checkout: Callable[[str], Checkout], extra: dict[str, Any],
+                               group_vars: dict[str, dict[str, Any]], expected: str) -> None:
+    assert declared_kube_version(make_checkout("master"), extra, group_vars) == expected

@@ -9,7 +9,7 @@ import pytest
 from kvalidate.gittree import GitTree
 from kvalidate.kubespray.checkout import open_checkout
 from kvalidate.model import SetupError
-from kvalidate.tree import Tree
+from kvalidate.tree import Tree, TreeError
 
 from_env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
             "GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_NOSYSTEM": "1"}
@@ -84,8 +84,6 @@ def test_shape(repo: Path, ref: str, path: str, is_file: bool, is_dir: bool, lis
 
 @pytest.mark.parametrize("path", ["roles/out", "roles/a/templates/up.j2", "missing", "/etc/passwd", "../x"])
 def test_unreadable(repo: Path, path: str) -> None:
-    from kvalidate.tree import TreeError
-
     with GitTree(repo, "v1") as t, pytest.raises(TreeError):
         t.read_bytes(path)
 

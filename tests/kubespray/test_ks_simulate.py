@@ -10,10 +10,12 @@ import pytest
 from kvalidate.kubespray.simulate import (
     ModuleCall,
     load_rules,
+    lookup_capture_name,
     make_simulator,
     parse_rules,
     short_name,
     simulate,
+    templates_args,
 )
 from kvalidate.model import SetupError
 
@@ -123,8 +125,6 @@ def test_short_name(module: str, short: str) -> None:
     ("community.general.modprobe", {"name": "br_netfilter"}, False),
 ])
 def test_templates_args(module: str, args: dict[str, Any], expected: bool) -> None:
-    from kvalidate.kubespray.simulate import templates_args
-
     assert templates_args(module, args) is expected
 
 
@@ -135,6 +135,4 @@ def test_templates_args(module: str, args: dict[str, Any], expected: bool) -> No
     ("kubectl apply -f -", {"item": "x"}, None),
 ])
 def test_lookup_capture_name(raw: str, task_vars: dict[str, Any], expected: str | None) -> None:
-    from kvalidate.kubespray.simulate import lookup_capture_name
-
     assert lookup_capture_name(raw, task_vars, "apps : T") == expected
