@@ -87,6 +87,30 @@ def demo(kube_version: KubeVersionOpt = None, fmt: FormatOpt = None) -> None:
     raise typer.Exit(result.exit_code())
 
 
+@app.command()
+def merge(
+    reports: Annotated[list[str], typer.Argument(help="JSON reports (e.g. one per --shard) to merge.")],
+    fmt: FormatOpt = None,
+) -> None:
+    """Merge JSON reports of shards into one and write any report format from it."""
+    from .report import json_report
+
+    formats = parse_formats(fmt)
+    result = json_report.merge([json_report.read(r) for r in reports])
+    emit(result, formats)
+    raise typer.Exit(result.exit_code())
+
+
+@app.command("config-schema")
+def config_schema_cmd() -> None:
+    """Print the JSON Schema of kvalidate.yaml (for editors and CI linting)."""
+    import json
+
+    from .config import config_schema
+
+    print(json.dumps(config_schema(), indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: never a traceback; SetupError and usage errors are one line and exit 2."""
     command = typer.main.get_command(app)

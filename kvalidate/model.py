@@ -136,12 +136,26 @@ def field_path(path: tuple[str | int, ...] | list[str | int]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Cell:
-    """One point of a variable matrix. `name` is what findings carry; `command` reproduces it."""
+    """One point of a variable matrix. `name` is what findings carry; `command` reproduces it.
+
+    `scenario` is a CI scenario file in the checkout (`tests/files/X.yml`), `layout` a CI layout
+    name, `inventory` a user's inventory path; empty means the default cell's choice.
+    """
 
     name: str
     extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    scenario: str = ""
+    layout: str = ""
+    inventory: str = ""
+    os: str = ""
+    kube_version: str = ""
     description: str = ""
     command: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["extra_vars"] = dict(self.extra_vars)
+        return d
 
 
 @dataclass(slots=True)

@@ -1,0 +1,178 @@
+"""covering.py, config.py, matrix.py and `kvalidate merge`."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from kvalidate.cli import main
+from kvalidate.config import parse_config
+from kvalidate.covering import covering_rows, uncovered
+from kvalidate.matrix import expand, parse_shard, reproduce, shard
+from kvalidate.model import SetupError
+
+
+@pytest.mark.parametrize(
+    ("axes", "strength", "at_most"),
+    [
+        ({f"f{i}": [True, False] for i in range(10)}, 2, 10),
+        ({f"f{i}": [True, False] for i in range(10)}, 3, 20),
+        ({f"f{i}": [True, False] for i in range(30)}, 2, 14),
+        ({"plugin": ["calico", "cilium", "flannel", "kube-ovn"], "typha": [True, False], "secure": [True, False],
+          "kube": ["1.31", "1.32", "1.33"], "layout": ["default", "ha", "separate"]}, 2, 16),
+        ({"a": [1, 2, 3]}, 2, 3),
+    ],
+)
+def test_covering_arrays_cover_every_tuple_in_few_rows(axes: dict[str, list[object]], strength: int,
+                                                       at_most: int) -> None:
+    rows = covering_rows(axes, strength)
+    assert uncovered(axes, rows, strength) == []
+    assert len(rows) <= at_most
+    full = 1
+    for v in axes.values():
+        full *= len(v)
+    assert len(rows) <= full
+    assert covering_rows(axes, strength) == rows  # deterministic
+
+
+def test_uncovered_detects_a_missing_pair() -> None:
+    axes = {"a": [True, False], "b": [True, False]}
+    missing = uncovered(axes, [{"a": True, "b": True}])
+    assert sorted(map(str, missing)) == sorted(map(str, [{"a": False, "b": False}, {"a": False, "b": True},
+                                                         {"a": True, "b": False}]))
+
+
+def test_exclusions_are_honoured_and_the_rest_still_covered() -> None:
+    axes = {"plugin": ["calico", "cilium"], "typha": [True, False], "secure": [True, False]}
+    rules = [{"plugin": ["cilium"], "typha": [True]}]
+    rows = covering_rows(axes, 2, rules)
+    assert not [r for r in rows if r["plugin"] == "cilium" and r["typha"]]
+    assert uncovered(axes, rows, 2, rules) == []
+
+
+def test_pairs_with_a_gate_find_the_typha_bug_shape() -> None:
+    # three flags, the bug needs typha_secure and calico_ipam_host_local on together
+    axes = {f: [True, False] for f in ("typha_enabled", "typha_secure", "calico_ipam_host_local", "x", "y")}
+    rows = covering_rows(axes, 2)
+    assert any(r["typha_secure"] and r["calico_ipam_host_local"] for r in rows)
+
+
+MATRIX = """\
+vars:
+  kube_network_plugin: calico
+axes:
+  typha_enabled: [true, false]
+  typha_secure: [true, false]
+  calico_ipam_host_local: [true, false]
+  calico_network_backend: [bird, vxlan]
+pairwise:
+  - [typha_enabled, typha_secure, calico_ipam_host_local]
+layouts: [default, ha]
+kube_versions: supported
+exclude:
+  - {typha_enabled: false, typha_secure: true}
+  - {layout: ha, kube_version: "1.31"}
+include:
+  - {typha_enabled: true, layout: separate}
+cells:
+  typha-bug:
+    vars: {typha_enabled: true, typha_secure: true, calico_ipam_host_local: true}
+    kube_version: "1.33"
+"""
+
+
+def test_expand_crosses_products_covering_rows_and_dimensions() -> None:
+    cfg = parse_config(MATRIX, "kvalidate.yaml")
+    cells = expand(cfg, kube_versions=["1.31", "1.32"])
+    names = [c.name for c in cells]
+    assert len(names) == len(set(names))
+    assert names[-1] == "typha-bug" and cells[-1].kube_version == "1.33"
+    assert "layout=separate,typha_enabled=true" in names
+    assert not [c for c in cells if c.layout == "ha" and c.kube_version == "1.31"]
+    assert not [c for c in cells if c.extra_vars.get("typha_enabled") is False and c.extra_vars.get("typha_secure")]
+    assert all(c.extra_vars["kube_network_plugin"] == "calico" for c in cells)
+    generated = [c for c in cells if c.name not in ("typha-bug", "layout=separate,typha_enabled=true")]
+    # pairwise rows (3 flags, minus excluded pairs) x 2 backends x (2 layouts x 2 minors - 1 excluded)
+    rows = covering_rows({k: [True, False] for k in ("typha_enabled", "typha_secure", "calico_ipam_host_local")},
+                         2, [{"typha_enabled": [False], "typha_secure": [True]}])
+    assert len(generated) == len(rows) * 2 * 3
+    full = 2 ** 4 * 2 * 2
+    assert len(cells) < full
+
+
+def test_reproduce_command_types_values_as_ansible_reads_them() -> None:
+    cfg = parse_config(MATRIX, "kvalidate.yaml")
+    cell = expand(cfg, kube_versions=["1.32"])[-1]
+    assert cell.command == reproduce(cell)
+    assert cell.command == ("kvalidate check . --kube-version 1.33 -e kube_network_plugin=calico "
+                            "-e '{\"typha_enabled\": true}' -e '{\"typha_secure\": true}' "
+                            "-e '{\"calico_ipam_host_local\": true}'")
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_shards_partition_the_cells(count: int) -> None:
+    cells = expand(parse_config(MATRIX, "kvalidate.yaml"), kube_versions=["1.31", "1.32"])
+    parts = [shard(cells, i, count) for i in range(1, count + 1)]
+    names = [c.name for p in parts for c in p]
+    assert sorted(names) == sorted(c.name for c in cells)
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    assert shard(list(reversed(cells)), 1, count) == parts[0]
+
+
+@pytest.mark.parametrize(("spec", "ok"), [("1/1", True), ("2/4", True), ("0/4", False), ("5/4", False),
+                                          ("a/b", False), ("3", False)])
+def test_parse_shard(spec: str, ok: bool) -> None:
+    if ok:
+        assert parse_shard(spec)
+    else:
+        with pytest.raises(SetupError):
+            parse_shard(spec)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("axes:\n  a: [1]\n  b: 3\n", "kvalidate.yaml:3: axes.b: 3 is not of type \"array\""),
+        ("axes:\n  a: [1, 2]\nlayouts: [default, huge]\n", "kvalidate.yaml:3: layouts[1]:"),
+        ("axes:\n  a: [1, 2]\npairwise:\n  - [a, c]\n", "kvalidate.yaml:4: pairwise names 'c', which is not an axis"),
+        ("axis:\n  a: [1]\n", "kvalidate.yaml:1: axis:"),
+        ("axes:\n  a: [1]\naxes:\n  b: [2]\n", "kvalidate.yaml:3: axes is set twice (first at line 1)"),
+        ("axes: [1\n", "kvalidate.yaml:2: invalid YAML"),
+        ("kube_versions: latest\n", "kvalidate.yaml:1: kube_versions:"),
+    ],
+)
+def test_bad_matrix_files_name_the_line(text: str, message: str) -> None:
+    with pytest.raises(SetupError) as e:
+        parse_config(text, "kvalidate.yaml")
+    assert str(e.value).startswith(message)
+
+
+def test_merge_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndta: {}\n")
+    assert main(["validate", str(ok), "-f", f"json={tmp_path}/1.json"]) == 0
+    assert main(["validate", str(bad), "-f", f"json={tmp_path}/2.json"]) == 1
+    capsys.readouterr()
+    assert main(["merge", f"{tmp_path}/1.json", f"{tmp_path}/2.json", "-f", f"json={tmp_path}/m.json"]) == 1
+    merged = json.loads((tmp_path / "m.json").read_text())
+    assert merged["summary"]["documents"] == 2 and [f["path"] for f in merged["findings"]] == ["dta"]
+    assert main(["merge", str(ok)]) == 2
+    assert capsys.readouterr().err.startswith(f"kvalidate: {ok} is not a kvalidate JSON report")
+
+
+def test_config_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config-schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert set(schema["properties"]) >= {"axes", "pairwise", "kube_versions", "include", "exclude", "cells"}
+
+
+def test_full_product_when_no_pairwise() -> None:
+    cfg = parse_config("axes:\n  a: [1, 2]\n  b: [p, q, r]\n", "k.yaml")
+    cells = expand(cfg)
+    assert sorted((c.extra_vars["a"], c.extra_vars["b"]) for c in cells) == sorted(
+        itertools.product([1, 2], ["p", "q", "r"]))
