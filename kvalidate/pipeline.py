@@ -1,0 +1,148 @@
+"""Renderings -> documents -> findings: the stage between the Ansible engine and the reports.
+
+Every rendering is checked: YAML and JSON outputs are parsed (duplicate keys, syntax) and their
+Kubernetes documents validated strictly; other outputs (TOML, INI, env files, systemd units,
+haproxy/nginx configs) only carry the engine's render findings. Identical texts are parsed and
+validated once (PERFORMANCE.md 5: most cells render most templates identically) and their findings
+re-attached to every rendering that produced the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from .documents import parse_text
+from .model import Finding, Result, Source
+from .schemastore import SchemaStore
+from .validate import validate_document
+
+YAML_SUFFIXES = (".yml", ".yaml", ".json", ".manifest")
+# Outputs that are YAML but no Kubernetes object: parsed for syntax and duplicates only.
+_NOT_KUBERNETES = re.compile(r"(values\.ya?ml|podnodeselector\.ya?ml)$")
+
+
+class RenderingLike(Protocol):
+    @property
+    def template(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def dest(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def via(self) -> str: ...
+
+
+def output_path(r: RenderingLike) -> str:
+    """Where a rendering goes in an `--emit` tree and in findings' `file`: HOST/DEST, or
+    HOST/_lookup/ROLE/TEMPLATE for renderings made through lookup('template')."""
+    if r.via == "lookup" or not r.dest:
+        return posixpath.join(r.host, "_lookup", r.role, posixpath.basename(r.template))
+    return posixpath.join(r.host, r.dest.lstrip("/"))
+
+
+def is_yaml(r: RenderingLike) -> bool:
+    names = (r.dest, r.template.removesuffix(".j2"))
+    return any(n.endswith(YAML_SUFFIXES) for n in names if n)
+
+
+def _relative_findings(text: str, store: SchemaStore, kubernetes: bool) -> tuple[list[Finding], int]:
+    parsed = parse_text(text, Source(file=""))
+    out = list(parsed.findings)
+    for doc in parsed.documents:
+        out.extend(validate_document(doc, store, require_kind=kubernetes))
+    return out, len(parsed.documents)
+
+
+def check_renderings(renderings: Iterable[RenderingLike], store: SchemaStore, *, cell: str = "", ref: str = "",
+                     template_text: Callable[[str], str | None] | None = None) -> Result:
+    """Parse and validate every rendering of one cell; findings carry template, host, cell, dest."""
+    result = Result()
+    cache: dict[bytes, tuple[list[Finding], int]] = {}
+    for r in renderings:
+        label = output_path(r)
+        result.files += 1
+        result.checked.append(label if not cell else f"{cell}:{label}")
+        if not is_yaml(r):
+            continue
+        kubernetes = not _NOT_KUBERNETES.search(r.template.removesuffix(".j2"))
+        key = hashlib.blake2b(r.text.encode(), digest_size=16).digest() + (b"k" if kubernetes else b"-")
+        if key not in cache:
+            cache[key] = _relative_findings(r.text, store, kubernetes)
+        findings, docs = cache[key]
+        result.documents += docs
+        source_lines: list[str] | None = None
+        for f in findings:
+            tline = 0
+            if template_text is not None:
+                if source_lines is None:
+                    source_lines = (template_text(r.template) or "").splitlines()
+                tline = template_line(source_lines, r.text.splitlines(), f.line)
+            result.findings.append(replace(f, file=label, template=r.template, template_line=tline, host=r.host,
+                                           cell=cell, ref=ref, dest=r.dest))
+    return result
+
+
+_EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+
+
+def template_line(template: list[str], rendered: list[str], line: int) -> int:
+    """Best guess of the template line that produced rendered line `line` (1-based; 0 if unknown).
+
+    Jinja keeps no map from output lines to template lines, so this matches text: a template line
+    whose literal parts (expressions as wildcards) match the rendered line, nearest to the same
+    relative position. Unique literal lines (the usual case for YAML keys) map exactly.
+    """
+    if not (0 < line <= len(rendered)) or not template:
+        return 0
+    target = rendered[line - 1].strip()
+    if not target:
+        return 0
+    expected = (line - 1) * len(template) / max(len(rendered), 1)
+    best, best_score = 0, -1.0
+    for i, raw in enumerate(template):
+        src = raw.strip()
+        if not src or src.startswith(("{%", "{#")) and src.endswith(("%}", "#}")):
+            continue
+        parts = _EXPR.split(src)
+        if len(parts) == 1:
+            ok = src == target
+            exact = 2.0
+        else:
+            pattern = ".*".join(re.escape(p) for p in parts)
+            ok = re.fullmatch(pattern, target) is not None
+            exact = 1.0 + sum(len(p) for p in parts) / max(len(target), 1)
+        if ok:
+            score = exact - abs(i - expected) / max(len(template), 1)
+            if score > best_score:
+                best, best_score = i + 1, score
+    return best
+
+
+def emit(renderings: Iterable[RenderingLike], directory: Path) -> int:
+    """Write every rendering under `directory` (never into the checkout); returns how many."""
+    n = 0
+    root = directory.resolve()
+    for r in renderings:
+        path = (root / output_path(r)).resolve()
+        if root not in path.parents:
+            continue  # a dest with `..` cannot escape the emit directory
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(r.text, encoding="utf-8")
+        n += 1
+    return n
+
+
+def kube_minor(value: Any) -> str | None:
+    """`v1.33.4` (a rendered kube_version) -> `1.33`."""
+    m = re.match(r"v?(\d+)\.(\d+)", str(value or ""))
+    return f"{m.group(1)}.{m.group(2)}" if m else None

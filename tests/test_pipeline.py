@@ -1,0 +1,112 @@
+"""pipeline.py: renderings -> findings with template, host, cell; dedupe; emit; template lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kvalidate.pipeline import check_renderings, emit, kube_minor, output_path, template_line
+from kvalidate.schemastore import SchemaStore
+
+TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: calico-typha
+spec:
+  selector: {}
+  template:
+    spec:
+      containers:
+        - name: calico-typha
+          image: "{{ typha_image }}"
+          volumeMounts:
+            - name: typha-server
+              mountPath: /etc/typha
+{% if typha_secure %}
+            - name: TYPHA_CAFILE
+              value: "/etc/ca/{{ ca_file }}"
+{% endif %}
+"""
+RENDERED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: calico-typha
+spec:
+  selector: {}
+  template:
+    spec:
+      containers:
+        - name: calico-typha
+          image: "quay.io/calico/typha:v3.28.1"
+          volumeMounts:
+            - name: typha-server
+              mountPath: /etc/typha
+            - name: TYPHA_CAFILE
+              value: "/etc/ca/ca.crt"
+"""
+
+
+@dataclass(frozen=True)
+class R:
+    template: str
+    dest: str
+    host: str
+    text: str
+    role: str = "network_plugin/calico"
+    via: str = "template"
+
+
+def test_findings_carry_template_line_host_cell(store: SchemaStore) -> None:
+    renderings = [R("roles/network_plugin/calico/templates/calico-typha.yml.j2", "/etc/kubernetes/calico-typha.yml",
+                    h, RENDERED) for h in ("node1", "node2")]
+    result = check_renderings(renderings, store, cell="typha", ref="release-2.27",
+                              template_text=lambda path: TEMPLATE)
+    unknown = [f for f in result.findings if f.rule == "unknown-field"]
+    assert [(f.host, f.line, f.template_line, f.cell, f.ref) for f in unknown] == [
+        ("node1", 16, 17, "typha", "release-2.27"), ("node2", 16, 17, "typha", "release-2.27")]
+    assert unknown[0].file == "node1/etc/kubernetes/calico-typha.yml"
+    assert unknown[0].path == "spec.template.spec.containers[0].volumeMounts[1].value"
+    assert result.documents == 2 and result.files == 2
+
+
+def test_non_yaml_outputs_are_not_parsed(store: SchemaStore) -> None:
+    r = R("roles/etcd/templates/etcd.env.j2", "/etc/etcd.env", "node1", "ETCD_NAME=etcd1\nkey: [\n")
+    result = check_renderings([r], store)
+    assert result.findings == [] and result.files == 1 and result.documents == 0
+
+
+def test_yaml_without_kind_is_checked_for_duplicates_only(store: SchemaStore) -> None:
+    r = R("roles/network_plugin/cilium/templates/values.yaml.j2", "/etc/kubernetes/cilium-values.yaml", "node1",
+          "a: 1\nb: 2\na: 3\n")
+    assert [f.rule for f in check_renderings([r], store).findings] == ["duplicate-key"]
+
+
+@pytest.mark.parametrize(
+    ("via", "dest", "expected"),
+    [("template", "/etc/kubernetes/kubeadm-config.yaml", "node1/etc/kubernetes/kubeadm-config.yaml"),
+     ("lookup", "", "node1/_lookup/network_plugin/calico/calico-typha.yml.j2")],
+)
+def test_output_path(via: str, dest: str, expected: str) -> None:
+    assert output_path(R("roles/network_plugin/calico/templates/calico-typha.yml.j2", dest, "node1", "", via=via)) \
+        == expected
+
+
+def test_emit_writes_host_dest_and_never_escapes(tmp_path: Path) -> None:
+    renderings = [R("t.j2", "/etc/a.yaml", "node1", "a: 1\n"), R("t.j2", "/../../../escape", "node1", "x")]
+    assert emit(renderings, tmp_path) == 1
+    assert (tmp_path / "node1/etc/a.yaml").read_text() == "a: 1\n"
+    assert not (tmp_path.parent / "escape").exists()
+
+
+@pytest.mark.parametrize(("line", "expected"), [(16, 17), (11, 11), (3, 3), (0, 0), (99, 0)])
+def test_template_line(line: int, expected: int) -> None:
+    assert template_line(TEMPLATE.splitlines(), RENDERED.splitlines(), line) == expected
+
+
+@pytest.mark.parametrize(("value", "minor"), [("v1.33.4", "1.33"), ("1.30.0", "1.30"), ("", None), (None, None)])
+def test_kube_minor(value: object, minor: str | None) -> None:
+    assert kube_minor(value) == minor
