@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from kvalidate.kubespray.checkout import Checkout
+from kvalidate.kubespray.checkout import Checkout, version_for_minor
 from kvalidate.kubespray.facts import DEFAULT_OS
 from kvalidate.kubespray.layouts import (
     CI_LAYOUTS,
@@ -31,7 +31,7 @@ from kvalidate.kubespray.layouts import (
     legacy_layout_inventory,
     parse_cluster_layout,
 )
-from kvalidate.model import SetupError
+from kvalidate.model import Cell, SetupError
 from kvalidate.tree import Tree, TreeError
 
 COMMON_VARS = "tests/common_vars.yml"
@@ -161,3 +161,28 @@ def layout_by_name(checkout: Checkout, name: str) -> Inventory:
     if name not in layouts:
         raise SetupError(f"unknown layout {name!r} (known: {', '.join(layouts)})")
     return layout_inventory(layouts[name], static_k8s_cluster=checkout.inventory_needs_k8s_cluster)
+
+
+def kube_version_value(checkout: Checkout, wanted: str) -> str:
+    """The `kube_version` to render for a matrix value: "1.33" -> the newest 1.33 patch the
+    checkout supports; a full supported version is kept, spelled as the branch spells it."""
+    for v in checkout.kube_versions:
+        if v.lstrip("v") == wanted.lstrip("v"):
+            return v
+    return version_for_minor(checkout, wanted)
+
+
+def cell_spec(checkout: Checkout, cell: Cell, inventory: Inventory | None = None,
+              group_vars_dir: str | None = None) -> CellSpec:
+    """A matrix `Cell` on this checkout: its scenario (or the default cell), then its layout, OS,
+    extra vars and Kubernetes version on top. A user's inventory comes parsed (`inventory`, with
+    its `group_vars_dir`); it replaces the scenario's or default cell's hosts and group_vars."""
+    spec = scenario_cell(checkout, cell.scenario) if cell.scenario else default_cell(checkout)
+    if inventory is not None:
+        spec = replace(spec, inventory=inventory, group_vars_dir=group_vars_dir, layout="inventory")
+    extra = dict(cell.extra_vars)
+    if cell.kube_version:
+        extra["kube_version"] = kube_version_value(checkout, cell.kube_version)
+    spec = with_overrides(spec, extra, inventory=layout_by_name(checkout, cell.layout) if cell.layout else None,
+                          layout=cell.layout or None, os=cell.os or None)
+    return replace(spec, name=cell.name or spec.name)

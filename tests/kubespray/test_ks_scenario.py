@@ -5,15 +5,18 @@ from collections.abc import Callable
 import pytest
 
 from kvalidate.kubespray.checkout import Checkout
+from kvalidate.kubespray.layouts import Inventory
 from kvalidate.kubespray.scenario import (
+    cell_spec,
     default_cell,
     find_scenario,
+    kube_version_value,
     layout_by_name,
     read_ci_layouts,
     scenario_cell,
     with_overrides,
 )
-from kvalidate.model import SetupError
+from kvalidate.model import Cell, SetupError
 
 I1, I2, I3, I4 = "instance-1", "instance-2", "instance-3", "instance-4"
 MakeCheckout = Callable[[str], Checkout]
@@ -108,3 +111,38 @@ def test_overrides(make_checkout: MakeCheckout) -> None:
     assert cell.extra_vars["kube_network_plugin"] == "flannel" and cell.extra_vars["x"] == 1
     assert cell.extra_var_files[-1] == "my.yml"
     assert (cell.os, cell.layout, cell.inventory.hosts) == ("almalinux-9", "default", (I1, I2))
+
+
+@pytest.mark.parametrize(("cell", "name", "hosts", "os", "kube_version", "plugin"), [
+    (Cell("default"), "default", ("node1", "node2", "node3"), "ubuntu-2404", None, None),
+    (Cell("c1", scenario="demo-aio"), "c1", (I1,), "debian-12", None, "cilium"),
+    (Cell("c2", scenario="tests/files/demo-aio.yml", layout="default", os="almalinux-9",
+          kube_version="1.35", extra_vars={"kube_network_plugin": "flannel"}),
+     "c2", (I1, I2), "almalinux-9", "1.35.2", "flannel"),
+    (Cell("c3", kube_version="1.34.0"), "c3", ("node1", "node2", "node3"), "ubuntu-2404", "1.34.0", None),
+])
+def test_cell_spec(make_checkout: MakeCheckout, cell: Cell, name: str, hosts: tuple[str, ...], os: str,
+                   kube_version: str | None, plugin: str | None) -> None:
+    spec = cell_spec(make_checkout("master"), cell)
+    assert (spec.name, spec.inventory.hosts, spec.os) == (name, hosts, os)
+    assert spec.extra_vars.get("kube_version") == kube_version
+    assert spec.extra_vars.get("kube_network_plugin") == plugin
+
+
+def test_cell_spec_with_user_inventory(make_checkout: MakeCheckout) -> None:
+    inv = Inventory(("cp", "w"), {"kube_control_plane": ("cp",), "etcd": ("cp",), "kube_node": ("w",)})
+    spec = cell_spec(make_checkout("master"), Cell("mine"), inventory=inv, group_vars_dir="my/group_vars")
+    assert (spec.inventory, spec.group_vars_dir, spec.layout) == (inv, "my/group_vars", "inventory")
+
+
+@pytest.mark.parametrize(("flavour", "wanted", "value"), [
+    ("master", "1.35", "1.35.2"), ("master", "1.35.0", "1.35.0"), ("2.27", "1.30.0", "v1.30.0"),
+    ("2.27", "v1.31", "v1.31.2"),
+])
+def test_kube_version_value(make_checkout: MakeCheckout, flavour: str, wanted: str, value: str) -> None:
+    assert kube_version_value(make_checkout(flavour), wanted) == value
+
+
+def test_kube_version_unsupported(make_checkout: MakeCheckout) -> None:
+    with pytest.raises(SetupError, match="Kubernetes 1.20 is not supported"):
+        cell_spec(make_checkout("master"), Cell("x", kube_version="1.20"))
