@@ -1,0 +1,194 @@
+"""Automatic coverage: which variables a template's own conditionals test, and which values open the
+gate of the task that renders it, read from the Jinja AST (no rendering).
+
+The calico-typha bug needed `typha_secure` and `calico_ipam_host_local` on together, behind the
+gate `typha_enabled`. `template_flags` finds the two (they are tested by `{% if %}` in the
+template), `gate_values` finds the gate (the task's `when`), and the matrix covers every pair of
+the flags with the gate held open, in far fewer cells than the full product.
+
+Values tried per variable: a variable used as a boolean (`{% if x %}`, `x | bool`, `not x`) gets
+[true, false]; a variable compared with literals (`x == 'calico'`, `x in ['a', 'b']`) gets those
+literals; a variable only tested with `is defined` is not varied (extra vars cannot undefine).
+A tested variable whose role default is itself an expression is followed to the variables of that
+expression ("following the defaults they come from").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import Environment, TemplateSyntaxError, nodes
+
+_ENV = Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
+BOOL = (True, False)
+
+
+@dataclass
+class Flags:
+    """variable -> the values worth trying (ordered, deduplicated)."""
+
+    values: dict[str, list[Any]] = field(default_factory=dict)
+
+    def add(self, name: str, *values: Any) -> None:
+        have = self.values.setdefault(name, [])
+        for v in values:
+            if v not in have or any(type(v) is not type(h) for h in have if h == v):
+                have.append(v)
+
+    def merge(self, other: Flags) -> None:
+        for k, vs in other.values.items():
+            self.add(k, *vs)
+
+
+def _names(node: nodes.Node) -> set[str]:
+    return {n.name for n in node.find_all(nodes.Name) if n.ctx == "load"}
+
+
+def _local_names(tree: nodes.Template) -> set[str]:
+    """Names bound inside the template (loop targets, set, macro args): not inventory variables."""
+    out: set[str] = {"loop", "item", "true", "false", "none", "True", "False", "None"}
+    for n in tree.find_all((nodes.For, nodes.Assign, nodes.AssignBlock, nodes.Macro, nodes.With)):
+        if isinstance(n, (nodes.For, nodes.Assign, nodes.AssignBlock)):
+            out |= {t.name for t in n.target.find_all(nodes.Name)} | (
+                {n.target.name} if isinstance(n.target, nodes.Name) else set())
+        elif isinstance(n, nodes.Macro):
+            out |= {a.name for a in n.args}
+        elif isinstance(n, nodes.With):
+            out |= {t.name for t in n.targets if isinstance(t, nodes.Name)}
+    return out
+
+
+def _test_flags(test: nodes.Node, flags: Flags) -> None:
+    """Record the variables of one condition and the values that flip it."""
+    if isinstance(test, (nodes.And, nodes.Or)):
+        _test_flags(test.left, flags)
+        _test_flags(test.right, flags)
+    elif isinstance(test, nodes.Not):
+        _test_flags(test.node, flags)
+    elif isinstance(test, nodes.Name):
+        flags.add(test.name, *BOOL)
+    elif isinstance(test, nodes.Filter) and test.name == "bool" and isinstance(test.node, nodes.Name):
+        flags.add(test.node.name, *BOOL)
+    elif isinstance(test, nodes.Compare) and isinstance(test.expr, nodes.Name) and len(test.ops) == 1:
+        op = test.ops[0]
+        if isinstance(op.expr, nodes.Const) and op.op in ("eq", "ne"):
+            flags.add(test.expr.name, op.expr.value)
+        elif isinstance(op.expr, (nodes.List, nodes.Tuple)) and op.op in ("in", "notin"):
+            flags.add(test.expr.name, *(i.value for i in op.expr.items if isinstance(i, nodes.Const)))
+    elif isinstance(test, nodes.Compare) and isinstance(test.expr, nodes.Const) and len(test.ops) == 1:
+        op = test.ops[0]  # 'calico' in kube_network_plugin_list / 'x' == var
+        if isinstance(op.expr, nodes.Name) and op.op in ("eq", "ne"):
+            flags.add(op.expr.name, test.expr.value)
+    elif isinstance(test, nodes.Filter) and isinstance(test.node, nodes.Name) and test.name in ("default", "d"):
+        flags.add(test.node.name, *BOOL)
+
+
+def template_flags(source: str) -> Flags:
+    """The variables a template's own conditionals (`if`, inline `if`, ternary) test."""
+    flags = Flags()
+    try:
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError:
+        return flags
+    local = _local_names(tree)
+    for n in tree.find_all((nodes.If, nodes.CondExpr)):
+        _test_flags(n.test, flags)
+    for n in tree.find_all(nodes.Filter):
+        if n.name == "ternary" and isinstance(n.node, nodes.Name):
+            flags.add(n.node.name, *BOOL)
+        elif n.name == "ternary":
+            _test_flags(n.node, flags)
+    for name in list(flags.values):
+        if name in local:
+            del flags.values[name]
+    return flags
+
+
+def follow_defaults(flags: Flags, defaults: Mapping[str, Any], depth: int = 5) -> Flags:
+    """Replace a flag whose role default is an expression by the variables that expression tests."""
+    out = Flags()
+    for name, values in flags.values.items():
+        out.add(name, *values)
+        default = defaults.get(name)
+        if depth and isinstance(default, str) and "{{" in default:
+            inner = Flags()
+            try:
+                expr = _ENV.parse(default)
+            except TemplateSyntaxError:
+                continue
+            for output in expr.find_all(nodes.Output):
+                for child in output.nodes:
+                    if not isinstance(child, nodes.TemplateData):
+                        _test_flags(child, inner)
+            out.merge(follow_defaults(inner, defaults, depth - 1))
+    return out
+
+
+def gate_values(when: Iterable[str] | str | None) -> dict[str, Any]:
+    """Values that make a task's `when` (a string or list of conditions, all ANDed) true, for the
+    simple forms Kubespray uses: `x`, `x | bool`, `x == 'v'`, `x in ['a', 'b']`, `not x`, `and`."""
+    conditions = [when] if isinstance(when, str) else list(when or [])
+    out: dict[str, Any] = {}
+    for cond in conditions:
+        if not isinstance(cond, str):
+            if isinstance(cond, bool):
+                continue
+            cond = str(cond)
+        try:
+            expr = _ENV.parse("{{ " + cond + " }}")
+        except TemplateSyntaxError:
+            continue
+        for output in expr.find_all(nodes.Output):
+            for child in output.nodes:
+                _open(child, True, out)
+    return out
+
+
+def _open(test: nodes.Node, want: bool, out: dict[str, Any]) -> None:
+    if isinstance(test, nodes.And) and want:
+        _open(test.left, True, out)
+        _open(test.right, True, out)
+    elif isinstance(test, nodes.Or) and not want:
+        _open(test.left, False, out)
+        _open(test.right, False, out)
+    elif isinstance(test, nodes.Or):
+        _open(test.left, True, out)  # one side is enough: the first
+    elif isinstance(test, nodes.Not):
+        _open(test.node, not want, out)
+    elif isinstance(test, nodes.Name):
+        out.setdefault(test.name, want)
+    elif isinstance(test, nodes.Filter) and test.name == "bool" and isinstance(test.node, nodes.Name):
+        out.setdefault(test.node.name, want)
+    elif isinstance(test, nodes.Compare) and isinstance(test.expr, nodes.Name) and len(test.ops) == 1:
+        op = test.ops[0]
+        if isinstance(op.expr, nodes.Const) and (op.op == "eq") == want and op.op in ("eq", "ne"):
+            out.setdefault(test.expr.name, op.expr.value)
+        elif isinstance(op.expr, (nodes.List, nodes.Tuple)) and (op.op == "in") == want and op.expr.items:
+            first = op.expr.items[0]
+            if isinstance(first, nodes.Const) and op.op in ("in", "notin"):
+                out.setdefault(test.expr.name, first.value)
+
+
+def auto_axes(source: str, defaults: Mapping[str, Any], when: Iterable[str] | str | None = None,
+              max_axes: int = 12) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """(gate, axes) for one template: the gate's values held open, and the template's own flags
+    (defaults followed) with the values to cover pairwise. A compared variable also gets its role
+    default, so that its condition can be false too. Flags with a single value are dropped."""
+    gate = gate_values(when)
+    flags = follow_defaults(template_flags(source), defaults)
+    axes: dict[str, list[Any]] = {}
+    for name, values in flags.values.items():
+        if name in gate or name.startswith(("ansible_", "hostvars", "groups", "inventory_")):
+            continue
+        vals = list(values)
+        default = defaults.get(name)
+        if isinstance(default, (str, int, float, bool)) and not (isinstance(default, str) and "{{" in default):
+            if default not in vals or any(type(default) is not type(v) for v in vals if v == default):
+                vals.append(default)
+        if len(vals) > 1:
+            axes[name] = vals
+        if len(axes) >= max_axes:
+            break
+    return gate, axes
