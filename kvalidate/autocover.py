@@ -93,13 +93,14 @@ def template_flags(source: str) -> Flags:
     except TemplateSyntaxError:
         return flags
     local = _local_names(tree)
-    for n in tree.find_all((nodes.If, nodes.CondExpr)):
-        _test_flags(n.test, flags)
-    for n in tree.find_all(nodes.Filter):
-        if n.name == "ternary" and isinstance(n.node, nodes.Name):
-            flags.add(n.node.name, *BOOL)
-        elif n.name == "ternary":
-            _test_flags(n.node, flags)
+    for cond in tree.find_all((nodes.If, nodes.CondExpr)):
+        if isinstance(cond, (nodes.If, nodes.CondExpr)):
+            _test_flags(cond.test, flags)
+    for f in tree.find_all(nodes.Filter):
+        if f.name == "ternary" and isinstance(f.node, nodes.Name):
+            flags.add(f.node.name, *BOOL)
+        elif f.name == "ternary" and f.node is not None:
+            _test_flags(f.node, flags)
     for name in list(flags.values):
         if name in local:
             del flags.values[name]
