@@ -1,0 +1,190 @@
+"""Actions the engine runs itself (`ACTIONS`), and the simulator hook for every other module.
+
+- `template`: renders `src` (found in the role's `templates/`, then beside the playbook) with the
+  task's variables plus Ansible's `template_*` variables, records a `Rendering`, and returns
+  the module's result (`checksum` is the SHA-1 of the text, as Ansible's). A render failure is a
+  finding, and the host goes on (unlike Ansible), so one finding does not hide the others.
+- `set_fact` (with `cacheable`; 'yes'/'no'/'true'/'false' strings become booleans, as in 2.18),
+  `include_vars` (file, `dir`, `name`), `group_by` (`key`, `parents`), `add_host`, `assert`,
+  `fail`, `debug`, `meta` (no-op), `set_stats`.
+- anything else: arguments are templated (as Ansible would, so undefined names are findings),
+  then the simulator gives the result; None -> `DEFAULT_RESULT`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from kvalidate.ansible.errors import render_finding
+from kvalidate.ansible.loader import LoadError
+from kvalidate.ansible.lookups import find_file, template_vars, tree_path
+from kvalidate.ansible.play import DEFAULT_RESULT, ModuleCall, Rendering
+from kvalidate.ansible.tasks import check_when, short
+from kvalidate.ansible.templar import OMIT_TOKEN
+from kvalidate.ansible.variables import Scope
+from kvalidate.model import Finding, Severity
+
+if TYPE_CHECKING:
+    from kvalidate.ansible.play import Engine
+    from kvalidate.ansible.plays import TaskCtx
+
+
+class TaskFailed(Exception):
+    """An assert or fail task failed (the host stops, as in Ansible)."""
+
+
+Action = Callable[["Engine", Mapping[str, Any], Any, Scope, str, list[str], "TaskCtx"], dict[str, Any]]
+
+
+def _args(engine: Engine, args: Any, scope: Scope) -> dict[str, Any]:
+    value = engine.templar.template(args, scope)
+    if not isinstance(value, Mapping):
+        return {"_raw_params": value}
+    return {k: v for k, v in value.items() if v != OMIT_TOKEN}
+
+
+def _template(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str, targets: list[str],
+              ctx: TaskCtx) -> dict[str, Any]:
+    a = _args(engine, args, scope)
+    src, dest = str(a.get("src", "")), str(a.get("dest", ""))
+    path = find_file(engine.lookup_env, "templates", src)
+    if path is None:
+        raise LoadError(f"Could not find or access '{src}'", ctx.file or src)
+    name = str(task.get("name") or "template")
+    delegate = str(engine.templar.template(task.get("delegate_to", ""), scope) or "")
+    try:
+        text = engine.templar.render_file(engine.tree.read_text(path), scope, path, template_vars(path, dest))
+    except Exception as e:
+        engine.add_finding(render_finding(e, template=path, host=host, dest=dest, task=name))
+        return {"changed": False, "failed": True, "msg": str(e)}
+    engine.result.renderings.append(Rendering(
+        template=path, role=ctx.role.role.name if ctx.role else "", dest=dest, host=host, task=name,
+        item=engine.current.get("item"), text=text, via="template", delegate_to=delegate))
+    data = text.encode()
+    return {"changed": True, "failed": False, "dest": dest, "src": path, "checksum": hashlib.sha1(data).hexdigest(),
+            "md5sum": hashlib.md5(data).hexdigest(), "size": len(data), "state": "file",  # noqa: S324
+            "mode": a.get("mode", "0644"), "owner": a.get("owner", "root"), "group": a.get("group", "root"),
+            "uid": 0, "gid": 0}
+
+
+def _set_fact(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str, targets: list[str],
+              ctx: TaskCtx) -> dict[str, Any]:
+    a = _args(engine, args, scope)
+    cacheable = boolean(a.pop("cacheable", False), strict=False)
+    facts = {k: boolean(v, strict=False) if isinstance(v, str) and v.lower() in ("true", "false", "yes", "no")
+             else v for k, v in a.items()}
+    for t in targets:
+        engine.set_var(t, "nonpersistent", facts)
+        if cacheable:
+            engine.set_facts(t, facts)
+    return {"changed": False, "failed": False, "ansible_facts": facts}
+
+
+def _include_vars(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str,
+                  targets: list[str], ctx: TaskCtx) -> dict[str, Any]:
+    a = _args(engine, args, scope)
+    raw = a.get("file", a.get("_raw_params"))
+    data: dict[str, Any] = {}
+    if a.get("dir"):
+        d = tree_path(posixpath.join(ctx.role.role.path if ctx.role else ctx.base, "vars", str(a["dir"])))
+        for n in engine.tree.list_dir(d or ""):
+            if n.endswith((".yml", ".yaml", ".json")):
+                data.update(engine.files.yaml(f"{d}/{n}") or {})
+    elif raw:
+        path = find_file(engine.lookup_env, "vars", str(raw))
+        if path is None:
+            raise LoadError(f"Could not find or access '{raw}'", ctx.file or str(raw))
+        loaded = engine.files.yaml(path)
+        data = dict(loaded) if isinstance(loaded, Mapping) else {}
+    if a.get("name"):
+        data = {str(a["name"]): data}
+    for t in targets:
+        engine.set_var(t, "vars_cache", data)
+    return {"changed": False, "failed": False, "ansible_facts": data}
+
+
+def _group_by(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str, targets: list[str],
+              ctx: TaskCtx) -> dict[str, Any]:
+    a = _args(engine, args, scope)
+    parents = a.get("parents", ["all"])
+    parents = [parents] if isinstance(parents, str) else list(parents)
+    key = str(a.get("key", a.get("_raw_params", ""))).replace(" ", "_").replace("-", "_")
+    engine.add_to_group(host, key, [p for p in parents if p != "all"])
+    return {"changed": False, "failed": False, "add_group": key, "parent_groups": parents}
+
+
+def _add_host(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str, targets: list[str],
+              ctx: TaskCtx) -> dict[str, Any]:
+    a = _args(engine, args, scope)
+    name = str(a.pop("name", a.pop("hostname", a.pop("host", ""))))
+    groups = a.pop("groups", a.pop("group", a.pop("groupname", [])))
+    for g in [groups] if isinstance(groups, str) else list(groups):
+        engine.add_to_group(name, str(g))
+    engine.inventory.host_vars.setdefault(name, {}).update(a)
+    return {"changed": True, "failed": False, "add_host": {"host_name": name}}
+
+
+def _assert(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str, targets: list[str],
+            ctx: TaskCtx) -> dict[str, Any]:
+    a = dict(args) if isinstance(args, Mapping) else {}
+    that = a.get("that")
+    for cond in that if isinstance(that, list) else [that]:
+        if cond is not None and not check_when(engine, [cond], scope):
+            msg = engine.templar.template(a.get("fail_msg", a.get("msg", f"Assertion failed: {cond}")), scope)
+            raise TaskFailed(f"assertion failed ({cond}): {msg}")
+    return {"changed": False, "failed": False, "msg": "All assertions passed"}
+
+
+def _fail(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str, targets: list[str],
+          ctx: TaskCtx) -> dict[str, Any]:
+    a = _args(engine, args, scope)
+    raise TaskFailed(str(a.get("msg", "Failed as requested from task")))
+
+
+def _noop(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str, targets: list[str],
+          ctx: TaskCtx) -> dict[str, Any]:
+    return {"changed": False, "failed": False}
+
+
+ACTIONS: dict[str, Action] = {
+    "template": _template, "set_fact": _set_fact, "include_vars": _include_vars, "group_by": _group_by,
+    "add_host": _add_host, "assert": _assert, "fail": _fail, "debug": _noop, "meta": _noop,
+    "set_stats": _noop, "pause": _noop, "wait_for_connection": _noop, "gather_facts": _noop, "setup": _noop,
+}
+
+
+def _simulate(engine: Engine, task: Mapping[str, Any], module: str, args: Any, scope: Scope, host: str,
+              ctx: TaskCtx) -> dict[str, Any]:
+    a = _args(engine, args, scope)
+    target = str(engine.templar.template(task.get("delegate_to"), scope) or host)
+    call = ModuleCall(module=short(module), args=a, host=target, task_name=str(task.get("name") or module),
+                      role=ctx.role.role.name if ctx.role else "")
+    result = engine.simulator(call) if engine.simulator else None
+    return dict(result) if result is not None else {k: (list(v) if isinstance(v, list) else v)
+                                                    for k, v in DEFAULT_RESULT.items()}
+
+
+def run_action(engine: Engine, task: Mapping[str, Any], module: str, args: Any, scope: Scope, host: str,
+               targets: list[str], ctx: TaskCtx) -> dict[str, Any]:
+    action = ACTIONS.get(short(module))
+    try:
+        if action is not None:
+            result = action(engine, task, args, scope, host, targets, ctx)
+        else:
+            result = _simulate(engine, task, module, args, scope, host, ctx)
+    except TaskFailed as e:
+        engine.add_finding(Finding(severity=Severity.ERROR, rule="task-failed", host=host, file=ctx.file,
+                                   message=f"task '{task.get('name', module)}': {e}"))
+        if not task.get("ignore_errors"):
+            for t in targets:
+                engine.host_state(t).failed = True
+        return {"changed": False, "failed": True, "msg": str(e)}
+    if "failed_when" in task and task.get("register"):
+        s = scope.derive([{str(task["register"]): result}, *scope.raw.maps])
+        result["failed"] = check_when(engine, [task["failed_when"]], s)
+    return result

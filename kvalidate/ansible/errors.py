@@ -1,0 +1,84 @@
+"""Render problems as findings that point at the template line.
+
+Rules (the `rule` of a `Finding` made here):
+
+- `undefined-variable`: an undefined value was output or used (the message names the variable,
+  and the chain of variables whose templating led to it).
+- `render-error`: any other failure while templating: a filter error, a type error, a syntax
+  error in a template or a variable value, a missing template file.
+- `variable-cycle`: a variable that depends on itself; the message names the chain.
+- `forbidden-lookup`: a lookup kvalidate does not run (pipe, url, ...).
+- `sandbox`: a template tried to escape the sandbox, or exceeded the time or size limits.
+- `load-error`: a playbook, task, role or vars file that cannot be read or parsed.
+- `task-failed`: an `assert` or `fail` task failed for a host (the host stops, as in Ansible).
+
+`position()` walks the traceback like Jinja's own `rewrite_traceback_stack`: a frame whose
+globals hold `__jinja_template__` belongs to a compiled template, and its Python line maps to a
+template line. The innermost frame of a *named* template (a file) is the one reported; frames of
+variable values (unnamed) only add to the chain.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+
+from kvalidate.ansible.lookups import ForbiddenLookup
+from kvalidate.ansible.variables import UndefinedVariable, VariableCycle
+from kvalidate.model import Finding, Severity
+
+
+def position(exc: BaseException) -> tuple[str, int]:
+    """(template name, 1-based line) of the innermost named template frame, or ("", 0)."""
+    if isinstance(exc, TemplateSyntaxError) and exc.name:
+        return exc.name, exc.lineno
+    found = ("", 0)
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        template = tb.tb_frame.f_globals.get("__jinja_template__")
+        if template is not None and template.name:
+            found = (template.name, int(template.get_corresponding_lineno(tb.tb_lineno)))
+        tb = tb.tb_next
+    cause = exc.__cause__ or exc.__context__
+    if found == ("", 0) and cause is not None and cause is not exc:
+        return position(cause)
+    return found
+
+
+def rule_of(exc: BaseException) -> str:
+    if isinstance(exc, VariableCycle):
+        return "variable-cycle"
+    if isinstance(exc, ForbiddenLookup):
+        return "forbidden-lookup"
+    if isinstance(exc, SecurityError):
+        return "sandbox"
+    if isinstance(exc, RecursionError):
+        return "sandbox"
+    if isinstance(exc, UndefinedError):
+        return "undefined-variable"
+    return "render-error"
+
+
+def message_of(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "maximum recursion depth exceeded while rendering"
+    msg = str(exc) or type(exc).__name__
+    if isinstance(exc, UndefinedVariable) and exc.chain:
+        msg += " (through " + " -> ".join(exc.chain) + ")"
+    chain = getattr(exc, "kv_chain", None)
+    if chain and not isinstance(exc, VariableCycle):
+        msg += " (while templating " + " -> ".join(chain) + ")"
+    if not isinstance(exc, SecurityError | UndefinedError | VariableCycle | ForbiddenLookup):
+        msg = f"{type(exc).__name__}: {msg}"
+    return msg
+
+
+def render_finding(exc: BaseException, template: str = "", host: str = "", dest: str = "",
+                   task: str = "", **extra: Any) -> Finding:
+    name, line = position(exc)
+    where = f"task '{task}': " if task else ""
+    return Finding(severity=Severity.ERROR, rule=rule_of(exc), message=where + message_of(exc),
+                   file=dest or name or template, template=name or template, template_line=line,
+                   host=host, dest=dest, **extra)

@@ -1,0 +1,152 @@
+"""Reading playbooks, task files, variable files and roles from a `Tree`.
+
+YAML is read as Ansible reads it (PyYAML, YAML 1.1 booleans), with `!unsafe` values kept as
+ansible-core's `AnsibleUnsafeText` (never templated) and `!vault` values replaced by a fixed
+placeholder. Parsed files are cached per tree and path: a Kubespray run reads the same defaults
+for every play.
+
+A role is `roles/<name>` next to the playbook or at the top of the tree (Kubespray's
+`roles_path = roles:...`); `defaults/main.yml` or every file of `defaults/main/`, same for
+`vars/`, and `meta/main.yml` dependencies.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from ansible.utils.unsafe_proxy import AnsibleUnsafeText
+
+from kvalidate.tree import Tree, TreeError
+
+VAULT_PLACEHOLDER = "kvalidate-vaulted-value"
+
+
+class LoadError(Exception):
+    """A playbook, task or vars file that cannot be read or parsed (a finding)."""
+
+    def __init__(self, message: str, path: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    pass
+
+
+def _unsafe(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return AnsibleUnsafeText(loader.construct_scalar(node))
+    if isinstance(node, yaml.SequenceNode):
+        return [AnsibleUnsafeText(v) if isinstance(v, str) else v for v in loader.construct_sequence(node)]
+    return loader.construct_mapping(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("!unsafe", _unsafe)
+_Loader.add_constructor("!vault", lambda loader, node: VAULT_PLACEHOLDER)
+_Loader.add_constructor("!vault-encrypted", lambda loader, node: VAULT_PLACEHOLDER)
+
+
+class Files:
+    """Cached YAML access to one tree."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self._cache: dict[str, Any] = {}
+
+    def yaml(self, path: str) -> Any:
+        if path in self._cache:
+            return self._cache[path]
+        try:
+            text = self.tree.read_text(path)
+        except TreeError as e:
+            raise LoadError(str(e), path) from e
+        try:
+            data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            raise LoadError(f"YAML error: {e}", path, (mark.line + 1) if mark else 0) from e
+        self._cache[path] = data
+        return data
+
+    def first(self, *paths: str) -> str | None:
+        for p in paths:
+            if self.tree.is_file(p):
+                return p
+        return None
+
+    def vars_dir(self, base: str, name: str = "main") -> dict[str, Any]:
+        """`<base>/main.yml` (or .yaml, or no extension), or every YAML file of `<base>/main/`."""
+        merged: dict[str, Any] = {}
+        path = self.first(*(f"{base}/{name}{ext}" for ext in (".yml", ".yaml", ".json", "")))
+        if path is not None:
+            files = [path]
+        elif self.tree.is_dir(f"{base}/{name}"):
+            files = _yaml_files(self.tree, f"{base}/{name}")
+        else:
+            files = []
+        for f in files:
+            data = self.yaml(f)
+            if isinstance(data, Mapping):
+                merged.update(data)
+            elif data is not None:
+                raise LoadError("a vars file must be a mapping", f)
+        return merged
+
+
+def _yaml_files(tree: Tree, directory: str) -> list[str]:
+    out: list[str] = []
+    for name in tree.list_dir(directory):
+        p = f"{directory}/{name}"
+        if tree.is_dir(p):
+            out += _yaml_files(tree, p)
+        elif name.endswith((".yml", ".yaml", ".json")):
+            out.append(p)
+    return out
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role as loaded from the tree (`path` is the role directory)."""
+
+    name: str
+    path: str
+    defaults: Mapping[str, Any]
+    vars: Mapping[str, Any]
+    dependencies: tuple[Any, ...] = ()
+    allow_duplicates: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def find_role(files: Files, name: str, playbook_dir: str, role_dir: str = "") -> str | None:
+    """roles/<name> beside the playbook, at the tree root, or beside the current role."""
+    cands = [posixpath.normpath(posixpath.join(playbook_dir, "roles", name)) if playbook_dir else "",
+             f"roles/{name}", posixpath.normpath(posixpath.join(playbook_dir, name)) if playbook_dir else name]
+    if role_dir:
+        cands.append(posixpath.normpath(posixpath.join(posixpath.dirname(role_dir), name)))
+    for c in cands:
+        if c and not c.startswith("..") and files.tree.is_dir(c):
+            return c
+    return None
+
+
+def load_role(files: Files, path: str, name: str, defaults_from: str = "main", vars_from: str = "main") -> Role:
+    meta_path = files.first(f"{path}/meta/main.yml", f"{path}/meta/main.yaml")
+    meta = files.yaml(meta_path) if meta_path else None
+    meta = meta if isinstance(meta, Mapping) else {}
+    deps = tuple(meta.get("dependencies") or ())
+    allow = bool((meta.get("galaxy_info") or {}).get("allow_duplicates", meta.get("allow_duplicates", False)))
+    return Role(name=name, path=path, defaults=files.vars_dir(f"{path}/defaults", defaults_from),
+                vars=files.vars_dir(f"{path}/vars", vars_from), dependencies=deps, allow_duplicates=allow)
+
+
+def task_file(files: Files, role_path: str, name: str) -> str | None:
+    base = name if name.endswith((".yml", ".yaml")) else None
+    if base:
+        return files.first(f"{role_path}/tasks/{base}")
+    return files.first(f"{role_path}/tasks/{name}.yml", f"{role_path}/tasks/{name}.yaml",
+                       f"{role_path}/tasks/{name}")

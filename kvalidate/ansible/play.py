@@ -1,0 +1,300 @@
+"""Running a playbook the way ansible-playbook would, without touching any machine.
+
+`Engine.run_playbook(path)` interprets plays, roles and tasks (see `tasks.py`) for every host of
+the inventory and returns every `Rendering` (each `template` task and each `lookup('template')`)
+and every `Finding`. Modules that would touch a machine get their `register` result from a
+pluggable `Simulator` (None -> `DEFAULT_RESULT`).
+
+Variable precedence per host follows ansible-core 2.18's `VariableManager.get_vars`, highest
+first: loop variable and magic variables > extra vars > role params > set_fact/register >
+include_vars > block and task vars (and include params) > running role's vars > vars of the
+play's public roles > play vars_files > play vars > facts (and cacheable set_fact) > host_vars >
+group_vars (child groups beat parents, `all` lowest) > running role's defaults > defaults of the
+play's public roles.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kvalidate.ansible.inventory import Inventory
+from kvalidate.ansible.loader import Files, Role
+from kvalidate.ansible.lookups import CHECKOUT_ROOT, LookupEnv, run_lookup
+from kvalidate.ansible.templar import OMIT_TOKEN, RenderVars, Templar
+from kvalidate.ansible.variables import Resolver, Scope
+from kvalidate.model import Finding
+from kvalidate.tree import Tree
+
+
+@dataclass(frozen=True)
+class ModuleCall:
+    """A module task the engine does not run itself (command, stat, slurp, ...). `args` are templated."""
+
+    module: str
+    args: dict[str, Any]
+    host: str
+    task_name: str
+    role: str
+
+
+Simulator = Callable[[ModuleCall], dict[str, Any] | None]
+
+# What a module that touched nothing returns (ansible-core's shape for a command that succeeded).
+DEFAULT_RESULT: Mapping[str, Any] = {"changed": False, "failed": False, "rc": 0, "stdout": "", "stdout_lines": [],
+                                     "stderr": "", "stderr_lines": [], "skipped": False}
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """One rendered file. `template` is its path in the tree; `via` is "template" or "lookup"."""
+
+    template: str
+    role: str
+    dest: str
+    host: str
+    task: str
+    item: Any
+    text: str
+    via: str = "template"
+    delegate_to: str = ""
+
+
+@dataclass
+class RunResult:
+    renderings: list[Rendering] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class HostState:
+    """What a run changes per host: facts (with cacheable set_fact), include_vars, set_fact/register."""
+
+    facts: dict[str, Any]
+    vars_cache: dict[str, Any] = field(default_factory=dict)
+    nonpersistent: dict[str, Any] = field(default_factory=dict)
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class RoleCtx:
+    """The running role: itself, the roles that pulled it in (dependency chain), its params."""
+
+    role: Role
+    params: Mapping[str, Any] = field(default_factory=dict)
+    parents: tuple[Role, ...] = ()
+    public: bool = True
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return (self.role.path, *(p.path for p in self.parents), str(id(self.params)))
+
+
+def facts_layer(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """ansible_facts plus the facts injected as `ansible_*` variables (INJECT_FACTS_AS_VARS)."""
+    bare = {(k[8:] if k.startswith("ansible_") else k): v for k, v in facts.items()}
+    return {"ansible_facts": bare, **{f"ansible_{k}": v for k, v in bare.items()}}
+
+
+class HostVars(Mapping[str, Any]):
+    """`hostvars`: every inventory host's variables at play level, templated on access."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __getitem__(self, host: str) -> Scope:
+        if host not in self.engine.inventory.hosts:
+            raise KeyError(host)
+        return self.engine.play_scope(host)
+
+    def __iter__(self) -> Any:
+        return iter(self.engine.inventory.hosts)
+
+    def __len__(self) -> int:
+        return len(self.engine.inventory.hosts)
+
+
+@dataclass
+class PlayState:
+    name: str
+    hosts: list[str]
+    vars: dict[str, Any]
+    vars_files: list[dict[str, Any]]
+    public: list[RoleCtx]
+    playbook_dir: str
+    ran_roles: set[tuple[str, ...]] = field(default_factory=set)
+
+
+class Engine:
+    """One run of playbooks over one inventory (one matrix cell)."""
+
+    def __init__(self, tree: Tree, inventory: Inventory, *, extra_vars: Mapping[str, Any] | None = None,
+                 env: Mapping[str, str] | None = None, simulator: Simulator | None = None,
+                 limit: Iterable[str] | None = None, templar: Templar | None = None) -> None:
+        self.tree = tree
+        self.files = Files(tree)
+        self.inventory = inventory
+        self.extra_vars = dict(extra_vars or {})
+        self.simulator = simulator
+        self.limit = set(limit) if limit is not None else None
+        self.templar = templar or Templar()
+        self.templar.lookup_handler = self._lookup
+        self.resolver = Resolver(self.templar)
+        self.lookup_env = LookupEnv(tree, self.templar, dict(env or {}), inventory.match,
+                                    on_template=self._lookup_rendered)
+        self.hosts = {h: HostState(facts_layer(inventory.facts.get(h, {}))) for h in inventory.hosts}
+        self.groups: dict[str, list[str]] = inventory.groups_map()
+        self.group_names: dict[str, list[str]] = {h: inventory.group_names(h) for h in inventory.hosts}
+        self.hostvars = HostVars(self)
+        self.result = RunResult()
+        self.play: PlayState | None = None
+        self._play_scopes: dict[str, Scope] = {}
+        self._role_scopes: dict[tuple[str, tuple[str, ...]], Scope] = {}
+        self._magic: dict[str, dict[str, Any]] = {}
+        self.current: dict[str, Any] = {}  # task context for lookups and renderings
+
+    # -- public entry points ------------------------------------------------------------------------
+    def run_playbook(self, path: str) -> RunResult:
+        from kvalidate.ansible.plays import run_playbook_file
+
+        run_playbook_file(self, path, posixpath.dirname(path))
+        return self.result
+
+    # -- variable scopes ---------------------------------------------------------------------------
+    def host_state(self, host: str) -> HostState:
+        if host not in self.hosts:
+            self.hosts[host] = HostState(facts_layer(self.inventory.facts.get(host, {})))
+        return self.hosts[host]
+
+    def magic(self, host: str, role: RoleCtx | None) -> dict[str, Any]:
+        base = self._magic.get(host)
+        if base is None:
+            base = self._magic[host] = self._magic_base(host)
+        if role is None:
+            return base
+        return {**base, "role_name": role.role.name, "role_path": f"{CHECKOUT_ROOT}/{role.role.path}",
+                "ansible_role_name": role.role.name,
+                "ansible_parent_role_names": [p.name for p in reversed(role.parents)],
+                "ansible_parent_role_paths": [f"{CHECKOUT_ROOT}/{p.path}" for p in reversed(role.parents)]}
+
+    def _magic_base(self, host: str) -> dict[str, Any]:
+        play = self.play
+        pdir = f"{CHECKOUT_ROOT}/{play.playbook_dir}".rstrip("/") if play else CHECKOUT_ROOT
+        m: dict[str, Any] = {
+            "inventory_hostname": host, "inventory_hostname_short": host.split(".")[0],
+            "groups": self.groups, "group_names": self.group_names.setdefault(host, ["ungrouped"]),
+            "hostvars": self.hostvars, "omit": OMIT_TOKEN, "playbook_dir": pdir,
+            "ansible_play_hosts": play.hosts if play else [], "ansible_play_hosts_all": play.hosts if play else [],
+            "ansible_play_batch": play.hosts if play else [], "play_hosts": play.hosts if play else [],
+            "ansible_play_name": play.name if play else "", "ansible_check_mode": False, "ansible_diff_mode": False,
+            "ansible_version": {"full": "2.18.19", "major": 2, "minor": 18, "revision": 19, "string": "2.18.19"},
+            "ansible_run_tags": ["all"], "ansible_skip_tags": [], "ansible_verbosity": 0, "ansible_forks": 5,
+            "inventory_dir": f"{CHECKOUT_ROOT}/{posixpath.dirname(self.inventory.source)}".rstrip("/"),
+            "inventory_file": f"{CHECKOUT_ROOT}/{self.inventory.source}" if self.inventory.source else None,
+            "ansible_role_names": [r.role.name for r in play.public] if play else [],
+            "role_names": [r.role.name for r in play.public] if play else [],
+        }
+        return m
+
+    def layers(self, host: str, role: RoleCtx | None, task_vars: list[Mapping[str, Any]],
+               top: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
+        st = self.host_state(host)
+        play = self.play
+        inv_host = self.inventory.host_vars.get(host, {})
+        groups = [g.vars for g in reversed(self.inventory.group_chain(host))]
+        public = play.public if play else []
+        own_vars: list[Mapping[str, Any]] = []
+        own_defaults: list[Mapping[str, Any]] = []
+        params: list[Mapping[str, Any]] = []
+        if role is not None:
+            own_vars = [role.role.vars, *(p.vars for p in role.parents)]
+            own_defaults = [role.role.defaults, *(p.defaults for p in role.parents)]
+            params = [role.params]
+        out: list[Mapping[str, Any]] = []
+        if top:
+            out.append(top)
+        out += [self.magic(host, role), self.extra_vars, *params, st.nonpersistent, st.vars_cache,
+                *reversed(task_vars), *own_vars, *(r.role.vars for r in reversed(public) if r.public),
+                *(reversed(play.vars_files) if play else []), play.vars if play else {}, st.facts, inv_host,
+                *groups, *own_defaults, *(r.role.defaults for r in reversed(public) if r.public)]
+        return out
+
+    def play_scope(self, host: str) -> Scope:
+        scope = self._play_scopes.get(host)
+        if scope is None:
+            scope = Scope(self.resolver, host, self.layers(host, None, []), persistent=True)
+            self._play_scopes[host] = scope
+        return scope
+
+    def role_scope(self, host: str, role: RoleCtx | None) -> Scope:
+        if role is None:
+            return self.play_scope(host)
+        key = (host, role.key)
+        scope = self._role_scopes.get(key)
+        if scope is None:
+            scope = self.play_scope(host).derive(self.layers(host, role, []), persistent=True)
+            self._role_scopes[key] = scope
+        return scope
+
+    def task_scope(self, host: str, role: RoleCtx | None, task_vars: list[Mapping[str, Any]],
+                   top: Mapping[str, Any] | None = None) -> Scope:
+        base = self.role_scope(host, role)
+        if not any(task_vars) and not top:
+            return base
+        return base.derive(self.layers(host, role, task_vars, top))
+
+    def reset_play_scopes(self) -> None:
+        self._play_scopes.clear()
+        self._role_scopes.clear()
+        self._magic.clear()
+        self.resolver.index.clear()
+
+    # -- changes made by tasks ---------------------------------------------------------------------
+    def set_var(self, host: str, layer: str, values: Mapping[str, Any]) -> None:
+        st = self.host_state(host)
+        target: dict[str, Any] = getattr(st, layer)
+        target.update(values)
+        self.resolver.changed(host, list(values))
+
+    def set_facts(self, host: str, values: Mapping[str, Any]) -> None:
+        st = self.host_state(host)
+        st.facts.update(values)
+        st.facts.setdefault("ansible_facts", {})
+        self.resolver.changed(host, [*values, "ansible_facts"])
+
+    def add_to_group(self, host: str, group: str, parents: Iterable[str] = ()) -> None:
+        before = {g.name: list(g.vars) for g in self.inventory.group_chain(host)} if host in self.hosts else {}
+        self.inventory.add_host_to_group(host, group, parents)
+        self.host_state(host)
+        new_map = self.inventory.groups_map()
+        self.groups.clear()
+        self.groups.update(new_map)
+        for h in self.inventory.hosts:
+            names = self.inventory.group_names(h)
+            gl = self.group_names.setdefault(h, [])
+            if gl != names:
+                gl[:] = names
+                self.resolver.changed(h, ["group_names"])
+            self.resolver.changed(h, ["groups"])
+        changed = {n for g in self.inventory.group_chain(host) if g.name not in before for n in g.vars}
+        self.resolver.changed(host, list(changed))
+        self._play_scopes.pop(host, None)
+        for key in [k for k in self._role_scopes if k[0] == host]:
+            del self._role_scopes[key]
+
+    # -- lookups and findings ------------------------------------------------------------------------
+    def _lookup(self, rv: Any, name: str, terms: list[Any], kwargs: dict[str, Any], wantlist: bool) -> Any:
+        rvars: RenderVars = rv
+        return run_lookup(self.lookup_env, rvars, name, terms, kwargs, wantlist)
+
+    def _lookup_rendered(self, path: str, value: Any) -> None:
+        cur = self.current
+        text = value if isinstance(value, str) else str(value)
+        self.result.renderings.append(Rendering(
+            template=path, role=cur.get("role", ""), dest="", host=cur.get("host", ""), task=cur.get("task", ""),
+            item=cur.get("item"), text=text, via="lookup"))
+
+    def add_finding(self, finding: Finding) -> None:
+        self.result.findings.append(finding)

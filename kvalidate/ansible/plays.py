@@ -1,0 +1,321 @@
+"""Playbook structure: plays, roles (meta dependencies, `roles:` entries, `import_role` and
+`include_role` with `tasks_from`), blocks (`when` inherited, `rescue`, `always`), and
+`import_*`/`include_*` of tasks and playbooks. Single tasks are run by `tasks.py`.
+
+Hosts move through a play together, task by task (Ansible's linear strategy), so a `set_fact` on
+one host is visible through `hostvars` to the next task of every other host. An `include_*` is
+evaluated per host; hosts that include the same file run it together, as Ansible batches them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from kvalidate.ansible.errors import render_finding
+from kvalidate.ansible.loader import LoadError, find_role, load_role, task_file
+from kvalidate.ansible.lookups import tree_path
+from kvalidate.ansible.play import PlayState, RoleCtx
+from kvalidate.ansible.tasks import action_of, check_when, execute_task, loop_items, short
+from kvalidate.ansible.variables import Scope
+from kvalidate.model import Finding, Severity
+
+if TYPE_CHECKING:
+    from kvalidate.ansible.play import Engine
+
+ROLE_KEYWORDS = frozenset({"role", "name", "when", "tags", "become", "become_user", "become_method",
+                           "delegate_to", "environment", "ignore_errors", "no_log", "vars", "apply",
+                           "collections", "connection", "debugger", "any_errors_fatal", "check_mode",
+                           "diff", "module_defaults", "run_once", "throttle", "timeout"})
+INCLUDE_TASKS = frozenset({"include_tasks", "import_tasks", "include"})
+INCLUDE_ROLE = frozenset({"include_role", "import_role"})
+
+
+@dataclass(frozen=True)
+class TaskCtx:
+    role: RoleCtx | None = None
+    conditions: tuple[Any, ...] = ()
+    vars: tuple[Mapping[str, Any], ...] = ()
+    base: str = ""  # directory of the file being run (relative includes)
+    file: str = ""
+
+
+def load_failure(engine: Engine, e: LoadError) -> None:
+    engine.add_finding(Finding(severity=Severity.ERROR, rule="load-error", message=str(e), file=e.path,
+                               line=e.line, template=e.path, template_line=e.line))
+
+
+def _static_scope(engine: Engine, extra: Mapping[str, Any] | None = None) -> Scope:
+    return Scope(engine.resolver, "", [dict(extra or {}), engine.extra_vars])
+
+
+def run_playbook_file(engine: Engine, path: str, playbook_dir: str) -> None:
+    try:
+        plays = engine.files.yaml(path)
+    except LoadError as e:
+        load_failure(engine, e)
+        return
+    for entry in plays if isinstance(plays, list) else []:
+        if not isinstance(entry, Mapping):
+            continue
+        imp = entry.get("import_playbook", entry.get("ansible.builtin.import_playbook"))
+        if imp is not None:
+            target = str(engine.templar.template(imp, _static_scope(engine)))
+            run_playbook_file(engine, posixpath.normpath(posixpath.join(posixpath.dirname(path), target)),
+                              playbook_dir)
+        elif "hosts" in entry:
+            run_play(engine, entry, posixpath.dirname(path), playbook_dir)
+
+
+def role_entry(entry: Any) -> tuple[str, dict[str, Any], Any]:
+    """A `roles:`/`dependencies:` entry -> (role name, params, when)."""
+    if isinstance(entry, str):
+        return entry, {}, None
+    name = str(entry.get("role", entry.get("name", "")))
+    params = {k: v for k, v in entry.items() if k not in ROLE_KEYWORDS}
+    params.update(entry.get("vars") or {})
+    return name, params, entry.get("when")
+
+
+def make_role(engine: Engine, name: str, params: Mapping[str, Any], base: str,
+              parent: RoleCtx | None = None, public: bool = True, **froms: str) -> RoleCtx:
+    path = find_role(engine.files, name, base, parent.role.path if parent else "")
+    if path is None:
+        raise LoadError(f"the role '{name}' was not found", base)
+    role = load_role(engine.files, path, name, froms.get("defaults_from", "main"), froms.get("vars_from", "main"))
+    parents = (parent.role, *parent.parents) if parent else ()
+    return RoleCtx(role=role, params=dict(params), parents=parents, public=public)
+
+
+def _with_deps(engine: Engine, rc: RoleCtx, base: str, out: list[RoleCtx]) -> None:
+    for dep in rc.role.dependencies:
+        name, params, _ = role_entry(dep)
+        _with_deps(engine, make_role(engine, name, params, base, rc), base, out)
+    out.append(rc)
+
+
+def _prescan(engine: Engine, tasks: Any, base: str, out: list[RoleCtx], depth: int = 0) -> None:
+    """Static imports make roles public for the whole play: find `import_role` (and follow
+    `import_tasks`) before the play runs, as Ansible does when it parses the play."""
+    if depth > 20 or not isinstance(tasks, list):
+        return
+    for t in tasks:
+        if not isinstance(t, Mapping):
+            continue
+        for key in ("block", "rescue", "always"):
+            _prescan(engine, t.get(key), base, out, depth + 1)
+        module, args = action_of(t)
+        if short(module) == "import_role" and isinstance(args, Mapping):
+            try:
+                rc = make_role(engine, str(args.get("name")), {}, base, None, True, **_froms(args))
+                _with_deps(engine, rc, base, out)
+            except LoadError as e:
+                load_failure(engine, e)
+        elif short(module) == "import_tasks":
+            fname = args.get("file") if isinstance(args, Mapping) else args
+            if isinstance(fname, str) and "{{" not in fname:
+                p = posixpath.normpath(posixpath.join(base, fname))
+                if engine.tree.is_file(p):
+                    _prescan(engine, engine.files.yaml(p), posixpath.dirname(p), out, depth + 1)
+
+
+def _froms(args: Mapping[str, Any]) -> dict[str, str]:
+    return {k: str(args[k]) for k in ("defaults_from", "vars_from") if k in args}
+
+
+def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: str) -> None:
+    static = _static_scope(engine, play.get("vars") if isinstance(play.get("vars"), Mapping) else None)
+    try:
+        pattern = engine.templar.template(play.get("hosts", ""), static)
+    except Exception as e:
+        engine.add_finding(render_finding(e, task=f"play {play.get('name', '')}"))
+        return
+    hosts = [h for h in engine.inventory.match(pattern if isinstance(pattern, list | str) else str(pattern))
+             if (engine.limit is None or h in engine.limit) and not engine.host_state(h).failed]
+    public: list[RoleCtx] = []
+    try:
+        for entry in play.get("roles") or []:
+            name, params, _ = role_entry(entry)
+            _with_deps(engine, make_role(engine, name, params, base), base, public)
+    except LoadError as e:
+        load_failure(engine, e)
+        return
+    for key in ("pre_tasks", "tasks", "post_tasks"):
+        _prescan(engine, play.get(key), base, public)
+    vars_files: list[dict[str, Any]] = []
+    for vf in play.get("vars_files") or []:
+        p = tree_path(posixpath.join(base, str(engine.templar.template(vf, static))))
+        try:
+            data = engine.files.yaml(p) if p is not None else None
+        except LoadError as e:
+            load_failure(engine, e)
+            continue
+        vars_files.append(dict(data) if isinstance(data, Mapping) else {})
+    engine.play = PlayState(name=str(play.get("name", "")), hosts=hosts, vars=dict(play.get("vars") or {}),
+                            vars_files=vars_files, public=public, playbook_dir=playbook_dir)
+    engine.reset_play_scopes()
+    if not hosts:
+        return
+    ctx = TaskCtx(base=base)
+    run_tasks(engine, play.get("pre_tasks") or [], hosts, ctx)
+    for entry in play.get("roles") or []:
+        name, params, when = role_entry(entry)
+        rc = next((r for r in public if r.role.name == name and dict(r.params) == params and not r.parents), None)
+        if rc is not None:
+            run_role(engine, rc, hosts, replace(ctx, conditions=(when,) if when is not None else ()))
+    run_tasks(engine, play.get("tasks") or [], hosts, ctx)
+    run_tasks(engine, play.get("post_tasks") or [], hosts, ctx)
+
+
+def run_role(engine: Engine, rc: RoleCtx, hosts: list[str], ctx: TaskCtx, tasks_from: str = "main",
+             dedup: bool = True) -> None:
+    play = engine.play
+    key = (*rc.role.path.split("/"), repr(sorted(rc.params.items(), key=str)))
+    if dedup and play is not None and not rc.role.allow_duplicates:
+        if key in play.ran_roles:
+            return
+        play.ran_roles.add(key)
+    for dep in rc.role.dependencies:
+        name, params, when = role_entry(dep)
+        try:
+            dep_rc = make_role(engine, name, params, ctx.base, rc, public=rc.public)
+        except LoadError as e:
+            load_failure(engine, e)
+            continue
+        conds = ctx.conditions + ((when,) if when is not None else ())
+        run_role(engine, _public_twin(engine, dep_rc), hosts, replace(ctx, conditions=conds, vars=()))
+    path = task_file(engine.files, rc.role.path, tasks_from)
+    if path is None:
+        return
+    try:
+        tasks = engine.files.yaml(path)
+    except LoadError as e:
+        load_failure(engine, e)
+        return
+    run_tasks(engine, tasks or [], hosts, TaskCtx(role=rc, conditions=ctx.conditions, vars=ctx.vars,
+                                                  base=posixpath.dirname(path), file=path))
+
+
+def _public_twin(engine: Engine, rc: RoleCtx) -> RoleCtx:
+    """The already-loaded RoleCtx of the play for the same role (keeps role scope caches shared)."""
+    for r in engine.play.public if engine.play else []:
+        if r.role.path == rc.role.path and dict(r.params) == dict(rc.params):
+            return r
+    return rc
+
+
+def run_tasks(engine: Engine, tasks: Any, hosts: list[str], ctx: TaskCtx) -> None:
+    for task in tasks if isinstance(tasks, list) else []:
+        active = [h for h in hosts if not engine.host_state(h).failed]
+        if not active:
+            return
+        if not isinstance(task, Mapping):
+            continue
+        if "block" in task:
+            _run_block(engine, task, active, ctx)
+            continue
+        module, args = action_of(task)
+        if short(module) in INCLUDE_TASKS:
+            _include_tasks(engine, task, short(module), args, active, ctx)
+        elif short(module) in INCLUDE_ROLE:
+            _include_role(engine, task, short(module), args, active, ctx)
+        else:
+            execute_task(engine, task, module, args, active, ctx)
+
+
+def _run_block(engine: Engine, task: Mapping[str, Any], hosts: list[str], ctx: TaskCtx) -> None:
+    conds = ctx.conditions + ((task["when"],) if task.get("when") is not None else ())
+    inner = replace(ctx, conditions=conds, vars=ctx.vars + (dict(task.get("vars") or {}),))
+    ok_before = {h for h in hosts if not engine.host_state(h).failed}
+    run_tasks(engine, task.get("block"), hosts, inner)
+    failed = [h for h in hosts if h in ok_before and engine.host_state(h).failed]
+    if failed and task.get("rescue"):
+        for h in failed:
+            engine.host_state(h).failed = False
+        run_tasks(engine, task.get("rescue"), failed, inner)
+    run_tasks(engine, task.get("always"), hosts, inner)
+
+
+def _per_host(engine: Engine, task: Mapping[str, Any], hosts: list[str], ctx: TaskCtx,
+              ) -> list[tuple[str, Scope, Mapping[str, Any]]]:
+    """(host, scope, loop vars) for each host and item whose `when` holds."""
+    out: list[tuple[str, Scope, Mapping[str, Any]]] = []
+    task_vars = ctx.vars + (dict(task.get("vars") or {}),)
+    for host in hosts:
+        scope = engine.task_scope(host, ctx.role, list(task_vars))
+        try:
+            items = loop_items(engine, task, scope, ctx)
+            for top in items if items is not None else [{}]:
+                s = engine.task_scope(host, ctx.role, list(task_vars), top) if top else scope
+                if check_when(engine, (task.get("when"),), s):
+                    out.append((host, s, top))
+        except Exception as e:
+            engine.add_finding(render_finding(e, host=host, task=str(task.get("name", ""))))
+            engine.host_state(host).failed = not task.get("ignore_errors")
+    return out
+
+
+def _include_tasks(engine: Engine, task: Mapping[str, Any], kind: str, args: Any, hosts: list[str],
+                   ctx: TaskCtx) -> None:
+    raw = args.get("file", args.get("_raw_params")) if isinstance(args, Mapping) else args
+    tvars = dict(task.get("vars") or {})
+    if kind == "import_tasks":
+        fname = engine.templar.template(raw, engine.task_scope(hosts[0], ctx.role, [*ctx.vars, tvars]))
+        conds = ctx.conditions + ((task["when"],) if task.get("when") is not None else ())
+        _run_file(engine, str(fname), hosts, replace(ctx, conditions=conds, vars=ctx.vars + (tvars,)))
+        return
+    batches: dict[tuple[str, int], tuple[list[str], Mapping[str, Any]]] = {}
+    for host, scope, top in _per_host(engine, task, hosts, ctx):
+        fname = str(engine.templar.template(raw, scope))
+        batch = batches.setdefault((fname, id(top) if top else 0), ([], top))
+        batch[0].append(host)
+    for (fname, _), (group, top) in batches.items():
+        _run_file(engine, fname, group, replace(ctx, vars=ctx.vars + (tvars, dict(top))))
+
+
+def _run_file(engine: Engine, fname: str, hosts: list[str], ctx: TaskCtx) -> None:
+    path = tree_path(posixpath.join(ctx.base, fname))
+    if path is None or not engine.tree.is_file(path):
+        alt = tree_path(posixpath.join(ctx.role.role.path, "tasks", fname)) if ctx.role else None
+        path = alt if alt is not None and engine.tree.is_file(alt) else path
+    if path is None:
+        return
+    try:
+        tasks = engine.files.yaml(path)
+    except LoadError as e:
+        load_failure(engine, e)
+        return
+    run_tasks(engine, tasks or [], hosts, replace(ctx, base=posixpath.dirname(path), file=path))
+
+
+def _include_role(engine: Engine, task: Mapping[str, Any], kind: str, args: Any, hosts: list[str],
+                  ctx: TaskCtx) -> None:
+    args = args if isinstance(args, Mapping) else {"name": args}
+    tvars = dict(task.get("vars") or {})
+    tasks_from = str(args.get("tasks_from", "main"))
+    if kind == "import_role":
+        conds = ctx.conditions + ((task["when"],) if task.get("when") is not None else ())
+        groups: list[tuple[list[str], Mapping[str, Any]]] = [(list(hosts), {})]
+    else:
+        conds = ctx.conditions
+        by_top: dict[int, tuple[list[str], Mapping[str, Any]]] = {}
+        for host, _, top in _per_host(engine, task, hosts, ctx):
+            by_top.setdefault(id(top) if top else 0, ([], top))[0].append(host)
+        groups = list(by_top.values())
+    for group, top in groups:
+        scope = engine.task_scope(group[0], ctx.role, [*ctx.vars, tvars], top or None)
+        name = str(engine.templar.template(args.get("name"), scope))
+        try:
+            rc = make_role(engine, name, {}, ctx.base, ctx.role, public=kind == "import_role"
+                           or bool(args.get("public")), **_froms(args))
+        except LoadError as e:
+            load_failure(engine, e)
+            continue
+        rc = _public_twin(engine, rc)
+        if rc.public and engine.play is not None and rc not in engine.play.public:
+            engine.play.public.append(rc)
+            engine.reset_play_scopes()
+        inner = replace(ctx, conditions=conds, vars=ctx.vars + (tvars, dict(top or {})))
+        run_role(engine, rc, group, inner, tasks_from, dedup=False)

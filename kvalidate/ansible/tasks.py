@@ -1,0 +1,199 @@
+"""Running one task on a list of hosts: `when` (inherited conditions too), `loop`/`with_*` with
+`loop_control`, task `vars:`, `run_once` (the result and facts go to every host, as in
+ansible-core 2.18), `delegate_to`, `register`, `failed_when`, `ignore_errors`; the action itself
+comes from `ACTIONS` (actions.py) or, for a module that would touch a machine, from the
+simulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ansible.parsing.splitter import parse_kv
+
+from kvalidate.ansible.errors import render_finding
+from kvalidate.ansible.lookups import run_lookup
+from kvalidate.ansible.templar import RenderVars
+from kvalidate.ansible.variables import Scope, is_possibly_template
+
+if TYPE_CHECKING:
+    from kvalidate.ansible.play import Engine
+    from kvalidate.ansible.plays import TaskCtx
+
+TASK_KEYWORDS = frozenset({
+    "name", "when", "loop", "loop_control", "vars", "register", "run_once", "delegate_to", "delegate_facts",
+    "become", "become_user", "become_method", "become_flags", "become_exe", "tags", "ignore_errors",
+    "ignore_unreachable", "failed_when", "changed_when", "until", "retries", "delay", "notify", "no_log",
+    "environment", "check_mode", "diff", "any_errors_fatal", "throttle", "timeout", "args", "collections",
+    "module_defaults", "listen", "debugger", "connection", "async", "poll", "remote_user", "port", "local_action",
+    "action", "block", "rescue", "always", "apply",
+})
+
+
+def short(module: str) -> str:
+    for prefix in ("ansible.builtin.", "ansible.legacy."):
+        if module.startswith(prefix):
+            return module[len(prefix):]
+    return module
+
+
+def action_of(task: Mapping[str, Any]) -> tuple[str, Any]:
+    """(module name, raw args) of a task, for the `module: args`, `action:` and k=v forms."""
+    for key in ("action", "local_action"):
+        if key in task:
+            value = task[key]
+            if isinstance(value, Mapping):
+                value = dict(value)
+                return str(value.pop("module", "")), {**value, **dict(task.get("args") or {})}
+            module, _, rest = str(value).partition(" ")
+            return module, {**parse_kv(rest, check_raw=True), **dict(task.get("args") or {})}
+    for key, value in task.items():
+        if key in TASK_KEYWORDS or key.startswith("with_"):
+            continue
+        if isinstance(value, str) and short(key) not in ("include_tasks", "import_tasks", "include",
+                                                         "import_playbook", "include_role", "import_role"):
+            value = parse_kv(value, check_raw=short(key) in ("command", "shell", "raw", "script"))
+        if isinstance(value, Mapping):
+            value = {**dict(value), **dict(task.get("args") or {})}
+            if short(key) in ("command", "shell") and "cmd" in value:
+                # ModuleArgsParser: `cmd:` is the free-form command (`_raw_params`)
+                value["_raw_params"] = value.pop("cmd")
+        return key, value
+    return "", {}
+
+
+def conditions_of(conds: Any) -> list[Any]:
+    out: list[Any] = []
+    for c in conds if isinstance(conds, list | tuple) else [conds]:
+        if isinstance(c, list | tuple):
+            out += conditions_of(c)
+        elif c is not None:
+            out.append(c)
+    return out
+
+
+def check_when(engine: Engine, conds: Any, scope: Scope) -> bool:
+    """ansible-core 2.18 `Conditional._check_conditional` for every condition (all must hold)."""
+    for c in conditions_of(conds):
+        if isinstance(c, bool):
+            if not c:
+                return False
+            continue
+        text = str(c)
+        if is_possibly_template(text):
+            value = engine.templar.template(text, scope)
+            if isinstance(value, bool):
+                if not value:
+                    return False
+                continue
+            if value == "":
+                return False
+            text = str(value)
+        result = engine.templar.template("{% if " + text + " %} True {% else %} False {% endif %}", scope)
+        if str(result).strip() != "True":
+            return False
+    return True
+
+
+def loop_items(engine: Engine, task: Mapping[str, Any], scope: Scope, ctx: TaskCtx) -> list[dict[str, Any]] | None:
+    """The loop-variable layers of a looped task (None without a loop)."""
+    items: Any = None
+    if "loop" in task:
+        items = engine.templar.template(task["loop"], scope)
+        if not isinstance(items, list):
+            raise TypeError(f"Invalid data passed to 'loop', it requires a list, got this instead: {items}")
+    else:
+        for key, value in task.items():
+            if key.startswith("with_"):
+                terms = engine.templar.template(value, scope)
+                terms = terms if isinstance(terms, list) else [terms]
+                name = key[5:]
+                module, _ = action_of(task)
+                kwargs: dict[str, Any] = {}
+                if name == "first_found":
+                    kwargs["_subdir"] = {"include_vars": "vars", "template": "templates"}.get(short(module), "files")
+                set_search_dirs(engine, ctx)
+                items = run_lookup(engine.lookup_env, RenderVars(scope, None, engine.templar.env.globals),
+                                   name, terms, kwargs, True)
+                break
+    if items is None:
+        return None
+    lc = task.get("loop_control") or {}
+    var, index_var = str(lc.get("loop_var", "item")), lc.get("index_var")
+    out = []
+    for i, item in enumerate(items):
+        top: dict[str, Any] = {var: item, "ansible_loop_var": var}
+        if index_var:
+            top[str(index_var)] = i
+            top["ansible_index_var"] = str(index_var)
+        if lc.get("extended"):
+            top["ansible_loop"] = {"allitems": items, "index": i + 1, "index0": i, "revindex": len(items) - i,
+                                   "revindex0": len(items) - i - 1, "first": i == 0, "last": i == len(items) - 1,
+                                   "length": len(items), "previtem": items[i - 1] if i else None,
+                                   "nextitem": items[i + 1] if i + 1 < len(items) else None}
+        out.append(top)
+    return out
+
+
+def set_search_dirs(engine: Engine, ctx: TaskCtx) -> None:
+    from kvalidate.ansible.lookups import CHECKOUT_ROOT
+
+    dirs = [f"{CHECKOUT_ROOT}/{ctx.role.role.path}"] if ctx.role else []
+    if ctx.base and (not ctx.role or not ctx.base.startswith(ctx.role.role.path)):
+        dirs.append(f"{CHECKOUT_ROOT}/{ctx.base}")
+    pdir = engine.play.playbook_dir if engine.play else ""
+    dirs.append(f"{CHECKOUT_ROOT}/{pdir}".rstrip("/"))
+    engine.lookup_env.search_dirs = dirs
+
+
+def _skipped(conds: Any) -> dict[str, Any]:
+    return {"changed": False, "skipped": True, "skip_reason": "Conditional result was False",
+            "false_condition": conditions_of(conds)[-1] if conditions_of(conds) else None}
+
+
+def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any, hosts: list[str],
+                 ctx: TaskCtx) -> None:
+    from kvalidate.ansible.actions import run_action
+
+    name = str(task.get("name") or module)
+    role = ctx.role.role.name if ctx.role else ""
+    conds = (*ctx.conditions, task.get("when"))
+    task_vars = [*ctx.vars, dict(task.get("vars") or {})]
+    run_once = bool(engine.templar.template(task.get("run_once", False), engine.task_scope(hosts[0], ctx.role,
+                                                                                          task_vars)))
+    set_search_dirs(engine, ctx)
+    for host in hosts[:1] if run_once else hosts:
+        targets = list(hosts) if run_once else [host]
+        scope = engine.task_scope(host, ctx.role, task_vars)
+        engine.current = {"host": host, "task": name, "role": role, "item": None}
+        try:
+            items = loop_items(engine, task, scope, ctx)
+            if items is None:
+                if check_when(engine, conds, scope):
+                    result = run_action(engine, task, module, args, scope, host, targets, ctx)
+                else:
+                    result = _skipped(conds)
+            else:
+                results = []
+                for top in items:
+                    s = engine.task_scope(host, ctx.role, task_vars, top)
+                    var = top["ansible_loop_var"]
+                    engine.current["item"] = top[var]
+                    if check_when(engine, conds, s):
+                        r = run_action(engine, task, module, args, s, host, targets, ctx)
+                    else:
+                        r = _skipped(conds)
+                    results.append({**r, var: top[var], "ansible_loop_var": var})
+                result = {"results": results, "changed": any(r.get("changed") for r in results),
+                          "msg": "All items completed", "skipped": bool(results) and all(
+                              r.get("skipped") for r in results)}
+        except Exception as e:
+            engine.add_finding(render_finding(e, host=host, task=name))
+            if not task.get("ignore_errors"):
+                for t in targets:
+                    engine.host_state(t).failed = True
+            continue
+        if task.get("register"):
+            for t in targets:
+                engine.set_var(t, "nonpersistent", {str(task["register"]): result})
