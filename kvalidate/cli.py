@@ -83,8 +83,56 @@ def demo(kube_version: KubeVersionOpt = None, fmt: FormatOpt = None) -> None:
     store = SchemaStore.for_version(kube_version)
     tune_gc()
     result = validate_paths([str(EXAMPLES)], store)
+    # Render templates_under_test (every host of its inventory) and validate each YAML output.
+    from .ansible import Engine, load_inventory
+    from .model import Source
+    from .tree import DirTree
+    from .validate import validate_text
+
+    tree = DirTree(REPO_ROOT / "templates_under_test")
+    run = Engine(tree, load_inventory(tree, "inventory/hosts.yml")).run_playbook("cluster.yml")
+    result.findings.extend(run.findings)
+    for r in run.renderings:
+        if r.via == "template" and r.dest.endswith((".yml", ".yaml")):
+            src = Source(file=f"{r.host}:{r.dest}", template=r.template, host=r.host, dest=r.dest)
+            result.findings.extend(validate_text(r.text, src, kube_version, store=store))
+            result.files += 1
     emit(result, formats)
     raise typer.Exit(result.exit_code())
+
+
+@app.command()
+def render(
+    template: Annotated[Path, typer.Argument(help="A Jinja2 template file (no checkout needed).")],
+    vars_files: Annotated[list[Path] | None, typer.Option(
+        "--vars", metavar="FILE", help="YAML file of extra vars; repeatable.")] = None,
+    extra: Annotated[list[str] | None, typer.Option(
+        "-e", "--extra-vars", metavar="KEY=VALUE", help="Extra vars as ansible-playbook -e reads them.")] = None,
+    check: Annotated[bool, typer.Option("--validate", help="Validate the output instead of printing it.")] = False,
+    kube_version: KubeVersionOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Render one template as Ansible's template module would; write exactly the text to stdout."""
+    from .ansible import parse_extra_vars, render_template
+    from .model import Finding, Severity, Source
+
+    text, findings = render_template(template, parse_extra_vars(extra or [], vars_files or []))
+    if text is None:
+        for f in findings:
+            where = f"{f.template}:{f.template_line}" if f.template_line else f.template
+            print(f"{where}: {f.severity.value} [{f.rule}] {f.message}", file=sys.stderr)
+        raise typer.Exit(1)
+    if not check:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+        raise typer.Exit(0)
+    from .validate import validate_text
+
+    source = Source(file=str(template), template=str(template))
+    found: list[Finding] = [*findings, *validate_text(text, source, kube_version)]
+    result = Result(findings=found, files=1)
+    emit(result, parse_formats(fmt))
+    raise typer.Exit(1 if any(f.severity is Severity.ERROR for f in found) else 0)
 
 
 @app.command()

@@ -1,0 +1,77 @@
+"""Generic Ansible semantics (ansible-core 2.18), nothing Kubespray-specific.
+
+Public API:
+
+- `Engine(tree, inventory, extra_vars=..., env=..., simulator=..., limit=...)` and
+  `Engine.run_playbook(path) -> RunResult(renderings, findings)`: a playbook run over an
+  inventory, every `template` task and `lookup('template')` as a `Rendering`.
+- `Inventory.from_data(...)` / `load_inventory(tree, path)`: inventories from plain data or a file.
+- `ModuleCall`, `Simulator`, `DEFAULT_RESULT`: the hook for modules that would touch a machine.
+- `render_template(path, extra_vars)`: one template, no checkout (the `kvalidate render` command).
+- `parse_extra_vars(specs)`: `-e` arguments as ansible-playbook reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ansible.parsing.splitter import parse_kv
+
+from kvalidate.ansible.errors import render_finding
+from kvalidate.ansible.inventory import Inventory
+from kvalidate.ansible.inventory_file import load_inventory
+from kvalidate.ansible.lookups import CHECKOUT_ROOT, template_vars
+from kvalidate.ansible.play import DEFAULT_RESULT, Engine, ModuleCall, Rendering, RunResult, Simulator
+from kvalidate.model import Finding, SetupError
+from kvalidate.tree import DirTree
+
+__all__ = ["DEFAULT_RESULT", "Engine", "Finding", "Inventory", "ModuleCall", "Rendering", "RunResult",
+           "Simulator", "load_inventory", "parse_extra_vars", "render_template"]
+
+
+def parse_extra_vars(specs: Iterable[str], files: Iterable[Path] = ()) -> dict[str, Any]:
+    """`--vars FILE` (YAML) then `-e` specs (`k=v k2=v2`, `@file`, or a YAML/JSON mapping), later wins.
+    `k=v` values stay strings, as `ansible-playbook -e` leaves them."""
+    out: dict[str, Any] = {}
+    for f in [*files, *(Path(s[1:]) for s in specs if s.startswith("@"))]:
+        try:
+            data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as e:
+            raise SetupError(f"cannot read vars file {f}: {e}") from e
+        if data is not None and not isinstance(data, Mapping):
+            raise SetupError(f"vars file {f} is not a mapping")
+        out.update(data or {})
+    for spec in specs:
+        if spec.startswith("@"):
+            continue
+        if spec.lstrip().startswith(("{", "[")):
+            data = yaml.safe_load(spec)
+            if not isinstance(data, Mapping):
+                raise SetupError(f"extra vars {spec!r} are not a mapping")
+            out.update(data)
+        else:
+            out.update(parse_kv(spec))
+    return out
+
+
+def render_template(path: Path, extra_vars: Mapping[str, Any] | None = None,
+                    env: Mapping[str, str] | None = None) -> tuple[str | None, list[Finding]]:
+    """Render one template file as the `template` module would, with `extra_vars` as extra vars,
+    for host `localhost`. Lookups read only the template's directory. Returns (text or None, findings)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SetupError(f"cannot read template {path}: {e.strerror or e}") from e
+    tree = DirTree(path.resolve().parent)
+    engine = Engine(tree, Inventory.from_data({"localhost": []}), extra_vars=extra_vars, env=env)
+    engine.lookup_env.search_dirs = [CHECKOUT_ROOT]
+    engine.current = {"host": "localhost", "task": "render", "role": "", "item": None}
+    name = str(path)
+    try:
+        out = engine.templar.render_file(text, engine.play_scope("localhost"), name, template_vars(name, None))
+    except Exception as e:
+        return None, [render_finding(e, template=str(path), host="localhost")]
+    return out, engine.result.findings
