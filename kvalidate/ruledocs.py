@@ -25,5 +25,8 @@ RULE_DOCS: dict[str, str] = {
     "range": "A number outside its field's range (int32 overflow, ...).",
     "schema": "Any other schema violation.",
     "metadata": "An invalid object name, namespace, label or annotation key (API server name rules).",
+    "api-validation": "What the API server's handwritten validation rejects (422) and no schema says: a volumeMount "
+                      "naming no volume, a selector that does not match the template labels, duplicate names, "
+                      "port ranges and names, Service ports.",
     "no-schema": "No schema is known for this apiVersion and kind: the document was not validated.",
 }

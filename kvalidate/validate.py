@@ -16,6 +16,7 @@ from typing import Any
 from .documents import expand_lists, iter_inputs, parse_text
 from .model import Document, Finding, Position, Result, Severity, Source, field_path
 from .native import check_metadata
+from .podspec import check_workload
 from .schemastore import (
     API_CONSUMER,
     BASE64_PATTERN,
@@ -154,6 +155,9 @@ def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: b
         for path, message in check_metadata(obj, em.api_version, em.kind):
             shown = field_path((*em.prefix, *path))
             yield em.finding(Severity.ERROR, "metadata", f"{shown}: {message}", path)
+        for severity, path, message in check_workload(em.kind, obj):
+            shown = field_path((*em.prefix, *path))
+            yield em.finding(severity, "api-validation", f"{shown}: {message}", path)
 
 
 def _duplicates(em: _Emitter, dups: list[tuple[Path_, Position, int]],

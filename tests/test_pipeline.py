@@ -16,8 +16,9 @@ kind: Deployment
 metadata:
   name: calico-typha
 spec:
-  selector: {}
+  selector: {matchLabels: {k8s-app: calico-typha}}
   template:
+    metadata: {labels: {k8s-app: calico-typha}}
     spec:
       containers:
         - name: calico-typha
@@ -36,8 +37,9 @@ kind: Deployment
 metadata:
   name: calico-typha
 spec:
-  selector: {}
+  selector: {matchLabels: {k8s-app: calico-typha}}
   template:
+    metadata: {labels: {k8s-app: calico-typha}}
     spec:
       containers:
         - name: calico-typha
@@ -67,7 +69,7 @@ def test_findings_carry_template_line_host_cell(store: SchemaStore) -> None:
                               template_text=lambda path: TEMPLATE)
     unknown = [f for f in result.findings if f.rule == "unknown-field"]
     assert [(f.host, f.line, f.template_line, f.cell, f.ref) for f in unknown] == [
-        ("node1", 16, 17, "typha", "release-2.27"), ("node2", 16, 17, "typha", "release-2.27")]
+        ("node1", 17, 18, "typha", "release-2.27"), ("node2", 17, 18, "typha", "release-2.27")]
     assert unknown[0].file == "node1/etc/kubernetes/calico-typha.yml"
     assert unknown[0].path == "spec.template.spec.containers[0].volumeMounts[1].value"
     assert result.documents == 2 and result.files == 2
@@ -102,7 +104,7 @@ def test_emit_writes_host_dest_and_never_escapes(tmp_path: Path) -> None:
     assert not (tmp_path.parent / "escape").exists()
 
 
-@pytest.mark.parametrize(("line", "expected"), [(16, 17), (11, 11), (3, 3), (0, 0), (99, 0)])
+@pytest.mark.parametrize(("line", "expected"), [(17, 18), (12, 12), (3, 3), (0, 0), (99, 0)])
 def test_template_line(line: int, expected: int) -> None:
     assert template_line(TEMPLATE.splitlines(), RENDERED.splitlines(), line) == expected
 

@@ -69,7 +69,7 @@ def test_unknown_fields_at_depth(store: SchemaStore, yaml_text: str, path: str, 
         line += 2
     text = base + yaml_text
     if "spec:" not in yaml_text:
-        text += "spec:\n  selector: {}\n  template: {}\n"
+        text += "spec:\n  selector: {matchLabels: {a: b}}\n  template: {metadata: {labels: {a: b}}}\n"
     found = check(text, store)
     assert (("unknown-field", path, line + 2)) in found
 
@@ -122,8 +122,8 @@ def test_calico_typha_bug_shape(store: SchemaStore) -> None:
 )
 def test_int_or_string(store: SchemaStore, fragment: str, expected: list[tuple[str, str]]) -> None:
     text = (
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {}\n"
-        "  template: {}\n  strategy:\n    rollingUpdate:\n      " + fragment + "\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {matchLabels: {a: b}}\n"
+        "  template: {metadata: {labels: {a: b}}}\n  strategy:\n    rollingUpdate:\n      " + fragment + "\n"
     )
     assert [(r, p) for r, p, _ in check(text, store)] == expected
 
@@ -234,14 +234,14 @@ def test_list_items_validated_one_by_one(store: SchemaStore) -> None:
         ),
         ("apiVersion: v1\nkind: Secret\nmetadata: {name: a}\ndata: {x: 'not base64!'}\n", "base64", Severity.ERROR),
         (
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {replicas: 4294967296, selector: {}, "
-            "template: {}}\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {replicas: 4294967296, "
+            "selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}}}\n",
             "range",
             Severity.ERROR,
         ),
         (
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {replicas: '3', selector: {}, "
-            "template: {}}\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {replicas: '3', "
+            "selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}}}\n",
             "type",
             Severity.ERROR,
         ),

@@ -1,0 +1,233 @@
+"""API-server validations of workloads and Services that the OpenAPI schemas do not carry.
+
+The API server's handwritten validation (k8s.io/kubernetes pkg/apis/core/validation ValidatePodSpec,
+pkg/apis/apps/validation, ValidateService) rejects with 422 what strict decoding lets through. The
+checks here are the ones templated manifests break (SCHEMAS.md 4.4 rows 5-7): a conditional volume
+without its mount, a selector edited without the labels, a port from an unset variable. Messages use
+the API server's `field.ErrorList` words (`Not found`, `Duplicate value`, `Unsupported value`, ...).
+Duplicate env names and container ports are only warnings on the server (k/k PR #121575).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .model import Severity
+from .native import dns1123_label
+
+Path_ = tuple[str | int, ...]
+Problem = tuple[Severity, Path_, str]
+
+_POD_TEMPLATE_KINDS = {"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "ReplicationController"}
+_ALWAYS_RESTART = {"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController"}
+_PROTOCOLS = ("SCTP", "TCP", "UDP")
+_IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+
+def _q(v: Any) -> str:
+    return f'"{v}"' if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else repr(v)
+
+
+def pod_spec_paths(kind: str, obj: Mapping[str, Any]) -> Iterator[tuple[Path_, Mapping[str, Any]]]:
+    """Where the pod spec of an object lives."""
+    spec = obj.get("spec")
+    if not isinstance(spec, Mapping):
+        return
+    if kind == "Pod":
+        yield ("spec",), spec
+    elif kind in _POD_TEMPLATE_KINDS:
+        t = spec.get("template")
+        if isinstance(t, Mapping) and isinstance(t.get("spec"), Mapping):
+            yield ("spec", "template", "spec"), t["spec"]
+    elif kind == "CronJob":
+        jt = spec.get("jobTemplate")
+        t = jt.get("spec", {}).get("template") if isinstance(jt, Mapping) and isinstance(jt.get("spec"), Mapping) \
+            else None
+        if isinstance(t, Mapping) and isinstance(t.get("spec"), Mapping):
+            yield ("spec", "jobTemplate", "spec", "template", "spec"), t["spec"]
+
+
+def _port_name(name: str) -> list[str]:
+    errs = []
+    if len(name) > 15:
+        errs.append("must be no more than 15 characters")
+    if not _IANA_SVC_NAME.match(name):
+        errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if "--" in name:
+        errs.append("must not contain consecutive hyphens")
+    if not re.search("[a-z]", name):
+        errs.append("must contain at least one letter (a-z)")
+    return errs
+
+
+def _ports(base: Path_, ports: Any) -> Iterator[Problem]:
+    if not isinstance(ports, list):
+        return
+    seen: set[tuple[Any, Any]] = set()
+    names: set[str] = set()
+    for i, p in enumerate(ports):
+        if not isinstance(p, Mapping):
+            continue
+        cp = p.get("containerPort")
+        if isinstance(cp, int) and not 1 <= cp <= 65535:
+            yield Severity.ERROR, (*base, i, "containerPort"), \
+                f"Invalid value: {cp}: must be between 1 and 65535, inclusive"
+        proto = p.get("protocol")
+        if isinstance(proto, str) and proto not in _PROTOCOLS:
+            yield Severity.ERROR, (*base, i, "protocol"), \
+                f"Unsupported value: {_q(proto)}: supported values: " + ", ".join(_q(x) for x in _PROTOCOLS)
+        name = p.get("name")
+        if isinstance(name, str) and name:
+            for e in _port_name(name):
+                yield Severity.ERROR, (*base, i, "name"), f"Invalid value: {_q(name)}: {e}"
+            if name in names:
+                yield Severity.ERROR, (*base, i, "name"), f"Duplicate value: {_q(name)}"
+            names.add(name)
+        key = (cp, proto or "TCP")
+        if key in seen:
+            yield Severity.WARNING, (*base, i), f"duplicate port definition with containerPort {cp} and " \
+                f"protocol {key[1]} (the API server only warns)"
+        seen.add(key)
+
+
+def _container(base: Path_, c: Mapping[str, Any], volumes: set[str] | None) -> Iterator[Problem]:
+    name = c.get("name")
+    if isinstance(name, str) and name:
+        for e in dns1123_label(name):
+            yield Severity.ERROR, (*base, "name"), f"Invalid value: {_q(name)}: {e}"
+    image = c.get("image")
+    if image is None or (isinstance(image, str) and not image.strip()):
+        yield Severity.ERROR, (*base, "image"), "Required value"
+    yield from _ports((*base, "ports"), c.get("ports"))
+    env_names: set[str] = set()
+    for i, e in enumerate(c.get("env") or []):
+        if not isinstance(e, Mapping):
+            continue
+        en = e.get("name")
+        if isinstance(en, str):
+            if not en or "=" in en:
+                yield Severity.ERROR, (*base, "env", i, "name"), \
+                    f"Invalid value: {_q(en)}: a valid environment variable name must consist only of printable " \
+                    "ASCII characters other than '='"
+            elif en in env_names:
+                yield Severity.WARNING, (*base, "env", i, "name"), \
+                    f"duplicate name {_q(en)} (the API server only warns; the last value wins)"
+            env_names.add(en)
+    mounts = c.get("volumeMounts") or []
+    paths: set[str] = set()
+    for i, m in enumerate(mounts if isinstance(mounts, list) else []):
+        if not isinstance(m, Mapping):
+            continue
+        mn = m.get("name")
+        if volumes is not None and isinstance(mn, str) and mn not in volumes:
+            yield Severity.ERROR, (*base, "volumeMounts", i, "name"), f"Not found: {_q(mn)}"
+        mp = m.get("mountPath")
+        if isinstance(mp, str):
+            if mp in paths:
+                yield Severity.ERROR, (*base, "volumeMounts", i, "mountPath"), \
+                    f"Invalid value: {_q(mp)}: must be unique"
+            paths.add(mp)
+
+
+def check_pod_spec(base: Path_, spec: Mapping[str, Any], kind: str) -> Iterator[Problem]:
+    volumes: set[str] = set()
+    raw_volumes = spec.get("volumes")
+    for i, v in enumerate(raw_volumes if isinstance(raw_volumes, list) else []):
+        vn = v.get("name") if isinstance(v, Mapping) else None
+        if isinstance(vn, str):
+            if vn in volumes:
+                yield Severity.ERROR, (*base, "volumes", i, "name"), f"Duplicate value: {_q(vn)}"
+            for e in dns1123_label(vn):
+                yield Severity.ERROR, (*base, "volumes", i, "name"), f"Invalid value: {_q(vn)}: {e}"
+            volumes.add(vn)
+    names: set[str] = set()
+    for group in ("initContainers", "containers"):
+        items = spec.get(group)
+        for i, c in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(c, Mapping):
+                continue
+            cn = c.get("name")
+            if isinstance(cn, str):
+                if cn in names:
+                    yield Severity.ERROR, (*base, group, i, "name"), f"Duplicate value: {_q(cn)}"
+                names.add(cn)
+            yield from _container((*base, group, i), c, volumes)
+    restart = spec.get("restartPolicy")
+    if kind in _ALWAYS_RESTART and isinstance(restart, str) and restart != "Always":
+        yield Severity.ERROR, (*base, "restartPolicy"), f'Unsupported value: {_q(restart)}: supported values: "Always"'
+
+
+def _selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    match = selector.get("matchLabels") or {}
+    if not isinstance(match, Mapping) or any(labels.get(k) != v for k, v in match.items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        if not isinstance(expr, Mapping):
+            continue
+        key, op, values = str(expr.get("key")), expr.get("operator"), expr.get("values") or []
+        if op == "In" and labels.get(key) not in values or op == "NotIn" and labels.get(key) in values \
+                or op == "Exists" and key not in labels or op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def check_workload(kind: str, obj: Mapping[str, Any]) -> Iterator[Problem]:
+    """Every problem of one object of a workload kind or a Service."""
+    spec = obj.get("spec")
+    if kind in _POD_TEMPLATE_KINDS - {"Job", "ReplicationController"} and isinstance(spec, Mapping):
+        sel = spec.get("selector")
+        template = spec.get("template")
+        labels = template.get("metadata", {}).get("labels") if isinstance(template, Mapping) and \
+            isinstance(template.get("metadata"), Mapping) else None
+        if not isinstance(sel, Mapping):
+            yield Severity.ERROR, ("spec", "selector"), "Required value"
+        elif not sel.get("matchLabels") and not sel.get("matchExpressions"):
+            yield Severity.ERROR, ("spec", "selector"), "Invalid value: {}: empty selector is invalid for " \
+                f"{kind.lower()}"
+        elif isinstance(template, Mapping) and not _selector_matches(sel, labels if isinstance(labels, Mapping)
+                                                                      else {}):
+            yield Severity.ERROR, ("spec", "template", "metadata", "labels"), \
+                f"Invalid value: {_q(labels or {})}: `selector` does not match template `labels`"
+    for base, pod in pod_spec_paths(kind, obj):
+        yield from check_pod_spec(base, pod, kind)
+    if kind == "Service" and isinstance(spec, Mapping):
+        yield from _service(spec)
+
+
+def _service(spec: Mapping[str, Any]) -> Iterator[Problem]:
+    stype = spec.get("type") or "ClusterIP"
+    headless = spec.get("clusterIP") == "None"
+    ports = spec.get("ports")
+    if not ports and stype != "ExternalName" and not headless:
+        yield Severity.ERROR, ("spec", "ports"), "Required value"
+    names: set[str] = set()
+    for i, p in enumerate(ports if isinstance(ports, list) else []):
+        if not isinstance(p, Mapping):
+            continue
+        port = p.get("port")
+        if isinstance(port, int) and not 1 <= port <= 65535:
+            yield Severity.ERROR, ("spec", "ports", i, "port"), \
+                f"Invalid value: {port}: must be between 1 and 65535, inclusive"
+        name = p.get("name")
+        if isinstance(ports, list) and len(ports) > 1 and not name:
+            yield Severity.ERROR, ("spec", "ports", i, "name"), "Required value"
+        if isinstance(name, str) and name:
+            if name in names:
+                yield Severity.ERROR, ("spec", "ports", i, "name"), f"Duplicate value: {_q(name)}"
+            names.add(name)
+        proto = p.get("protocol")
+        if isinstance(proto, str) and proto not in _PROTOCOLS:
+            yield Severity.ERROR, ("spec", "ports", i, "protocol"), \
+                f"Unsupported value: {_q(proto)}: supported values: " + ", ".join(_q(x) for x in _PROTOCOLS)
+        target = p.get("targetPort")
+        if isinstance(target, int) and not 1 <= target <= 65535:
+            yield Severity.ERROR, ("spec", "ports", i, "targetPort"), \
+                f"Invalid value: {target}: must be between 1 and 65535, inclusive"
+        elif isinstance(target, str) and target:
+            for e in _port_name(target):
+                yield Severity.ERROR, ("spec", "ports", i, "targetPort"), f"Invalid value: {_q(target)}: {e}"
+        if p.get("nodePort") is not None and stype not in ("NodePort", "LoadBalancer"):
+            yield Severity.ERROR, ("spec", "ports", i, "nodePort"), \
+                f"Forbidden: may not be used when `type` is '{stype}'"
