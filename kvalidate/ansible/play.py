@@ -139,8 +139,9 @@ class Engine:
         self.extra_vars = dict(extra_vars or {})
         self.simulator = simulator
         self.limit = set(limit) if limit is not None else None
-        self.templar = templar or Templar()
+        self.templar = templar or Templar.shared()
         self.templar.lookup_handler = self._lookup
+        self.templar.env.frozen.clear()  # values of earlier engines' caches
         self.resolver = Resolver(self.templar)
         self.lookup_env = LookupEnv(tree, self.templar, dict(env or {}), inventory.match,
                                     on_template=self._lookup_rendered)
@@ -159,6 +160,7 @@ class Engine:
     def run_playbook(self, path: str) -> RunResult:
         from kvalidate.ansible.plays import run_playbook_file
 
+        self.templar.lookup_handler = self._lookup
         run_playbook_file(self, path, posixpath.dirname(path))
         return self.result
 

@@ -119,6 +119,9 @@ def _new_context(template: Any, vars: Any = None, shared: bool = False, locals: 
     return LazyContext(template.environment, vars, template.name, template.blocks)
 
 
+_SHARED: Templar | None = None
+
+
 class LazyTemplate(Template):
     """ansible-core's AnsibleJ2Template: includes and imports share the lazy variables."""
 
@@ -140,6 +143,15 @@ class Templar:
         self.env = env
         self.lookup_handler = lookup_handler  # callable(context_vars, name, terms, kwargs, wantlist)
         self._depth = 0
+
+    @classmethod
+    def shared(cls) -> Templar:
+        """The process-wide templar: templates and variable strings are compiled once per process,
+        whatever the number of engines (cells) run in it. Engines use it one at a time."""
+        global _SHARED
+        if _SHARED is None:
+            _SHARED = cls()
+        return _SHARED
 
     # -- globals -------------------------------------------------------------------------------
     @staticmethod
