@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ansible.errors import AnsibleLookupError
+from ansible.utils.native_jinja import NativeJinjaText
 from jinja2.runtime import Undefined
 
 from kvalidate.ansible.variables import MISSING, Scope
@@ -92,8 +93,8 @@ def _template(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVa
         locals_ = {**rv.locals, **template_vars(path, None), **dict(kw.get("template_vars") or {})}
         if kw.get("convert_data", True):
             res = ctx.templar.render_lookup(text, rv.scope, path, locals_)
-        else:
-            res = ctx.templar.render_file(text, rv.scope, path, locals_)
+        else:  # text that must never be literal_eval'd later
+            res = NativeJinjaText(ctx.templar.render_file(text, rv.scope, path, locals_))
         if ctx.on_template is not None:
             ctx.on_template(path, res)
         out.append(res)
@@ -257,16 +258,23 @@ def _subelements(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: Rende
     items, key = terms[0], str(terms[1])
     skip = bool(terms[2].get("skip_missing")) if len(terms) > 2 and isinstance(terms[2], Mapping) else False
     out = []
+    parts = key.split(".")
     for item in items if isinstance(items, list) else list(items.values()):
-        value: Any = item
-        for part in key.split("."):
-            if not isinstance(value, Mapping) or part not in value:
+        # Ansible pops the list out of the item (in place); kvalidate pops it from a copy.
+        head = dict(item) if isinstance(item, Mapping) else item
+        node: Any = head
+        value: Any = []
+        for i, part in enumerate(parts):
+            if not isinstance(node, dict) or part not in node:
                 if skip:
-                    value = []
                     break
                 raise AnsibleLookupError(f"could not find '{key}' key in iterated item '{item}'")
-            value = value[part]
-        out += [(item, sub) for sub in value]
+            if i == len(parts) - 1:
+                value = node.pop(part)
+            else:
+                node[part] = dict(node[part])
+                node = node[part]
+        out += [(head, sub) for sub in value]
     return out
 
 
@@ -282,7 +290,7 @@ def _sequence(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVa
 
 
 def _indexed(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:
-    return [[i, v] for i, v in enumerate(_items(ctx, terms, kw, rv))]
+    return list(enumerate(_items(ctx, terms, kw, rv)))
 
 
 LookupFn = Callable[[LookupEnv, list[Any], dict[str, Any], "RenderVars"], list[Any]]
@@ -315,7 +323,8 @@ def run_lookup(ctx: LookupEnv, rv: RenderVars, name: str, terms: list[Any], kwar
         raise
     if ran and not wantlist:
         if all(isinstance(r, str) for r in ran):
-            return ",".join(ran)
+            joined = ",".join(ran)
+            return NativeJinjaText(joined) if isinstance(ran[0], NativeJinjaText) else joined
         return ran[0] if len(ran) == 1 else ran
     return ran
 
