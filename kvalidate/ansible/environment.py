@@ -182,6 +182,7 @@ class SandboxEnvironment(SandboxedEnvironment):
             return hit  # type: ignore[no-any-return]
         data, env = _create_overlay(source, dict(overrides or {}), self)
         template = env.from_string(data) if name is None else _named(env, data, name)
+        template.kv_source = data  # for findings: the line where a name is first used
         self._compiled[key] = (template, env)
         return template, env
 

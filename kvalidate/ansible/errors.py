@@ -23,6 +23,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
 from kvalidate.ansible.lookups import ForbiddenLookup
@@ -39,12 +40,28 @@ def position(exc: BaseException) -> tuple[str, int]:
     while tb is not None:
         template = tb.tb_frame.f_globals.get("__jinja_template__")
         if template is not None and template.name:
-            found = (template.name, int(template.get_corresponding_lineno(tb.tb_lineno)))
+            line = int(template.get_corresponding_lineno(tb.tb_lineno))
+            nxt = tb.tb_next
+            if nxt is not None and nxt.tb_frame.f_code.co_name == "resolve_or_missing":
+                # Jinja resolves names at the top of the generated function: report the line
+                # where the name is first used instead.
+                line = first_use(template, str(nxt.tb_frame.f_locals.get("key", ""))) or line
+            found = (template.name, line)
         tb = tb.tb_next
     cause = exc.__cause__ or exc.__context__
     if found == ("", 0) and cause is not None and cause is not exc:
         return position(cause)
     return found
+
+
+def first_use(template: Any, name: str) -> int:
+    """Line of the first reference to `name` in a template compiled by `compile_cached`."""
+    source = getattr(template, "kv_source", None)
+    if source is None or not name:
+        return 0
+    tree = template.environment.parse(source)
+    lines = [n.lineno for n in tree.find_all(nodes.Name) if n.name == name and n.ctx == "load"]
+    return min(lines, default=0)
 
 
 def rule_of(exc: BaseException) -> str:

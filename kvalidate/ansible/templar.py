@@ -143,6 +143,7 @@ class Templar:
         self.env = env
         self.lookup_handler = lookup_handler  # callable(context_vars, name, terms, kwargs, wantlist)
         self._depth = 0
+        self.deadline_s = DEADLINE_S
 
     @classmethod
     def shared(cls) -> Templar:
@@ -220,7 +221,7 @@ class Templar:
         deadline = self.env.deadline
         top = self._depth == 0
         if top:
-            deadline.until = time.monotonic() + DEADLINE_S
+            deadline.until = time.monotonic() + self.deadline_s
         self._depth += 1
         try:
             ctx = _new_context(template, rvars, True)
