@@ -35,8 +35,9 @@ PASSWORD_SEEDS: dict[str, str] = {
     "kube_encrypt_token.creds": "OracleDeterministicEncryptToken0",
     "kubeadm_certificate_key.creds": "0c0ffee0" * 8,
 }
-# oracle.yml skip_task_files: emptied task files. The download role only fetches binaries and images;
-# its set_facts feed no template, and templating the `downloads` dict took ~85 % of a run.
+# oracle.yml skip_task_files: task files the oracle empties. The download role only fetches binaries
+# and images, its set_facts feed no template, and in Ansible templating `downloads` took ~85 % of a
+# run. One template is lost with them (download's kubeadm-images.yaml): apply for parity only.
 SKIP_TASK_FILES = ("roles/download/tasks/*",)
 # ansible-core DataLoader.find_vars_files: the first of these that exists wins
 VARS_EXTENSIONS = ("", ".yml", ".yaml", ".json")
