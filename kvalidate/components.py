@@ -1,0 +1,165 @@
+"""Strict schemas of Kubernetes component configs (kubeadm, kubelet, kube-proxy, ...), by minor.
+
+The schemas are generated from the Go types at the release tags by `scripts/gen_component_schemas.py`
+and committed under `schemas/components/v1.XX/` (provenance in `schemas/MANIFEST.json`). What an
+unknown or duplicate field costs depends on who reads the document: some consumers refuse it, others
+log the strict error and decode again leniently, dropping the field. `CONSUMERS` says which, with the
+source of each claim; docs/schemas.md has the same table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .model import Severity
+from .schemastore import SchemaEntry
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+COMPONENTS_DIR = SCHEMA_DIR / "components"
+
+
+@dataclass(frozen=True)
+class Consumer:
+    severity: Severity
+    consumer: str  # quoted in findings: who reads the document and what it does with an unknown field
+    cite: str  # where the behaviour is in the consumer's source
+
+
+_REFUSES = "refuses the document on an unknown or duplicate field"
+_LENIENT = "logs the strict decoding error, decodes again leniently and drops the field"
+_KUBEADM = Consumer(
+    Severity.ERROR,
+    "kubeadm: `kubeadm config validate` refuses it; init/join/upgrade only warn and drop the field",
+    "kubernetes cmd/kubeadm/app/util/config/strict/strict.go VerifyUnmarshalStrict; "
+    "kubeadm_config_validate reference: 'unknown API fields will trigger errors'")
+_APISERVER_CFG = Consumer(Severity.ERROR, f"kube-apiserver {_REFUSES} and does not start",
+                          "apiserver pkg/apis/apiserver/load/load.go, pkg/admission/config.go, "
+                          "pkg/server/options/encryptionconfig/config.go, pkg/server/options/tracing.go "
+                          "(serializer.EnableStrict)")
+
+# (group, kind or "*") -> consumer. The group is the apiVersion without its version.
+CONSUMERS: dict[tuple[str, str], Consumer] = {
+    ("kubeadm.k8s.io", "*"): _KUBEADM,
+    ("kubelet.config.k8s.io", "KubeletConfiguration"): Consumer(
+        Severity.WARNING, f"kubelet {_LENIENT}",
+        "kubernetes pkg/kubelet/kubeletconfig/util/codec/codec.go DecodeKubeletConfiguration "
+        "('Using lenient decoding as strict decoding failed')"),
+    ("kubelet.config.k8s.io", "*"): Consumer(
+        Severity.ERROR, f"kubelet {_REFUSES} (image credential provider config)",
+        "kubernetes pkg/credentialprovider/plugin/plugin.go (serializer.EnableStrict)"),
+    ("kubeproxy.config.k8s.io", "*"): Consumer(
+        Severity.WARNING, f"kube-proxy {_LENIENT}",
+        "kubernetes cmd/kube-proxy/app/server.go loadConfig ('Using lenient decoding as strict decoding failed')"),
+    ("kubescheduler.config.k8s.io", "*"): Consumer(
+        Severity.ERROR, f"kube-scheduler {_REFUSES} and does not start",
+        "kubernetes pkg/scheduler/apis/config/scheme/scheme.go (serializer.EnableStrict); "
+        "cmd/kube-scheduler/app/options/configfile.go loadConfig"),
+    ("apiserver.config.k8s.io", "*"): _APISERVER_CFG,
+    ("audit.k8s.io", "*"): Consumer(
+        Severity.WARNING, f"kube-apiserver (audit policy) {_LENIENT}",
+        "apiserver pkg/audit/policy/reader.go ('Audit policy contains errors, falling back to lenient decoding')"),
+    ("pod-security.admission.config.k8s.io", "*"): Consumer(
+        Severity.ERROR, f"kube-apiserver (PodSecurity admission) {_REFUSES} and does not start",
+        "pod-security-admission admission/api/scheme/scheme.go (serializer.EnableStrict)"),
+    ("eventratelimit.admission.k8s.io", "*"): Consumer(
+        Severity.WARNING, "kube-apiserver (EventRateLimit admission) silently drops unknown fields",
+        "kubernetes plugin/pkg/admission/eventratelimit/config.go (codec factory without EnableStrict)"),
+    ("", "Config"): Consumer(
+        Severity.WARNING, "kubeconfig readers (client-go clientcmd.Load) silently drop unknown fields",
+        "client-go tools/clientcmd/loader.go Load (clientcmdlatest.Codec, not strict)"),
+}
+
+
+def consumer_for(api_version: str, kind: str) -> Consumer:
+    group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+    return CONSUMERS.get((group, kind)) or CONSUMERS.get((group, "*")) or _APISERVER_CFG
+
+
+def _file_name(api_version: str, kind: str) -> str:
+    group, _, version = api_version.rpartition("/")
+    return f"{group or 'core'}_{version}_{kind}.json"
+
+
+def _minor_key(minor: str) -> tuple[int, int]:
+    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", minor.strip())
+    if not m:
+        raise ValueError(f"not a Kubernetes minor: {minor!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+@cache
+def covered_minors() -> tuple[str, ...]:
+    """The minors with generated schemas, oldest first (`1.27`, ...)."""
+    found = [p.name[1:] for p in COMPONENTS_DIR.glob("v1.*") if p.is_dir()]
+    return tuple(sorted(found, key=_minor_key))
+
+
+@cache
+def _manifest() -> dict[str, Any]:
+    path = SCHEMA_DIR / "MANIFEST.json"
+    files: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")).get("files", {})
+    return files
+
+
+def _pick_minor(minor: str, api_version: str, kind: str) -> str | None:
+    """Nearest covered minor <= `minor` that has the kind, else the nearest above."""
+    fname = _file_name(api_version, kind)
+    have = [m for m in covered_minors() if (COMPONENTS_DIR / f"v{m}" / fname).is_file()]
+    if not have:
+        return None
+    want = _minor_key(minor)
+    below = [m for m in have if _minor_key(m) <= want]
+    return below[-1] if below else have[0]
+
+
+def _describe(rel: str, picked: str, requested: str) -> str:
+    sources = _manifest().get(rel, {}).get("sources", [])
+    tags = ", ".join(dict.fromkeys(
+        f"{s['repository'].split('/')[-1]} {s['tag'] or s['commit'][:12]}" for s in sources
+        if not s["repository"].startswith("pypi:")))
+    text = f"components v{picked} ({tags})"
+    if _minor_key(picked) != _minor_key(requested):
+        text += f"; Kubernetes {requested} not covered for this kind, nearest used"
+    return text
+
+
+@cache
+def _load(rel: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((SCHEMA_DIR / rel).read_text(encoding="utf-8"))
+    return schema
+
+
+def lookup(minor: str, api_version: str, kind: str) -> SchemaEntry | None:
+    """The schema of a component config for Kubernetes `minor` (e.g. "1.33"), or None."""
+    picked = _pick_minor(minor, api_version, kind)
+    if picked is None:
+        return None
+    rel = f"components/v{picked}/{_file_name(api_version, kind)}"
+    c = consumer_for(api_version, kind)
+    return SchemaEntry(_load(rel), _describe(rel, picked, minor), c.severity, c.consumer)
+
+
+def kinds(minor: str) -> list[tuple[str, str]]:
+    """(apiVersion, kind) of every component config generated for `minor` (or the nearest covered
+    minor below it; the oldest when it is older than all). `lookup` finds more: kinds that
+    appear only in later minors, marked as such in their `source`."""
+    have = covered_minors()
+    if not have:
+        return []
+    below = [m for m in have if _minor_key(m) <= _minor_key(minor)]
+    prefix = f"components/v{below[-1] if below else have[0]}/"
+    return sorted((meta["apiVersion"], meta["kind"]) for rel, meta in _manifest().items()
+                  if rel.startswith(prefix))
+
+
+def pinned_crd_lookup(api_version: str, kind: str, versions: Mapping[str, str]) -> SchemaEntry | None:
+    """Custom resources whose CRD Kubespray downloads or an operator registers (kvalidate.crds)."""
+    from .crds import pinned_crd_lookup as lookup_pinned
+
+    return lookup_pinned(api_version, kind, versions)

@@ -1,0 +1,92 @@
+"""Pinned schemas of custom resources whose CRD Kubespray downloads (Calico) or whose operator
+registers it at run time (Cilium), chosen by the cell's component version.
+
+Files: `schemas/crds/<project>/<version>/<group>_<version>_<Kind>.json`, written by
+`scripts/gen_crd_schemas.py` from the upstream CRDs (structure only; provenance in MANIFEST.json).
+calicoctl's `projectcalico.org/v3` objects are validated against the `crd.projectcalico.org/v1`
+schema of the same kind: those CRDs embed the same `v3.*Spec` Go types. Where calicoctl's own
+decoding is wider than the CRD (numorstring fields), `scripts/gen_crd_schemas.py` writes the
+wider schema into the v3 file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .crd import attach_defs
+from .schemastore import SchemaEntry
+
+CRDS_DIR = Path(__file__).resolve().parent.parent / "schemas" / "crds"
+# project -> the Kubespray variable that selects its version
+PROJECTS: dict[str, str] = {"calico": "calico_version", "cilium": "cilium_version"}
+CALICOCTL = "calicoctl (yaml.UnmarshalStrict) refuses the resource on an unknown or duplicate field"
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in v.lstrip("v").split("."))
+
+
+@cache
+def pinned_versions(project: str) -> tuple[str, ...]:
+    d = CRDS_DIR / project
+    return tuple(sorted((p.name for p in d.iterdir() if p.is_dir()), key=_version_key)) if d.is_dir() else ()
+
+
+@cache
+def _index(project: str, version: str) -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for f in sorted((CRDS_DIR / project / version).glob("*.json")):
+        group, ver, kind = f.stem.rsplit("_", 2)
+        out[(f"{group}/{ver}", kind)] = f.name
+    return out
+
+
+@cache
+def _load(project: str, version: str, name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((CRDS_DIR / project / version / name).read_text(encoding="utf-8"))
+    return attach_defs(schema)
+
+
+def _choose(project: str, wanted: str | None) -> tuple[str, str] | None:
+    """(version used, note). Exact pin, else the nearest pinned below, else the oldest; newest if unset."""
+    have = pinned_versions(project)
+    if not have:
+        return None
+    if not wanted:
+        return have[-1], f"{PROJECTS[project]} not set, newest pinned"
+    if wanted.lstrip("v") in have:
+        return wanted.lstrip("v"), ""
+    below = [v for v in have if _version_key(v) <= _version_key(wanted)]
+    used = below[-1] if below else have[0]
+    return used, f"{PROJECTS[project]} {wanted} not pinned, nearest used"
+
+
+def pinned_crd_lookup(api_version: str, kind: str, versions: Mapping[str, str]) -> SchemaEntry | None:
+    """The pinned schema of a Calico or Cilium custom resource for the cell's versions, or None."""
+    for project, var in PROJECTS.items():
+        chosen = _choose(project, versions.get(var))
+        if chosen is None:
+            continue
+        version, note = chosen
+        name = _index(project, version).get((api_version, kind))
+        if name is None:
+            continue
+        source = f"crds {project} {version}" + (f" ({note})" if note else "")
+        if api_version == "projectcalico.org/v3":
+            return SchemaEntry(_load(project, version, name), source, consumer=CALICOCTL)
+        return SchemaEntry(_load(project, version, name), source)
+    return None
+
+
+def pinned_kinds(versions: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(apiVersion, kind, source) of every pinned custom resource for these versions."""
+    out = []
+    for project in PROJECTS:
+        chosen = _choose(project, versions.get(PROJECTS[project]))
+        if chosen:
+            out += [(a, k, f"crds {project} {chosen[0]}") for a, k in _index(project, chosen[0])]
+    return sorted(out)

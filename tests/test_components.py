@@ -1,0 +1,196 @@
+"""Component-config schemas: lookup by minor, consumer severity, and the issue's acceptance cases."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import jsonschema_rs
+import pytest
+
+from kvalidate import components
+from kvalidate.model import Severity, Source
+from kvalidate.schemastore import SchemaStore
+from kvalidate.validate import validate_text
+
+KUBELET = "kubelet.config.k8s.io/v1beta1"
+KUBEADM4 = "kubeadm.k8s.io/v1beta4"
+KUBEADM3 = "kubeadm.k8s.io/v1beta3"
+PROXY = "kubeproxy.config.k8s.io/v1alpha1"
+SCHED = "kubescheduler.config.k8s.io/v1"
+
+
+def test_covered_minors_are_contiguous() -> None:
+    minors = components.covered_minors()
+    assert minors[0] == "1.27" and minors[-1] == "1.36"
+    assert [int(m.split(".")[1]) for m in minors] == list(range(27, 37))
+
+
+@pytest.mark.parametrize(("minor", "api_version", "kind", "picked", "note"), [
+    ("1.33", KUBELET, "KubeletConfiguration", "v1.33", False),
+    ("1.37", KUBELET, "KubeletConfiguration", "v1.36", True),  # newest tag we have is v0.36.0
+    ("1.25", KUBELET, "KubeletConfiguration", "v1.27", True),  # nearest above
+    ("1.29", KUBEADM4, "ClusterConfiguration", "v1.31", True),  # v1beta4 appears in kubeadm 1.31
+    ("1.30", KUBEADM3, "ClusterConfiguration", "v1.30", False),
+    ("1.36", "v1", "Config", "v1.36", False),
+])
+def test_lookup_picks_nearest_minor(minor: str, api_version: str, kind: str, picked: str, note: bool) -> None:
+    entry = components.lookup(minor, api_version, kind)
+    assert entry is not None
+    assert entry.source.startswith(f"components {picked} (")
+    assert ("nearest used" in entry.source) is note
+    assert entry.schema["properties"]["kind"] == {"const": kind}
+
+
+@pytest.mark.parametrize(("api_version", "kind"), [
+    ("apps/v1", "Deployment"), (KUBEADM4, "NoSuchConfiguration"), ("metallb.io/v1beta1", "IPAddressPool"),
+])
+def test_lookup_unknown(api_version: str, kind: str) -> None:
+    assert components.lookup("1.33", api_version, kind) is None
+
+
+@pytest.mark.parametrize(("api_version", "kind", "severity"), [
+    (KUBEADM4, "InitConfiguration", Severity.ERROR),
+    (KUBELET, "KubeletConfiguration", Severity.WARNING),
+    ("kubelet.config.k8s.io/v1", "CredentialProviderConfig", Severity.ERROR),
+    (PROXY, "KubeProxyConfiguration", Severity.WARNING),
+    (SCHED, "KubeSchedulerConfiguration", Severity.ERROR),
+    ("apiserver.config.k8s.io/v1", "AdmissionConfiguration", Severity.ERROR),
+    ("apiserver.config.k8s.io/v1", "EncryptionConfiguration", Severity.ERROR),
+    ("apiserver.config.k8s.io/v1beta1", "TracingConfiguration", Severity.ERROR),
+    ("apiserver.config.k8s.io/v1", "AuthorizationConfiguration", Severity.ERROR),
+    ("apiserver.config.k8s.io/v1", "ResourceQuotaConfiguration", Severity.ERROR),
+    ("pod-security.admission.config.k8s.io/v1", "PodSecurityConfiguration", Severity.ERROR),
+    ("audit.k8s.io/v1", "Policy", Severity.WARNING),
+    ("eventratelimit.admission.k8s.io/v1alpha1", "Configuration", Severity.WARNING),
+    ("v1", "Config", Severity.WARNING),
+])
+def test_consumer_severity(api_version: str, kind: str, severity: Severity) -> None:
+    entry = components.lookup("1.33", api_version, kind)
+    assert entry is not None
+    assert entry.unknown_severity is severity
+    assert ("refuses" in entry.consumer) is (severity is Severity.ERROR)
+
+
+def test_kinds_lists_what_lookup_finds() -> None:
+    listed = components.kinds("1.33")
+    assert (KUBELET, "KubeletConfiguration") in listed and (KUBEADM4, "UpgradeConfiguration") in listed
+    assert all(components.lookup("1.33", a, k) is not None for a, k in listed)
+    assert (KUBEADM4, "UpgradeConfiguration") not in components.kinds("1.27")
+
+
+def _errors(minor: str, doc: dict[str, Any]) -> list[tuple[list[str | int], str]]:
+    api_version = doc.get("apiVersion", KUBELET)  # rows that break apiVersion/kind test the consts
+    entry = components.lookup(minor, api_version, "KubeletConfiguration" if api_version == KUBELET else doc["kind"])
+    assert entry is not None
+    v = jsonschema_rs.validator_for(entry.schema)
+    return [(list(e.instance_path), type(e.kind).__name__) for e in v.iter_errors(doc)]
+
+
+KC = {"apiVersion": KUBELET, "kind": "KubeletConfiguration"}
+
+
+@pytest.mark.parametrize(("minor", "doc", "expected"), [
+    # Go decoding rules, one per row: which values the consumer's decoder accepts.
+    ("1.33", {**KC, "syncFrequency": "1m30s"}, []),
+    ("1.33", {**KC, "syncFrequency": "90"}, [(["syncFrequency"], "Pattern")]),
+    ("1.33", {**KC, "syncFrequency": None}, [(["syncFrequency"], "Type")]),  # non-pointer Duration
+    ("1.33", {**KC, "shutdownGracePeriod": None}, [(["shutdownGracePeriod"], "Type")]),
+    ("1.33", {**KC, "registryPullQPS": None}, []),  # *int32: nil
+    ("1.33", {**KC, "registryPullQPS": "5"}, [(["registryPullQPS"], "Type")]),
+    ("1.33", {**KC, "maxPods": 2**31}, [(["maxPods"], "Maximum")]),
+    ("1.33", {**KC, "evictionHard": {"memory.available": "100Mi"}}, []),
+    ("1.33", {**KC, "featureGates": {"Foo": "true"}}, [(["featureGates", "Foo"], "Type")]),
+    ("1.33", {**KC, "metadata": {"name": "x"}}, [([], "AdditionalProperties")]),
+    ("1.33", {**KC, "authentication": {"x509": {"clientCAFile": "/ca"}, "webhook": {"enabled": True}}}, []),
+    ("1.33", {**KC, "reservedMemory": [{"numaNode": 0, "limits": {"memory": "1Gi"}}]}, []),
+    ("1.33", {**KC, "logging": {"flushFrequency": 5000000000}}, []),
+    ("1.33", {**KC, "logging": {"flushFrequency": "5s"}}, []),
+    ("1.33", {**KC, "kind": "KubeletConfig"}, [(["kind"], "Constant")]),
+    ("1.33", {"kind": "KubeletConfiguration"}, [([], "Required")]),
+    ("1.33", {**KC, "registerWithTaints": [{"key": "k", "effect": "NoSchedule", "bogus": 1}]},
+     [(["registerWithTaints", 0], "AdditionalProperties")]),
+    ("1.27", {**KC, "failCgroupV1": True}, [([], "AdditionalProperties")]),  # added after 1.27
+    ("1.36", {**KC, "failCgroupV1": True}, []),
+])
+def test_decoding_rules(minor: str, doc: dict[str, Any], expected: list[tuple[list[str | int], str]]) -> None:
+    assert sorted(_errors(minor, doc)) == sorted(expected)
+
+
+BT = {"apiVersion": KUBEADM4, "kind": "InitConfiguration"}
+
+
+@pytest.mark.parametrize(("doc", "expected"), [
+    ({**BT, "bootstrapTokens": [{"token": "abcdef.0123456789abcdef", "ttl": "24h"}]}, []),
+    ({**BT, "bootstrapTokens": [{"token": "abcdef0123456789abcdef"}]}, [(["bootstrapTokens", 0, "token"], "Pattern")]),
+    ({**BT, "nodeRegistration": {"kubeletExtraArgs": [{"name": "v", "value": "2"}]}}, []),
+    ({**BT, "nodeRegistration": {"kubeletExtraArgs": {"v": "2"}}},  # v1beta3's map form
+     [(["nodeRegistration", "kubeletExtraArgs"], "Type")]),
+    ({**BT, "timeouts": {"controlPlaneComponentHealthCheck": "4m"}}, []),
+    ({**BT, "nodeRegistration": {"taints": [{"key": "a", "effect": "NoSchedule"}]}}, []),
+])
+def test_kubeadm_types(doc: dict[str, Any], expected: list[tuple[list[str | int], str]]) -> None:
+    assert sorted(_errors("1.33", doc)) == sorted(expected)
+
+
+def test_scheduler_plugin_args_are_typed_by_plugin_name() -> None:
+    base = {"apiVersion": SCHED, "kind": "KubeSchedulerConfiguration"}
+    ok = {**base, "profiles": [{"pluginConfig": [{"name": "NodeResourcesFit", "args": {
+        "scoringStrategy": {"type": "MostAllocated"}}}]}]}
+    bad = {**base, "profiles": [{"pluginConfig": [{"name": "NodeResourcesFit", "args": {"scoringStrategi": {}}}]}]}
+    assert _errors("1.33", ok) == []
+    assert _errors("1.33", bad) == [(["profiles", 0, "pluginConfig", 0, "args"], "AdditionalProperties")]
+
+
+# The issue's acceptance cases, through the validation core: path, line and severity.
+ACCEPTANCE = [
+    # `kubelet_cpu_manager_policy_options` given the whole block, rendered under the template's own
+    # key: a map of strings gets an object. A type error is fatal even for the kubelet: its lenient
+    # retry only forgives strict (unknown/duplicate field) errors (codec.go DecodeKubeletConfiguration).
+    ("kubelet-cpumanager-too-deep", "1.33", """\
+        apiVersion: kubelet.config.k8s.io/v1beta1
+        kind: KubeletConfiguration
+        cpuManagerPolicy: static
+        cpuManagerPolicyOptions:
+          cpuManagerPolicyOptions:
+            full-pcpus-only: "true"
+        """, Severity.ERROR, "type", "cpuManagerPolicyOptions.cpuManagerPolicyOptions", 5),
+    # The same block one level too deep under a struct: an unknown field, which the kubelet drops.
+    ("kubelet-block-under-struct", "1.33", """\
+        apiVersion: kubelet.config.k8s.io/v1beta1
+        kind: KubeletConfiguration
+        authentication:
+          anonymous:
+            enabled: false
+          cpuManagerPolicyOptions:
+            full-pcpus-only: "true"
+        """, Severity.WARNING, "unknown-field", "authentication.cpuManagerPolicyOptions", 6),
+    ("v1beta4-timeoutForControlPlane", "1.33", """\
+        apiVersion: kubeadm.k8s.io/v1beta4
+        kind: ClusterConfiguration
+        kubernetesVersion: v1.33.1
+        apiServer:
+          certSANs: [10.0.0.1]
+          timeoutForControlPlane: 5m0s
+        """, Severity.ERROR, "unknown-field", "apiServer.timeoutForControlPlane", 6),
+    ("kube-proxy-unknown-field", "1.33", """\
+        apiVersion: kubeproxy.config.k8s.io/v1alpha1
+        kind: KubeProxyConfiguration
+        mode: ipvs
+        udpIdleTimeout: 250ms
+        """, Severity.WARNING, "unknown-field", "udpIdleTimeout", 4),
+]
+
+
+@pytest.mark.parametrize(("name", "minor", "text", "severity", "rule", "path", "line"), ACCEPTANCE,
+                         ids=[a[0] for a in ACCEPTANCE])
+def test_acceptance(name: str, minor: str, text: str, severity: Severity, rule: str, path: str,
+                    line: int) -> None:
+    store = SchemaStore.for_version(minor)
+    findings = validate_text(textwrap.dedent(text), Source(f"{name}.yaml"), store=store)
+    assert [(f.severity, f.rule, f.path, f.line) for f in findings] == [(severity, rule, path, line)]
+
+
+def test_v1beta3_still_accepts_timeoutForControlPlane() -> None:
+    doc = {"apiVersion": KUBEADM3, "kind": "ClusterConfiguration", "apiServer": {"timeoutForControlPlane": "4m"}}
+    assert _errors("1.30", doc) == []

@@ -1,0 +1,95 @@
+"""CRD -> strict schema conversion (kvalidate.crd), checked with jsonschema-rs and through the core."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import pytest
+import yaml
+
+from kvalidate.crd import schemas_from_crd
+from kvalidate.model import Severity, Source
+from kvalidate.schemastore import SchemaStore
+from kvalidate.validate import validate_text
+
+FIXTURE = Path(__file__).parent / "fixtures" / "components" / "ipaddresspool-crd.yaml"
+CRDS = [d for d in yaml.safe_load_all(FIXTURE.read_text())]
+SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {k: v for d in CRDS for k, v in schemas_from_crd(d).items()}
+POOL = ("metallb.io/v1beta1", "IPAddressPool")
+WIDGET = ("example.kvalidate.dev/v1", "Widget")
+
+
+def test_only_served_versions() -> None:
+    assert set(SCHEMAS) == {POOL, WIDGET}
+
+
+def _errors(key: tuple[str, str], doc: dict[str, Any]) -> list[tuple[list[str | int], str]]:
+    v = jsonschema_rs.validator_for(SCHEMAS[key])
+    return sorted((list(e.instance_path), type(e.kind).__name__) for e in v.iter_errors(doc))
+
+
+def _pool(spec: Any, **top: Any) -> dict[str, Any]:
+    return {"apiVersion": POOL[0], "kind": POOL[1], "metadata": {"name": "p", "namespace": "metallb-system"},
+            "spec": spec, **top}
+
+
+def _widget(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": WIDGET[0], "kind": WIDGET[1], "metadata": {"name": "w"}, "spec": {"size": 1, **spec}}
+
+
+@pytest.mark.parametrize(("doc", "expected"), [
+    (_pool({"addresses": ["10.0.0.0/24"]}), []),
+    (_pool({"addresses": ["10.0.0.0/24"], "autoAsign": False}), [(["spec"], "AdditionalProperties")]),
+    (_pool({"addresses": ["10.0.0.0/24"]}, bogus=1), [([], "AdditionalProperties")]),  # root is closed
+    (_pool({"autoAssign": True}), [(["spec"], "Required")]),
+    (_pool({"addresses": ["a"], "autoAssign": None}), []),  # optional non-nullable null: pruned
+    (_pool({"addresses": None}), [(["spec", "addresses"], "Type")]),  # required null: refused
+    (_pool({"addresses": [None]}), [(["spec", "addresses", 0], "Type")]),  # null item: refused
+    (_pool({"addresses": ["a"]}, status=None), []),  # nullable
+    (_pool({"addresses": ["a"]}, status={"anything": {"goes": 1}}), []),  # preserve-unknown-fields
+    (_pool({"addresses": ["a"], "serviceAllocation": {"namespaces": ["x", "x"]}}),
+     [(["spec", "serviceAllocation", "namespaces"], "UniqueItems")]),  # list-type set
+    (_pool({"addresses": ["a"]}) | {"metadata": {"name": "p", "labelz": {}}}, [(["metadata"], "AdditionalProperties")]),
+    (_pool({"addresses": ["a"]}) | {"apiVersion": "metallb.io/v1beta2"}, [(["apiVersion"], "Constant")]),
+    (_widget({"size": "50%"}), []),
+    (_widget({"size": 1.5}), [(["spec", "size"], "Type")]),
+    (_widget({"note": None, "label": None}), []),
+    (_widget({"extra": {"known": 1, "other": True}}), []),
+    (_widget({"extra": {"known": "x"}}), [(["spec", "extra", "known"], "Type")]),
+    (_widget({"template": {"apiVersion": "v1", "kind": "Pod", "spec": {}}}), []),
+    (_widget({"template": {"spec": {}}}), [(["spec", "template"], "Required"), (["spec", "template"], "Required")]),
+    (_widget({"empty": {}}), []),
+    (_widget({"empty": {"x": 1}}), [(["spec", "empty"], "AdditionalProperties")]),
+    (_widget({"count": 3}), []),
+])
+def test_conversion(doc: dict[str, Any], expected: list[tuple[list[str | int], str]]) -> None:
+    key = (doc["apiVersion"], doc["kind"])
+    assert _errors(key if key in SCHEMAS else POOL, doc) == sorted(expected)
+
+
+def test_no_prose_and_no_cel() -> None:
+    text = repr(SCHEMAS)
+    assert "description" not in text and "x-kubernetes-validations" not in text
+
+
+def test_misspelled_ipaddresspool_field_through_the_core() -> None:
+    """The acceptance case: a MetalLB IPAddressPool with a misspelled field, at its path and line."""
+    store = SchemaStore.for_version("1.33")
+    store.add_crd_schemas(schemas_from_crd(CRDS[0]), f"crd:{FIXTURE.name}")
+    text = textwrap.dedent("""\
+        apiVersion: metallb.io/v1beta1
+        kind: IPAddressPool
+        metadata:
+          name: loadbalanced
+          namespace: metallb-system
+        spec:
+          addresses:
+            - 10.5.0.50-10.5.0.99
+          autoAsign: false
+        """)
+    findings = validate_text(text, Source("metallb-pool.yaml"), store=store)
+    assert [(f.severity, f.rule, f.path, f.line) for f in findings] == [
+        (Severity.ERROR, "unknown-field", "spec.autoAsign", 9)]
