@@ -7,6 +7,8 @@
 - `set_fact` (with `cacheable`; 'yes'/'no'/'true'/'false' strings become booleans, as in 2.18),
   `include_vars` (file, `dir`, `name`), `group_by` (`key`, `parents`), `add_host`, `assert`,
   `fail`, `debug`, `meta` (no-op), `set_stats`.
+- `copy` with `content:` is recorded as a `Rendering` with `via="copy"` (its text is templated
+  by the task, and is often YAML), then simulated like any other module.
 - anything else: arguments are templated (as Ansible would, so undefined names are findings),
   then the simulator gives the result; None -> `DEFAULT_RESULT`.
 """
@@ -164,6 +166,13 @@ def _simulate(engine: Engine, task: Mapping[str, Any], module: str, args: Any, s
     target = str(engine.templar.template(task.get("delegate_to"), scope) or host)
     call = ModuleCall(module=short(module), args=a, host=target, task_name=str(task.get("name") or module),
                       role=ctx.role.role.name if ctx.role else "")
+    if call.module == "copy" and "content" in a:
+        # `copy: content:` writes a templated text: a rendering too (the task file is its source)
+        content = a["content"]
+        text = content if isinstance(content, str) else str(content)
+        engine.result.renderings.append(Rendering(
+            template=ctx.file, role=call.role, dest=str(a.get("dest", "")), host=target, task=call.task_name,
+            item=engine.current.get("item"), text=text, via="copy"))
     result = engine.simulator(call) if engine.simulator else None
     return dict(result) if result is not None else {k: (list(v) if isinstance(v, list) else v)
                                                     for k, v in DEFAULT_RESULT.items()}
@@ -172,6 +181,7 @@ def _simulate(engine: Engine, task: Mapping[str, Any], module: str, args: Any, s
 def run_action(engine: Engine, task: Mapping[str, Any], module: str, args: Any, scope: Scope, host: str,
                targets: list[str], ctx: TaskCtx) -> dict[str, Any]:
     action = ACTIONS.get(short(module))
+    engine.task_runs[host] = engine.task_runs.get(host, 0) + 1
     try:
         if action is not None:
             result = action(engine, task, args, scope, host, targets, ctx)
@@ -180,7 +190,7 @@ def run_action(engine: Engine, task: Mapping[str, Any], module: str, args: Any, 
     except TaskFailed as e:
         engine.add_finding(Finding(severity=Severity.ERROR, rule="task-failed", host=host, file=ctx.file,
                                    message=f"task '{task.get('name', module)}': {e}"))
-        if not task.get("ignore_errors"):
+        if not engine.ignores_errors(task):
             for t in targets:
                 engine.host_state(t).failed = True
         return {"changed": False, "failed": True, "msg": str(e)}

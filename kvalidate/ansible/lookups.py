@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ansible.errors import AnsibleLookupError
 from ansible.utils.native_jinja import NativeJinjaText
+from jinja2.exceptions import UndefinedError
 from jinja2.runtime import Undefined
 
 from kvalidate.ansible.variables import MISSING, Scope
@@ -54,6 +55,8 @@ class LookupEnv:
     search_dirs: list[str] = field(default_factory=list)  # role dir first, then playbook dir
     on_template: Callable[[str, Any], None] | None = None  # (tree path, text) for lookup('template')
     password_seed: str = "kvalidate"
+    # Fixed passwords by path or file name: what lookup('password') reads from an existing file.
+    passwords: Mapping[str, str] = field(default_factory=dict)
 
 
 def tree_path(path: str) -> str | None:
@@ -134,6 +137,10 @@ def _password(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVa
     out = []
     for term in terms:
         path, *params = str(term).split()
+        seeded = ctx.passwords.get(path, ctx.passwords.get(posixpath.basename(path)))
+        if seeded is not None:
+            out.append(seeded)
+            continue
         opts = dict(p.split("=", 1) for p in params if "=" in p) | {k: str(v) for k, v in kw.items()}
         length = int(opts.get("length", 20))
         chars = _charset(opts.get("chars", "ascii_letters,digits,.,:-_"))
@@ -185,10 +192,12 @@ def _fileglob(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVa
 def _first_found(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:
     files: list[str] = []
     paths: list[str] = list(kw.get("paths", []))
+    skip = bool(kw.get("skip"))
     for term in terms:
         if isinstance(term, Mapping):
-            files += list(term.get("files", []))
-            paths += list(term.get("paths", []))
+            files += _split(term.get("files", []))
+            paths += _split(term.get("paths", []))
+            skip = skip or bool(term.get("skip"))
         elif isinstance(term, list):
             files += [str(t) for t in term]
         else:
@@ -198,12 +207,22 @@ def _first_found(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: Rende
     for f in files:
         cands = [posixpath.join(p, f) for p in paths] if paths else [f]
         for cand in cands:
+            try:  # first_found templates each name itself and skips the undefined ones
+                cand = str(ctx.templar.template(cand, rv.scope))
+            except UndefinedError:
+                continue
             found = find_file(ctx, subdir, cand)
             if found is not None:
                 return [f"{CHECKOUT_ROOT}/{found}"]
-    if kw.get("skip"):
+    if skip:
         return []
     raise AnsibleLookupError("No file was found when using first_found.")
+
+
+def _split(value: Any) -> list[str]:
+    """first_found splits string lists of names on ',' and ';'."""
+    items = value if isinstance(value, list) else [value]
+    return [part for v in items for part in re.split(r"[,;]", str(v)) if part]
 
 
 def _hostnames(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:

@@ -49,7 +49,8 @@ DEFAULT_RESULT: Mapping[str, Any] = {"changed": False, "failed": False, "rc": 0,
 
 @dataclass(frozen=True)
 class Rendering:
-    """One rendered file. `template` is its path in the tree; `via` is "template" or "lookup"."""
+    """One rendered file. `template` is its path in the tree; `via` is "template", "lookup" or
+    "copy" (`copy: content:`, where `template` is the task file)."""
 
     template: str
     role: str
@@ -99,7 +100,11 @@ def facts_layer(facts: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class HostVars(Mapping[str, Any]):
-    """`hostvars`: every inventory host's variables at play level, templated on access."""
+    """`hostvars`: every inventory host's variables, templated on access.
+
+    As ansible-core 2.18's `HostVars.raw_get` (`get_vars(host=host)`, no play and no task): inventory
+    group and host vars, facts, include_vars, set_fact/register, extra vars and magic variables,
+    but no role defaults, role vars or play vars."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -107,7 +112,7 @@ class HostVars(Mapping[str, Any]):
     def __getitem__(self, host: str) -> Scope:
         if host not in self.engine.inventory.hosts:
             raise KeyError(host)
-        return self.engine.play_scope(host)
+        return self.engine.hostvars_scope(host)
 
     def __iter__(self) -> Any:
         return iter(self.engine.inventory.hosts)
@@ -124,7 +129,7 @@ class PlayState:
     vars_files: list[dict[str, Any]]
     public: list[RoleCtx]
     playbook_dir: str
-    ran_roles: set[tuple[str, ...]] = field(default_factory=set)
+    ran_roles: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # role -> hosts it ran on
 
 
 class Engine:
@@ -132,7 +137,9 @@ class Engine:
 
     def __init__(self, tree: Tree, inventory: Inventory, *, extra_vars: Mapping[str, Any] | None = None,
                  env: Mapping[str, str] | None = None, simulator: Simulator | None = None,
-                 limit: Iterable[str] | None = None, templar: Templar | None = None) -> None:
+                 limit: Iterable[str] | None = None, templar: Templar | None = None,
+                 passwords: Mapping[str, str] | None = None, skip_task_files: Iterable[str] = (),
+                 keep_going: bool = False) -> None:
         self.tree = tree
         self.files = Files(tree)
         self.inventory = inventory
@@ -144,7 +151,11 @@ class Engine:
         self.templar.env.frozen.clear()  # values of earlier engines' caches
         self.resolver = Resolver(self.templar)
         self.lookup_env = LookupEnv(tree, self.templar, dict(env or {}), inventory.match,
-                                    on_template=self._lookup_rendered)
+                                    on_template=self._lookup_rendered, passwords=dict(passwords or {}))
+        # keep_going: a failed task is a finding but does not stop its host (the oracle's
+        # sanitized playbooks ignore errors the same way); False is Ansible's behaviour.
+        self.keep_going = keep_going
+        self.skip_task_files = tuple(skip_task_files)  # fnmatch patterns: task files read as empty
         self.hosts = {h: HostState(facts_layer(inventory.facts.get(h, {}))) for h in inventory.hosts}
         self.groups: dict[str, list[str]] = inventory.groups_map()
         self.group_names: dict[str, list[str]] = {h: inventory.group_names(h) for h in inventory.hosts}
@@ -152,9 +163,12 @@ class Engine:
         self.result = RunResult()
         self.play: PlayState | None = None
         self._play_scopes: dict[str, Scope] = {}
+        self._hostvars_scopes: dict[str, Scope] = {}
         self._role_scopes: dict[tuple[str, tuple[str, ...]], Scope] = {}
         self._magic: dict[str, dict[str, Any]] = {}
-        self.current: dict[str, Any] = {}  # task context for lookups and renderings
+        self._deps: dict[str, list[Role]] = {}
+        self.current: dict[str, Any] = {}
+        self.task_runs: dict[str, int] = {}  # host -> tasks run (not skipped), for role deduplication  # task context for lookups and renderings
 
     # -- public entry points ------------------------------------------------------------------------
     def run_playbook(self, path: str) -> RunResult:
@@ -211,8 +225,11 @@ class Engine:
         own_defaults: list[Mapping[str, Any]] = []
         params: list[Mapping[str, Any]] = []
         if role is not None:
-            own_vars = [role.role.vars, *(p.vars for p in role.parents)]
-            own_defaults = [role.role.defaults, *(p.defaults for p in role.parents)]
+            # Role.get_vars / get_default_vars(dep_chain): own > parents > all dependencies
+            deps = self.all_dependencies(role.role)
+            own_vars = [role.role.vars, *(p.vars for p in role.parents), *(d.vars for d in reversed(deps))]
+            own_defaults = [role.role.defaults, *(p.defaults for p in role.parents),
+                            *(d.defaults for d in reversed(deps))]
             params = [role.params]
         out: list[Mapping[str, Any]] = []
         if top:
@@ -222,6 +239,39 @@ class Engine:
                 *(reversed(play.vars_files) if play else []), play.vars if play else {}, st.facts, inv_host,
                 *groups, *own_defaults, *(r.role.defaults for r in reversed(public) if r.public)]
         return out
+
+    def all_dependencies(self, role: Role) -> list[Role]:
+        """Role.get_all_dependencies: meta dependencies, depth first, deepest first."""
+        hit = self._deps.get(role.path)
+        if hit is not None:
+            return hit
+        from kvalidate.ansible.loader import LoadError, find_role, load_role
+        from kvalidate.ansible.plays import role_entry
+
+        out: list[Role] = []
+        self._deps[role.path] = out  # guards against dependency cycles
+        for dep in role.dependencies:
+            name = role_entry(dep)[0]
+            path = find_role(self.files, name, self.play.playbook_dir if self.play else "", role.path)
+            if path is None:
+                continue
+            try:
+                loaded = load_role(self.files, path, name)
+            except LoadError:
+                continue
+            out += [*self.all_dependencies(loaded), loaded]
+        return out
+
+    def hostvars_scope(self, host: str) -> Scope:
+        scope = self._hostvars_scopes.get(host)
+        if scope is None:
+            st = self.host_state(host)
+            groups = [g.vars for g in reversed(self.inventory.group_chain(host))]
+            layers = [self.magic(host, None), self.extra_vars, st.nonpersistent, st.vars_cache, st.facts,
+                      self.inventory.host_vars.get(host, {}), *groups]
+            scope = Scope(self.resolver, host, layers, persistent=True)
+            self._hostvars_scopes[host] = scope
+        return scope
 
     def play_scope(self, host: str) -> Scope:
         scope = self._play_scopes.get(host)
@@ -250,6 +300,7 @@ class Engine:
     def reset_play_scopes(self) -> None:
         self._play_scopes.clear()
         self._role_scopes.clear()
+        self._hostvars_scopes.clear()
         self._magic.clear()
         self.resolver.index.clear()
 
@@ -283,6 +334,7 @@ class Engine:
         changed = {n for g in self.inventory.group_chain(host) if g.name not in before for n in g.vars}
         self.resolver.changed(host, list(changed))
         self._play_scopes.pop(host, None)
+        self._hostvars_scopes.pop(host, None)
         for key in [k for k in self._role_scopes if k[0] == host]:
             del self._role_scopes[key]
 
@@ -297,6 +349,10 @@ class Engine:
         self.result.renderings.append(Rendering(
             template=path, role=cur.get("role", ""), dest="", host=cur.get("host", ""), task=cur.get("task", ""),
             item=cur.get("item"), text=text, via="lookup"))
+
+    def ignores_errors(self, task: Mapping[str, Any]) -> bool:
+        value = task.get("ignore_errors", False)
+        return self.keep_going or (value if isinstance(value, bool) else str(value).lower() in ("true", "yes"))
 
     def add_finding(self, finding: Finding) -> None:
         self.result.findings.append(finding)

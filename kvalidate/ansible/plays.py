@@ -9,10 +9,13 @@ evaluated per host; hosts that include the same file run it together, as Ansible
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from jinja2.exceptions import UndefinedError
 
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.loader import LoadError, find_role, load_role, task_file
@@ -172,11 +175,13 @@ def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: s
 def run_role(engine: Engine, rc: RoleCtx, hosts: list[str], ctx: TaskCtx, tasks_from: str = "main",
              dedup: bool = True) -> None:
     play = engine.play
-    key = (*rc.role.path.split("/"), repr(sorted(rc.params.items(), key=str)))
-    if dedup and play is not None and not rc.role.allow_duplicates:
-        if key in play.ran_roles:
+    key = (rc.role.path, repr(sorted(rc.params.items(), key=str)))
+    completed: set[str] = play.ran_roles.setdefault(key, set()) if play is not None else set()
+    if dedup and not rc.role.allow_duplicates:
+        # Role.has_run(host): a role runs once per play and host, once one of its tasks ran there
+        hosts = [h for h in hosts if h not in completed]
+        if not hosts:
             return
-        play.ran_roles.add(key)
     for dep in rc.role.dependencies:
         name, params, when = role_entry(dep)
         try:
@@ -189,13 +194,21 @@ def run_role(engine: Engine, rc: RoleCtx, hosts: list[str], ctx: TaskCtx, tasks_
     path = task_file(engine.files, rc.role.path, tasks_from)
     if path is None:
         return
+    tasks = _task_list(engine, path)
+    before = {h: engine.task_runs.get(h, 0) for h in hosts}
+    run_tasks(engine, tasks, hosts, TaskCtx(role=rc, conditions=ctx.conditions, vars=ctx.vars,
+                                            base=posixpath.dirname(path), file=path))
+    completed.update(h for h in hosts if engine.task_runs.get(h, 0) > before[h])
+
+
+def _task_list(engine: Engine, path: str) -> Any:
+    if any(fnmatch.fnmatchcase(path, pat) for pat in engine.skip_task_files):
+        return []
     try:
-        tasks = engine.files.yaml(path)
+        return engine.files.yaml(path) or []
     except LoadError as e:
         load_failure(engine, e)
-        return
-    run_tasks(engine, tasks or [], hosts, TaskCtx(role=rc, conditions=ctx.conditions, vars=ctx.vars,
-                                                  base=posixpath.dirname(path), file=path))
+        return []
 
 
 def _public_twin(engine: Engine, rc: RoleCtx) -> RoleCtx:
@@ -243,17 +256,23 @@ def _per_host(engine: Engine, task: Mapping[str, Any], hosts: list[str], ctx: Ta
     """(host, scope, loop vars) for each host and item whose `when` holds."""
     out: list[tuple[str, Scope, Mapping[str, Any]]] = []
     task_vars = ctx.vars + (dict(task.get("vars") or {}),)
+    conds = (*ctx.conditions, task.get("when"))
     for host in hosts:
         scope = engine.task_scope(host, ctx.role, list(task_vars))
         try:
-            items = loop_items(engine, task, scope, ctx)
+            try:
+                items = loop_items(engine, task, scope, ctx)
+            except UndefinedError:
+                if not check_when(engine, conds, scope):  # undefined loop + false when: skipped
+                    continue
+                raise
             for top in items if items is not None else [{}]:
                 s = engine.task_scope(host, ctx.role, list(task_vars), top) if top else scope
-                if check_when(engine, (task.get("when"),), s):
+                if check_when(engine, conds, s):
                     out.append((host, s, top))
         except Exception as e:
             engine.add_finding(render_finding(e, host=host, task=str(task.get("name", ""))))
-            engine.host_state(host).failed = not task.get("ignore_errors")
+            engine.host_state(host).failed = not engine.ignores_errors(task)
     return out
 
 
@@ -282,12 +301,8 @@ def _run_file(engine: Engine, fname: str, hosts: list[str], ctx: TaskCtx) -> Non
         path = alt if alt is not None and engine.tree.is_file(alt) else path
     if path is None:
         return
-    try:
-        tasks = engine.files.yaml(path)
-    except LoadError as e:
-        load_failure(engine, e)
-        return
-    run_tasks(engine, tasks or [], hosts, replace(ctx, base=posixpath.dirname(path), file=path))
+    tasks = _task_list(engine, path)
+    run_tasks(engine, tasks, hosts, replace(ctx, base=posixpath.dirname(path), file=path))
 
 
 def _include_role(engine: Engine, task: Mapping[str, Any], kind: str, args: Any, hosts: list[str],

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ansible.parsing.splitter import parse_kv
+from jinja2.exceptions import UndefinedError
 
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.lookups import run_lookup
@@ -106,9 +107,11 @@ def loop_items(engine: Engine, task: Mapping[str, Any], scope: Scope, ctx: TaskC
     else:
         for key, value in task.items():
             if key.startswith("with_"):
-                terms = engine.templar.template(value, scope)
-                terms = terms if isinstance(terms, list) else [terms]
                 name = key[5:]
+                # TaskExecutor._get_loop_items: first_found terms are templated leniently
+                terms = (engine.templar.template_lenient(value, scope) if name == "first_found"
+                         else engine.templar.template(value, scope))
+                terms = terms if isinstance(terms, list) else [terms]
                 module, _ = action_of(task)
                 kwargs: dict[str, Any] = {}
                 if name == "first_found":
@@ -168,7 +171,15 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
         scope = engine.task_scope(host, ctx.role, task_vars)
         engine.current = {"host": host, "task": name, "role": role, "item": None}
         try:
-            items = loop_items(engine, task, scope, ctx)
+            try:
+                items = loop_items(engine, task, scope, ctx)
+            except UndefinedError:
+                # TaskExecutor: an undefined loop is an error only if the conditional holds
+                if not check_when(engine, conds, scope):
+                    items = []
+                    _register(engine, task, targets, _skipped(conds))
+                    continue
+                raise
             if items is None:
                 if check_when(engine, conds, scope):
                     result = run_action(engine, task, module, args, scope, host, targets, ctx)
@@ -190,10 +201,14 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                               r.get("skipped") for r in results)}
         except Exception as e:
             engine.add_finding(render_finding(e, host=host, task=name))
-            if not task.get("ignore_errors"):
+            if not engine.ignores_errors(task):
                 for t in targets:
                     engine.host_state(t).failed = True
             continue
-        if task.get("register"):
-            for t in targets:
-                engine.set_var(t, "nonpersistent", {str(task["register"]): result})
+        _register(engine, task, targets, result)
+
+
+def _register(engine: Engine, task: Mapping[str, Any], targets: list[str], result: dict[str, Any]) -> None:
+    if task.get("register"):
+        for t in targets:
+            engine.set_var(t, "nonpersistent", {str(task["register"]): result})

@@ -20,6 +20,7 @@ from typing import Any
 from ansible.template import _count_newlines_from_end
 from jinja2 import pass_context
 from jinja2.environment import Template
+from jinja2.exceptions import UndefinedError
 from jinja2.runtime import Context, Undefined
 from jinja2.utils import missing
 
@@ -197,6 +198,18 @@ class Templar:
         if isinstance(value, dict):
             return {k: self.template(v, scope, locals) for k, v in value.items()}
         return value
+
+    def template_lenient(self, value: Any, scope: Scope | None) -> Any:
+        """Templar.template(fail_on_undefined=False): a string whose templating hits an undefined
+        name stays as written (how `with_first_found` terms are templated)."""
+        if isinstance(value, list | tuple):
+            return [self.template_lenient(v, scope) for v in value]
+        if isinstance(value, dict):
+            return {k: self.template_lenient(v, scope) for k, v in value.items()}
+        try:
+            return self.template(value, scope)
+        except UndefinedError:
+            return value
 
     def render_file(self, text: str, scope: Scope | None, name: str,
                     locals: Mapping[str, Any] | None = None) -> str:
