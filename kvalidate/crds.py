@@ -37,6 +37,14 @@ def pinned_versions(project: str) -> tuple[str, ...]:
 
 
 @cache
+def _aliases(project: str) -> dict[str, str]:
+    """version -> the pinned directory holding its (identical) CRD file."""
+    path = CRDS_DIR / project / "aliases.json"
+    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return data
+
+
+@cache
 def _index(project: str, version: str) -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
     for f in sorted((CRDS_DIR / project / version).glob("*.json")):
@@ -58,8 +66,11 @@ def _choose(project: str, wanted: str | None) -> tuple[str, str] | None:
         return None
     if not wanted:
         return have[-1], f"{PROJECTS[project]} not set, newest pinned"
-    if wanted.lstrip("v") in have:
-        return wanted.lstrip("v"), ""
+    wanted = wanted.lstrip("v")
+    if wanted in have:
+        return wanted, ""
+    if wanted in _aliases(project):
+        return _aliases(project)[wanted], f"same CRD file as {wanted}"
     below = [v for v in have if _version_key(v) <= _version_key(wanted)]
     used = below[-1] if below else have[0]
     return used, f"{PROJECTS[project]} {wanted} not pinned, nearest used"
