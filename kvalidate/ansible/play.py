@@ -167,8 +167,8 @@ class Engine:
         self._role_scopes: dict[tuple[str, tuple[str, ...]], Scope] = {}
         self._magic: dict[str, dict[str, Any]] = {}
         self._deps: dict[str, list[Role]] = {}
-        self.current: dict[str, Any] = {}
-        self.task_runs: dict[str, int] = {}  # host -> tasks run (not skipped), for role deduplication  # task context for lookups and renderings
+        self.current: dict[str, Any] = {}  # task context for lookups and renderings
+        self.task_runs: dict[str, int] = {}  # host -> tasks run (not skipped), for role deduplication
 
     # -- public entry points ------------------------------------------------------------------------
     def run_playbook(self, path: str) -> RunResult:
