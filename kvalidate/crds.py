@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .crd import attach_defs
-from .schemastore import SchemaEntry
+from .schemastore import API_CONSUMER, SchemaEntry
 
 CRDS_DIR = Path(__file__).resolve().parent.parent / "schemas" / "crds"
 # project -> the Kubespray variable that selects its version
@@ -77,7 +77,10 @@ def _choose(project: str, wanted: str | None) -> tuple[str, str] | None:
 
 
 def pinned_crd_lookup(api_version: str, kind: str, versions: Mapping[str, str]) -> SchemaEntry | None:
-    """The pinned schema of a Calico or Cilium custom resource for the cell's versions, or None."""
+    """The pinned schema of a Calico or Cilium custom resource for the cell's versions, or None.
+
+    When the chosen pin lacks the kind (a kind promoted or removed between releases), the nearest
+    pin that has it is used, said so in `source`."""
     for project, var in PROJECTS.items():
         chosen = _choose(project, versions.get(var))
         if chosen is None:
@@ -85,12 +88,22 @@ def pinned_crd_lookup(api_version: str, kind: str, versions: Mapping[str, str]) 
         version, note = chosen
         name = _index(project, version).get((api_version, kind))
         if name is None:
-            continue
+            others = sorted(pinned_versions(project), key=lambda v: (_version_key(v) < _version_key(version),
+                                                                      abs(_distance(v, version))))
+            found = [v for v in others if (api_version, kind) in _index(project, v)]
+            if not found:
+                continue
+            note = f"{kind} {api_version} not in the {version} pin, nearest pin that has it"
+            version, name = found[0], _index(project, found[0])[(api_version, kind)]
         source = f"crds {project} {version}" + (f" ({note})" if note else "")
-        if api_version == "projectcalico.org/v3":
-            return SchemaEntry(_load(project, version, name), source, consumer=CALICOCTL)
-        return SchemaEntry(_load(project, version, name), source)
+        consumer = CALICOCTL if api_version == "projectcalico.org/v3" else API_CONSUMER
+        return SchemaEntry(_load(project, version, name), source, consumer=consumer)
     return None
+
+
+def _distance(a: str, b: str) -> int:
+    ka, kb = _version_key(a), _version_key(b)
+    return sum((x - y) * 1000 ** (3 - i) for i, (x, y) in enumerate(zip(ka, kb, strict=False)))
 
 
 def pinned_kinds(versions: Mapping[str, str]) -> list[tuple[str, str, str]]:

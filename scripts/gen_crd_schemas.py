@@ -12,8 +12,8 @@ share one directory (`aliases.json` maps each version to it). calicoctl's `proje
 objects get the same schemas with the numorstring fields widened, and `Node` (no CRD) is built from
 `libcalico-go/lib/apis/v3/node.go`.
 
-Cilium (`--cilium-dir`): a directory `<version>/<file>.yaml` of the CRDs of the kinds Kubespray renders,
-with `COMMITS.json` ({version: {"commit":..., "paths": {file: upstream path}}}) for provenance.
+Cilium (`--cilium`, `--cilium-versions`): the CRDs of the kinds Kubespray renders, read at the
+commit of each release (pkg/k8s/apis/cilium.io/client/crds/{v2,v2alpha1}/).
 """
 
 from __future__ import annotations
@@ -155,22 +155,49 @@ def calico(args: argparse.Namespace, manifest: dict[str, Any]) -> None:
     (out / "aliases.json").write_text(json.dumps(dict(sorted(aliases.items())), indent=1) + "\n")
 
 
+CILIUM_CRDS = ["pkg/k8s/apis/cilium.io/client/crds/v2", "pkg/k8s/apis/cilium.io/client/crds/v2alpha1"]
+# The kinds Kubespray renders (roles/network_plugin/cilium/templates/cilium/*.yml.j2).
+CILIUM_FILES = ["ciliumbgpadvertisements.yaml", "ciliumbgpclusterconfigs.yaml", "ciliumbgpnodeconfigoverrides.yaml",
+                "ciliumbgppeerconfigs.yaml", "ciliumbgppeeringpolicies.yaml", "ciliumloadbalancerippools.yaml"]
+
+
+def cilium_releases(repo: Path, wanted: list[str]) -> dict[str, str]:
+    """version -> commit of upstream's "Prepare for release vX.Y.Z" (the snapshot may lack tags);
+    the VERSION file at that commit must say the same version."""
+    found: dict[str, str] = {}
+    log = git(repo, "log", "--all", "--format=%H %s", "--grep=^Prepare for release v").decode()
+    for line in log.splitlines():
+        commit, _, subject = line.partition(" ")
+        version = subject.removeprefix("Prepare for release v")
+        if version in wanted and version not in found:
+            if git(repo, "show", f"{commit}:VERSION").decode().strip() != version:
+                sys.exit(f"cilium {commit}: VERSION is not {version}")
+            found[version] = commit
+    missing = set(wanted) - set(found)
+    if missing:
+        sys.exit(f"cilium releases not in {repo}: {', '.join(sorted(missing))}")
+    return found
+
+
 def cilium(args: argparse.Namespace, manifest: dict[str, Any]) -> None:
-    base: Path = args.cilium_dir
-    commits = json.loads((base / "COMMITS.json").read_text())
-    for version, meta in sorted(commits.items()):
+    for version, commit in sorted(cilium_releases(args.cilium, args.cilium_versions).items()):
         count = 0
-        for f in sorted((base / version).glob("*.yaml")):
-            raw = f.read_bytes()
-            source = {"repository": "cilium/cilium", "tag": f"v{version}", "commit": meta["commit"],
-                      "path": meta["paths"][f.name], "sha256": hashlib.sha256(raw).hexdigest(),
-                      "note": meta.get("note", "")}
-            for doc in yaml.safe_load_all(raw):
-                for (api_version, kind), schema in schemas_from_crd(doc).items():
-                    rel = f"crds/cilium/{version}/{file_name(api_version, kind)}"
-                    manifest[rel] = {"apiVersion": api_version, "kind": kind, "license": "Apache-2.0",
-                                     "sha256": dump(args.out / rel, schema), "sources": [source]}
-                    count += 1
+        for d in CILIUM_CRDS:
+            present = set(git(args.cilium, "ls-tree", "--name-only", f"{commit}", d + "/").decode().split())
+            for name in CILIUM_FILES:
+                path = f"{d}/{name}"
+                if path not in present:
+                    continue
+                raw = git(args.cilium, "show", f"{commit}:{path}")
+                source = {"repository": "cilium/cilium", "tag": f"v{version}", "commit": commit, "path": path,
+                          "sha256": hashlib.sha256(raw).hexdigest(),
+                          "note": "commit of 'Prepare for release' (VERSION checked); the snapshot had no tags"}
+                for doc in yaml.safe_load_all(raw):
+                    for (api_version, kind), schema in schemas_from_crd(doc).items():
+                        rel = f"crds/cilium/{version}/{file_name(api_version, kind)}"
+                        manifest[rel] = {"apiVersion": api_version, "kind": kind, "license": "Apache-2.0",
+                                         "sha256": dump(args.out / rel, schema), "sources": [source]}
+                        count += 1
         print(f"cilium {version}: {count} kinds")
 
 
@@ -179,13 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kubespray", type=Path, required=True, help="bare git dir of kubernetes-sigs/kubespray")
     ap.add_argument("--kubespray-ref", default="HEAD")
     ap.add_argument("--calico", type=Path, required=True, help="bare git dir of projectcalico/calico")
-    ap.add_argument("--cilium-dir", type=Path, help="Cilium CRD files by version, with COMMITS.json")
+    ap.add_argument("--cilium", type=Path, help="bare git dir of cilium/cilium (or a fork with its history)")
+    ap.add_argument("--cilium-versions", nargs="*", default=["1.17.6", "1.19.4"])
     ap.add_argument("--out", type=Path, default=ROOT / "schemas")
     args = ap.parse_args(argv)
     manifest: dict[str, Any] = {}
     calico(args, manifest)
     write_manifest(args.out, manifest, prefix="crds/calico/")
-    if args.cilium_dir:
+    if args.cilium:
         manifest = {}
         cilium(args, manifest)
         write_manifest(args.out, manifest, prefix="crds/cilium/")

@@ -95,3 +95,35 @@ def test_v3_objects_name_calicoctl_as_consumer() -> None:
 
 def test_components_delegates_to_pinned_crds() -> None:
     assert components.pinned_crd_lookup(V1, "IPPool", {"calico_version": "3.30.7"}) is not None
+
+
+@pytest.mark.parametrize(("api_version", "kind", "cilium_version", "source"), [
+    ("cilium.io/v2", "CiliumBGPClusterConfig", "1.19.4", "crds cilium 1.19.4"),
+    ("cilium.io/v2", "CiliumBGPClusterConfig", "1.20.1",
+     "crds cilium 1.19.4 (cilium_version 1.20.1 not pinned, nearest used)"),
+    ("cilium.io/v2alpha1", "CiliumBGPPeeringPolicy", "1.17.6", "crds cilium 1.17.6"),
+    # removed upstream after 1.17: served by no newer pin, so the nearest pin that has it
+    ("cilium.io/v2alpha1", "CiliumBGPPeeringPolicy", "1.19.4",
+     "crds cilium 1.17.6 (CiliumBGPPeeringPolicy cilium.io/v2alpha1 not in the 1.19.4 pin, "
+     "nearest pin that has it)"),
+    # v2 appeared in 1.18: Kubespray 2.29/2.30 (cilium 1.18.x) get the nearest pin that has it
+    ("cilium.io/v2", "CiliumLoadBalancerIPPool", "1.18.6",
+     "crds cilium 1.19.4 (CiliumLoadBalancerIPPool cilium.io/v2 not in the 1.17.6 pin, nearest pin that has it)"),
+])
+def test_cilium_choice(api_version: str, kind: str, cilium_version: str, source: str) -> None:
+    entry = crds.pinned_crd_lookup(api_version, kind, {"cilium_version": cilium_version})
+    assert entry is not None and entry.source == source
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ({"blocks": [{"cidr": "10.0.10.0/24"}]}, []),
+    ({"blocks": [{"start": "10.0.10.1", "stop": "10.0.10.9"}], "disabled": False}, []),
+    ({"blocks": [{"cidr": "10.0.10.0/24"}], "serviceSelector": {"matchLabels": {"a": "b"}}}, []),
+    ({"blocks": [{"cidrr": "10.0.10.0/24"}]}, [(["spec", "blocks", 0], "AdditionalProperties")]),
+])
+def test_cilium_lb_pool(spec: dict[str, Any], expected: list[tuple[list[str | int], str]]) -> None:
+    entry = crds.pinned_crd_lookup("cilium.io/v2", "CiliumLoadBalancerIPPool", {"cilium_version": "1.19.4"})
+    assert entry is not None
+    doc = {"apiVersion": "cilium.io/v2", "kind": "CiliumLoadBalancerIPPool", "metadata": {"name": "p"}, "spec": spec}
+    v = jsonschema_rs.validator_for(entry.schema)
+    assert sorted((list(e.instance_path), type(e.kind).__name__) for e in v.iter_errors(doc)) == expected
