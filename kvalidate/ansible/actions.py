@@ -58,15 +58,15 @@ def _template(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, 
     if path is None:
         raise LoadError(f"Could not find or access '{src}'", ctx.file or src)
     name = str(task.get("name") or "template")
-    delegate = str(engine.templar.template(task.get("delegate_to", ""), scope) or "")
+    target = str(engine.templar.template(task.get("delegate_to"), scope) or host)
     try:
         text = engine.templar.render_file(engine.tree.read_text(path), scope, path, template_vars(path, dest))
     except Exception as e:
-        engine.add_finding(render_finding(e, template=path, host=host, dest=dest, task=name))
+        engine.add_finding(render_finding(e, template=path, host=target, dest=dest, task=name))
         return {"changed": False, "failed": True, "msg": str(e)}
     engine.result.renderings.append(Rendering(
-        template=path, role=ctx.role.role.name if ctx.role else "", dest=dest, host=host, task=name,
-        item=engine.current.get("item"), text=text, via="template", delegate_to=delegate))
+        template=path, role=ctx.role.role.name if ctx.role else "", dest=dest, host=target, task=name,
+        item=engine.current.get("item"), text=text, via="template", vars_host=host))
     data = text.encode()
     return {"changed": True, "failed": False, "dest": dest, "src": path, "checksum": hashlib.sha1(data).hexdigest(),
             "md5sum": hashlib.md5(data).hexdigest(), "size": len(data), "state": "file",  # noqa: S324
@@ -172,7 +172,7 @@ def _simulate(engine: Engine, task: Mapping[str, Any], module: str, args: Any, s
         text = content if isinstance(content, str) else str(content)
         engine.result.renderings.append(Rendering(
             template=ctx.file, role=call.role, dest=str(a.get("dest", "")), host=target, task=call.task_name,
-            item=engine.current.get("item"), text=text, via="copy"))
+            item=engine.current.get("item"), text=text, via="copy", vars_host=host))
     result = engine.simulator(call) if engine.simulator else None
     return dict(result) if result is not None else {k: (list(v) if isinstance(v, list) else v)
                                                     for k, v in DEFAULT_RESULT.items()}

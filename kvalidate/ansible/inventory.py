@@ -128,10 +128,14 @@ class Inventory:
 
     # -- host patterns ----------------------------------------------------------------------------
     def match(self, pattern: str | list[str]) -> list[str]:
-        """Hosts matching an Ansible host pattern, in inventory order."""
+        """Hosts matching an Ansible host pattern, in pattern order (InventoryManager.get_hosts with
+        the default `order: inventory` keeps the order patterns are evaluated in: `etcd:kube_node`
+        lists etcd hosts first; `&` and `!` parts only filter)."""
         parts = pattern if isinstance(pattern, list) else re.split(r"[:,](?![^\[]*\])", pattern.strip())
+        # order_patterns: plain patterns first, then intersections, then exclusions
+        ordered = sorted((p.strip() for p in parts if p.strip()), key=lambda p: {"&": 1, "!": 2}.get(p[0], 0))
         chosen: list[str] = []
-        for raw in (p.strip() for p in parts if p.strip()):
+        for raw in ordered:
             if raw.startswith("!"):
                 drop = set(self._one(raw[1:]))
                 chosen = [h for h in chosen if h not in drop]
@@ -140,8 +144,7 @@ class Inventory:
                 chosen = [h for h in chosen if h in keep]
             else:
                 chosen += [h for h in self._one(raw) if h not in chosen]
-        order = {h: i for i, h in enumerate(self.hosts)}
-        return sorted(chosen, key=lambda h: order.get(h, len(order)))
+        return chosen
 
     def _one(self, pat: str) -> list[str]:
         sub = re.fullmatch(r"(.+)\[(-?\d*)(?::(-?\d*))?\]", pat)

@@ -50,7 +50,9 @@ DEFAULT_RESULT: Mapping[str, Any] = {"changed": False, "failed": False, "rc": 0,
 @dataclass(frozen=True)
 class Rendering:
     """One rendered file. `template` is its path in the tree; `via` is "template", "lookup" or
-    "copy" (`copy: content:`, where `template` is the task file)."""
+    "copy" (`copy: content:`, where `template` is the task file). `host` is where the file is
+    written (the `delegate_to` target, if any); `vars_host` is the inventory host whose variables
+    rendered it (`inventory_hostname`; the same host unless the task is delegated)."""
 
     template: str
     role: str
@@ -60,7 +62,7 @@ class Rendering:
     item: Any
     text: str
     via: str = "template"
-    delegate_to: str = ""
+    vars_host: str = ""
 
 
 @dataclass
@@ -349,7 +351,7 @@ class Engine:
         text = value if isinstance(value, str) else str(value)
         self.result.renderings.append(Rendering(
             template=path, role=cur.get("role", ""), dest="", host=cur.get("host", ""), task=cur.get("task", ""),
-            item=cur.get("item"), text=text, via="lookup"))
+            item=cur.get("item"), text=text, via="lookup", vars_host=cur.get("host", "")))
 
     def ignores_errors(self, task: Mapping[str, Any]) -> bool:
         value = task.get("ignore_errors", False)
