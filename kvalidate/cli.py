@@ -149,6 +149,15 @@ def merge(
     raise typer.Exit(result.exit_code())
 
 
+def _add_schemas_group() -> None:
+    from .schemacmd import schemas_app
+
+    app.add_typer(schemas_app, name="schemas")
+
+
+_add_schemas_group()
+
+
 @app.command("config-schema")
 def config_schema_cmd() -> None:
     """Print the JSON Schema of kvalidate.yaml (for editors and CI linting)."""
