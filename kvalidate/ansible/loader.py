@@ -51,6 +51,53 @@ _Loader.add_constructor("!vault", lambda loader, node: VAULT_PLACEHOLDER)
 _Loader.add_constructor("!vault-encrypted", lambda loader, node: VAULT_PLACEHOLDER)
 
 
+# Parsed YAML by file text, for the whole process: the cells of a matrix read the same roles.
+# The engine never mutates parsed data (layers are read, templating builds new values).
+_PARSED: dict[str, Any] = {}
+
+
+class CachedTree:
+    """A `Tree` whose answers are memoized for one run (a checkout does not change during it)."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.inner = tree
+        self._is_file: dict[str, bool] = {}
+        self._is_dir: dict[str, bool] = {}
+        self._list: dict[str, list[str]] = {}
+        self._text: dict[str, str] = {}
+
+    @property
+    def label(self) -> str:
+        return self.inner.label
+
+    def read_bytes(self, path: str) -> bytes:
+        return self.inner.read_bytes(path)
+
+    def read_text(self, path: str) -> str:
+        hit = self._text.get(path)
+        if hit is None:
+            hit = self._text[path] = self.inner.read_text(path)
+        return hit
+
+    def is_file(self, path: str) -> bool:
+        hit = self._is_file.get(path)
+        if hit is None:
+            hit = self._is_file[path] = self.inner.is_file(path)
+        return hit
+
+    def is_dir(self, path: str) -> bool:
+        hit = self._is_dir.get(path)
+        if hit is None:
+            hit = self._is_dir[path] = self.inner.is_dir(path)
+        return hit
+
+    def list_dir(self, path: str) -> list[str]:
+        hit = self._list.get(path)
+        if hit is None:
+            hit = self._list[path] = self.inner.list_dir(path)
+        return list(hit)
+
+
 class Files:
     """Cached YAML access to one tree."""
 
@@ -65,11 +112,15 @@ class Files:
             text = self.tree.read_text(path)
         except TreeError as e:
             raise LoadError(str(e), path) from e
-        try:
-            data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            raise LoadError(f"YAML error: {e}", path, (mark.line + 1) if mark else 0) from e
+        if text in _PARSED:
+            data = _PARSED[text]
+        else:
+            try:
+                data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            except yaml.YAMLError as e:
+                mark = getattr(e, "problem_mark", None)
+                raise LoadError(f"YAML error: {e}", path, (mark.line + 1) if mark else 0) from e
+            _PARSED[text] = data
         self._cache[path] = data
         return data
 

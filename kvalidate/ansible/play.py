@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvalidate.ansible.inventory import Inventory
-from kvalidate.ansible.loader import Files, Role
+from kvalidate.ansible.loader import CachedTree, Files, Role
 from kvalidate.ansible.lookups import CHECKOUT_ROOT, LookupEnv, run_lookup
 from kvalidate.ansible.templar import OMIT_TOKEN, RenderVars, Templar
 from kvalidate.ansible.variables import Resolver, Scope
@@ -142,7 +142,8 @@ class Engine:
                  limit: Iterable[str] | None = None, templar: Templar | None = None,
                  passwords: Mapping[str, str] | None = None, skip_task_files: Iterable[str] = (),
                  keep_going: bool = False) -> None:
-        self.tree = tree
+        self.tree: Tree = CachedTree(tree)
+        tree = self.tree
         self.files = Files(tree)
         self.inventory = inventory
         self.extra_vars = dict(extra_vars or {})
@@ -168,6 +169,7 @@ class Engine:
         self._hostvars_scopes: dict[str, Scope] = {}
         self._role_scopes: dict[tuple[str, tuple[str, ...]], Scope] = {}
         self._magic: dict[str, dict[str, Any]] = {}
+        self._role_magic: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
         self._deps: dict[str, list[Role]] = {}
         self.current: dict[str, Any] = {}  # task context for lookups and renderings
         self.task_runs: dict[str, int] = {}  # host -> tasks run (not skipped), for role deduplication
@@ -192,6 +194,14 @@ class Engine:
             base = self._magic[host] = self._magic_base(host)
         if role is None:
             return base
+        key = (host, role.key)
+        hit = self._role_magic.get(key)
+        if hit is None:
+            hit = self._role_magic[key] = self._with_role(base, role)
+        return hit
+
+    @staticmethod
+    def _with_role(base: dict[str, Any], role: RoleCtx) -> dict[str, Any]:
         return {**base, "role_name": role.role.name, "role_path": f"{CHECKOUT_ROOT}/{role.role.path}",
                 "ansible_role_name": role.role.name,
                 "ansible_parent_role_names": [p.name for p in reversed(role.parents)],
@@ -305,6 +315,7 @@ class Engine:
         self._role_scopes.clear()
         self._hostvars_scopes.clear()
         self._magic.clear()
+        self._role_magic.clear()
         self.resolver.index.clear()
 
     # -- changes made by tasks ---------------------------------------------------------------------

@@ -114,11 +114,12 @@ class Scope(Mapping[str, Any]):
 
     def _differing(self, parent: Scope) -> set[str]:
         names: set[str] = set()
+        shared = {id(m) for m in parent.raw.maps}
         for layer in self.raw.maps:
-            if any(layer is m for m in parent.raw.maps):
+            if id(layer) in shared:
                 continue
             for n in layer:
-                if self.raw.get(n, MISSING) is not parent.raw.get(n, MISSING):
+                if n not in names and self.raw.get(n, MISSING) is not parent.raw.get(n, MISSING):
                     names.add(n)
         return names
 
