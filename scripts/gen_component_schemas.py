@@ -35,6 +35,9 @@ PACKAGES: dict[str, tuple[str, str, str]] = {
     "k8s.io/kubelet/config/v1": ("kubelet", "config/v1", "kubelet.config.k8s.io/v1"),
     "k8s.io/kube-proxy/config/v1alpha1": ("kube-proxy", "config/v1alpha1", "kubeproxy.config.k8s.io/v1alpha1"),
     "k8s.io/kube-scheduler/config/v1": ("kube-scheduler", "config/v1", "kubescheduler.config.k8s.io/v1"),
+    # EncryptionConfiguration lived here until 1.29 (moved to pkg/apis/apiserver/v1 in 1.30); listed
+    # first so that where both exist the newer package's file wins.
+    "k8s.io/apiserver/pkg/apis/config/v1": ("apiserver", "pkg/apis/config/v1", "apiserver.config.k8s.io/v1"),
     "k8s.io/apiserver/pkg/apis/apiserver/v1": ("apiserver", "pkg/apis/apiserver/v1", "apiserver.config.k8s.io/v1"),
     "k8s.io/apiserver/pkg/apis/apiserver/v1beta1":
         ("apiserver", "pkg/apis/apiserver/v1beta1", "apiserver.config.k8s.io/v1beta1"),

@@ -33,6 +33,8 @@ def test_covered_minors_are_contiguous() -> None:
     ("1.29", KUBEADM4, "ClusterConfiguration", "v1.31", True),  # v1beta4 appears in kubeadm 1.31
     ("1.30", KUBEADM3, "ClusterConfiguration", "v1.30", False),
     ("1.36", "v1", "Config", "v1.36", False),
+    ("1.28", "apiserver.config.k8s.io/v1", "EncryptionConfiguration", "v1.28", False),  # pkg/apis/config/v1
+    ("1.33", "apiserver.config.k8s.io/v1", "AuthenticationConfiguration", "v1.34", True),  # v1 from 1.34
 ])
 def test_lookup_picks_nearest_minor(minor: str, api_version: str, kind: str, picked: str, note: bool) -> None:
     entry = components.lookup(minor, api_version, kind)
@@ -179,6 +181,38 @@ ACCEPTANCE = [
         mode: ipvs
         udpIdleTimeout: 250ms
         """, Severity.WARNING, "unknown-field", "udpIdleTimeout", 4),
+    # Kubespray's kube-router kubeconfig.yml.j2 (master 46dbdd399) puts clusterCIDR at the top of a
+    # kubeconfig: clientcmd.Load drops it without a word.
+    ("kube-router-kubeconfig", "1.33", """\
+        apiVersion: v1
+        kind: Config
+        clusterCIDR: 10.233.64.0/18
+        clusters:
+        - name: cluster
+          cluster:
+            certificate-authority: /etc/kubernetes/ssl/ca.crt
+            server: https://127.0.0.1:6443
+        """, Severity.WARNING, "unknown-field", "clusterCIDR", 3),
+    ("scheduler-unknown-field", "1.33", """\
+        apiVersion: kubescheduler.config.k8s.io/v1
+        kind: KubeSchedulerConfiguration
+        clientConnection:
+          kubeconfig: /etc/kubernetes/scheduler.conf
+          qps: 50
+        leaderElection:
+          leaderElect: true
+          leaseDurations: 15s
+        """, Severity.ERROR, "unknown-field", "leaderElection.leaseDurations", 8),
+    ("audit-policy-metadata-is-fine", "1.33", """\
+        apiVersion: audit.k8s.io/v1
+        kind: Policy
+        metadata:
+          name: kubespray
+        rules:
+        - level: Metadata
+          omitStages: [RequestReceived]
+          levle: x
+        """, Severity.WARNING, "unknown-field", "rules[0].levle", 8),
 ]
 
 
