@@ -152,7 +152,7 @@ class Inventory:
             hosts = self._one(sub.group(1))
             start = int(sub.group(2)) if sub.group(2) else 0
             if sub.group(3) is None and ":" not in pat[pat.rfind("["):]:
-                return hosts[start:start + 1] if -len(hosts) <= start < len(hosts) else []
+                return [hosts[start]] if -len(hosts) <= start < len(hosts) else []
             end = int(sub.group(3)) + 1 if sub.group(3) else None
             return hosts[start:end]
         if pat in ("all", "*"):
