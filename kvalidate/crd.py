@@ -19,6 +19,7 @@ optional fields before validating; it applies defaults before validating. So (SC
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -174,4 +175,16 @@ def schemas_from_crd(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any
         if not isinstance(open_api, dict):
             open_api = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
         out[(api_version, kind)] = root_schema(open_api, api_version, kind)
+    return out
+
+
+def schemas_in(documents: Iterable[Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every served kind of every CustomResourceDefinition among parsed documents (plain data), for
+    a pipeline that registers the CRDs of a cell's renderings before validating its custom resources:
+    `store.add_crd_schemas(schemas_in(docs), "crd:<template>")`."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for doc in documents:
+        if (isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
+                and str(doc.get("apiVersion", "")).startswith("apiextensions.k8s.io/")):
+            out.update(schemas_from_crd(doc))
     return out

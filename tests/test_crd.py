@@ -10,7 +10,7 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from kvalidate.crd import schemas_from_crd
+from kvalidate.crd import schemas_from_crd, schemas_in
 from kvalidate.model import Severity, Source
 from kvalidate.schemastore import SchemaStore
 from kvalidate.validate import validate_text
@@ -93,3 +93,34 @@ def test_misspelled_ipaddresspool_field_through_the_core() -> None:
     findings = validate_text(text, Source("metallb-pool.yaml"), store=store)
     assert [(f.severity, f.rule, f.path, f.line) for f in findings] == [
         (Severity.ERROR, "unknown-field", "spec.autoAsign", 9)]
+
+
+@pytest.mark.parametrize(("docs", "kinds"), [
+    (CRDS, {POOL, WIDGET}),
+    ([{"apiVersion": "v1", "kind": "ConfigMap"}, None, "text", CRDS[1]], {WIDGET}),
+    ([{**CRDS[0], "apiVersion": "example.com/v1"}], set()),  # not an apiextensions CRD
+    ([{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "spec": None}], set()),
+])
+def test_schemas_in_documents(docs: list[Any], kinds: set[tuple[str, str]]) -> None:
+    assert set(schemas_in(docs)) == kinds
+
+
+@pytest.mark.parametrize(("crd", "kinds"), [
+    # apiextensions v1beta1: one schema for every version, `version` instead of `versions`
+    ({"apiVersion": "apiextensions.k8s.io/v1beta1", "kind": "CustomResourceDefinition",
+      "spec": {"group": "g.io", "version": "v1", "names": {"kind": "K"},
+               "validation": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object"}}}}}},
+     {("g.io/v1", "K")}),
+    # a served version without a schema keeps every field
+    ({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+      "spec": {"group": "g.io", "names": {"kind": "K"}, "versions": [{"name": "v2", "served": True}]}},
+     {("g.io/v2", "K")}),
+])
+def test_crd_forms(crd: dict[str, Any], kinds: set[tuple[str, str]]) -> None:
+    schemas = schemas_from_crd(crd)
+    assert set(schemas) == kinds
+    (api_version, kind), = kinds
+    v = jsonschema_rs.validator_for(schemas[(api_version, kind)])
+    assert v.is_valid({"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}, "spec": {}})
+    open_version = "validation" not in crd["spec"]
+    assert v.is_valid({"apiVersion": api_version, "kind": kind, "other": 1}) is open_version
