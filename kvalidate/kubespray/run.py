@@ -23,6 +23,9 @@ from typing import Any
 
 import yaml
 
+from kvalidate.ansible.inventory import Group
+from kvalidate.ansible.inventory import Inventory as EngineInventory
+from kvalidate.ansible.play import Engine, RunResult
 from kvalidate.kubespray.checkout import Checkout
 from kvalidate.kubespray.facts import inventory_facts
 from kvalidate.kubespray.scenario import CellSpec
@@ -127,3 +130,29 @@ def cell_inputs(checkout: Checkout, cell: CellSpec, facts_overlays: Sequence[Map
         facts=inventory_facts(inv.hosts, cell.os, facts_overlays), extra_vars=dict(cell.extra_vars),
         simulator=make_simulator(sim_rules), playbook=checkout.playbook,
     )
+
+
+def engine_inventory(inputs: CellInputs) -> EngineInventory:
+    """The engine's inventory: groups keep their member order (legacy layouts list etcd as
+    instance-3,1,2), group_vars sit on their groups (also on groups `group_by` fills later)."""
+    groups: dict[str, Group] = {g: Group(g, list(m)) for g, m in inputs.groups.items()}
+    for parent, kids in inputs.children.items():
+        grp = groups.setdefault(parent, Group(parent))
+        for kid in kids:
+            groups.setdefault(kid, Group(kid))
+            if kid not in grp.children:
+                grp.children.append(kid)
+    for g, gv in inputs.group_vars.items():
+        groups.setdefault(g, Group(g)).vars.update(gv)
+    gv_dir = inputs.cell.group_vars_dir
+    source = f"{posixpath.dirname(gv_dir)}/hosts.yml" if gv_dir else ""
+    return EngineInventory(inputs.hosts, groups, inputs.host_vars, inputs.facts, source=source)
+
+
+def run_cell(inputs: CellInputs, oracle_parity: bool = True) -> RunResult:
+    """Run the checkout's `cluster.yml` for the cell. A failed task is a finding and its host goes
+    on (the oracle's `ignore_errors: true`). `oracle_parity` also empties `SKIP_TASK_FILES`."""
+    engine = Engine(inputs.checkout.tree, engine_inventory(inputs), extra_vars=inputs.extra_vars,
+                    env=inputs.environment, simulator=inputs.simulator, passwords=inputs.passwords,
+                    skip_task_files=inputs.skip_task_files if oracle_parity else (), keep_going=True)
+    return engine.run_playbook(inputs.playbook)

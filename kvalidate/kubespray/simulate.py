@@ -20,7 +20,7 @@ import base64
 import copy
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -29,23 +29,10 @@ from typing import Any
 
 import yaml
 
+# The engine's hook, re-exported: a module call in, a result out (None: the engine's default).
+from kvalidate.ansible.play import ModuleCall as ModuleCall
+from kvalidate.ansible.play import Simulator as Simulator
 from kvalidate.model import SetupError
-
-
-@dataclass(frozen=True)
-class ModuleCall:
-    """A module task the engine does not run itself. `args` are templated (the oracle templates
-    the arguments of the modules its rules look at; others it passes through untemplated)."""
-
-    module: str
-    args: dict[str, Any]
-    host: str
-    task_name: str
-    role: str
-
-
-# The engine's hook (kvalidate/ansible/play.py defines the same; None = its generic default).
-Simulator = Callable[[ModuleCall], dict[str, Any] | None]
 
 # Modules the engine evaluates itself; the simulator declines them (returns None).
 ENGINE_MODULES = frozenset({
