@@ -15,11 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import ansible.constants as C  # noqa: E402,N812
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader
 from ansible.template import AnsibleEnvironment, Templar
-
-import ansible.constants as C  # noqa: E402,N812
 
 # Kubespray's ansible.cfg enables jinja2.ext.do; so does kvalidate's environment.
 C.DEFAULT_JINJA2_EXTENSIONS = "jinja2.ext.do"
