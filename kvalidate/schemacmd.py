@@ -52,6 +52,9 @@ def listing(kube_version: str | None, versions: dict[str, str]) -> list[str]:
         entry = crds.pinned_crd_lookup(api_version, kind, versions)
         assert entry is not None
         lines.append(f"    {api_version} {kind}: {entry.source}")
+    lines.append("consumers (unknown or duplicate field -> severity; source):")
+    for (group, kind), c in components.CONSUMERS.items():
+        lines.append(f"  {group or 'v1'} {kind}: {c.severity.value}; {c.cite}")
     lines += ["covered:",
               f"  component configs: Kubernetes {_span(components.covered_minors())}",
               f"  calico: {_span(crds.pinned_versions('calico'))} "

@@ -236,8 +236,8 @@ class Generator:
     def value(self, pkg: Package, file: str, expr: str, defs: dict[str, Any], core: set[str]) -> dict[str, Any]:
         if expr.startswith("*"):
             return _nullable(self.value(pkg, file, expr[1:], defs, core))
-        if expr == "[]byte":
-            return {"type": ["string", "null"], "contentEncoding": "base64"}
+        if expr == "[]byte":  # encoding/json: base64.StdEncoding, which skips \r and \n
+            return {"type": ["string", "null"], "pattern": r"^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$"}
         if expr.startswith("[]"):
             return {"type": ["array", "null"], "items": self.value(pkg, file, expr[2:], defs, core)}
         if expr.startswith("map["):

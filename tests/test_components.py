@@ -112,6 +112,7 @@ KC = {"apiVersion": KUBELET, "kind": "KubeletConfiguration"}
     ("1.33", {"kind": "KubeletConfiguration"}, [([], "Required")]),
     ("1.33", {**KC, "registerWithTaints": [{"key": "k", "effect": "NoSchedule", "bogus": 1}]},
      [(["registerWithTaints", 0], "AdditionalProperties")]),
+    ("1.33", {**KC, "tlsCertFile": "/x", "staticPodURLHeader": {"A": ["b"]}}, []),
     ("1.27", {**KC, "failCgroupV1": True}, [([], "AdditionalProperties")]),  # added after 1.27
     ("1.36", {**KC, "failCgroupV1": True}, []),
 ])
@@ -133,6 +134,13 @@ BT = {"apiVersion": KUBEADM4, "kind": "InitConfiguration"}
 ])
 def test_kubeadm_types(doc: dict[str, Any], expected: list[tuple[list[str | int], str]]) -> None:
     assert sorted(_errors("1.33", doc)) == sorted(expected)
+
+
+@pytest.mark.parametrize(("data", "ok"), [("LS0tLS1CRUdJTg==", True), ("LS0t\nLS1C", True), ("not base64!", False)])
+def test_kubeconfig_bytes_are_base64(data: str, ok: bool) -> None:
+    doc = {"apiVersion": "v1", "kind": "Config",
+           "clusters": [{"name": "c", "cluster": {"server": "https://x", "certificate-authority-data": data}}]}
+    assert (_errors("1.33", doc) == []) is ok
 
 
 def test_scheduler_plugin_args_are_typed_by_plugin_name() -> None:

@@ -18,6 +18,8 @@ from kvalidate.cli import main
     (["schemas", "--calico-version", "3.31.6"],
      "    crd.projectcalico.org/v1 IPAMConfig: crds calico 3.31.7 (same CRD file as 3.31.6)"),
     (["schemas", "--kube-version", "1.27"], "Kubernetes 1.27"),
+    (["schemas"], "  kubeproxy.config.k8s.io *: warning; kubernetes cmd/kube-proxy/app/server.go loadConfig "
+     "('Using lenient decoding as strict decoding failed')"),
 ])
 def test_list(argv: list[str], line: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
