@@ -211,6 +211,22 @@ ACCEPTANCE = [
           leaderElect: true
           leaseDurations: 15s
         """, Severity.ERROR, "unknown-field", "leaderElection.leaseDurations", 8),
+    # Duplicate keys (a user's extra-args dict repeating a templated key): same severity as unknown.
+    ("kubelet-duplicate-key", "1.33", """\
+        apiVersion: kubelet.config.k8s.io/v1beta1
+        kind: KubeletConfiguration
+        maxPods: 110
+        maxPods: 250
+        """, Severity.WARNING, "duplicate-key", "maxPods", 4),
+    ("encryption-duplicate-key", "1.33", """\
+        apiVersion: apiserver.config.k8s.io/v1
+        kind: EncryptionConfiguration
+        resources:
+        - resources: [secrets]
+          providers:
+          - identity: {}
+          resources: [configmaps]
+        """, Severity.ERROR, "duplicate-key", "resources[0].resources", 7),
     ("audit-policy-metadata-is-fine", "1.33", """\
         apiVersion: audit.k8s.io/v1
         kind: Policy
