@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,18 @@ def test_crd_forms(crd: dict[str, Any], kinds: set[tuple[str, str]]) -> None:
     assert v.is_valid({"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}, "spec": {}})
     open_version = "validation" not in crd["spec"]
     assert v.is_valid({"apiVersion": api_version, "kind": kind, "other": 1}) is open_version
+
+
+def test_validate_with_crds_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`kvalidate validate --crds PATH`: the CRD file's kinds are validated strictly."""
+    from kvalidate.cli import main
+
+    pool = tmp_path / "pool.yaml"
+    pool.write_text("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: p\n"
+                    "spec:\n  addresses: [10.5.0.0/24]\n  avoidBuggyIps: true\n")
+    assert main(["validate", str(pool), "--kube-version", "1.33", "--format", "json"]) == 0  # no-schema: warning
+    capsys.readouterr()
+    assert main(["validate", str(pool), "--kube-version", "1.33", "--crds", str(FIXTURE), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [(f["rule"], f["path"], f["line"]) for f in report["findings"]] == [
+        ("unknown-field", "spec.avoidBuggyIps", 7)]
