@@ -133,6 +133,15 @@ def _guarded_range(deadline: _Deadline) -> Callable[..., Iterator[int]]:
     return guarded
 
 
+def _guarded_lipsum(lipsum: Callable[..., str]) -> Callable[..., str]:
+    def guarded(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:  # noqa: A002
+        if n > 1000 or max > 10_000:
+            raise RenderLimitError("lipsum() is too large")
+        return lipsum(n, html, min, max)
+
+    return guarded
+
+
 class SandboxEnvironment(SandboxedEnvironment):
     """Sandboxed, native-typed Jinja2 environment with ansible-core 2.18's settings."""
 
@@ -148,6 +157,7 @@ class SandboxEnvironment(SandboxedEnvironment):
         # containers held by the variable cache, by id: templates must not mutate them.
         self.frozen: dict[int, Any] = {}
         self.globals["range"] = _guarded_range(self.deadline)
+        self.globals["lipsum"] = _guarded_lipsum(self.globals["lipsum"])  # type: ignore[arg-type]
         self._compiled: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
 
     # -- untrusted-template guards ---------------------------------------------------------

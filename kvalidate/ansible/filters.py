@@ -15,6 +15,7 @@ that must not be literal_eval'd. Jinja2's builtin filters keep only their short 
 from __future__ import annotations
 
 import functools
+import math
 import random
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,7 +26,7 @@ from jinja2 import pass_environment
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
 
 from kvalidate.ansible import collection_filters, ipfilters
-from kvalidate.ansible.environment import _is_rolled
+from kvalidate.ansible.environment import MAX_SEQUENCE, RenderLimitError, _is_rolled
 
 # ansible-core 2.18 config STRING_TYPE_FILTERS (default value).
 STRING_TYPE_FILTERS = frozenset({"string", "to_json", "to_nice_json", "to_yaml", "to_nice_yaml", "ppretty",
@@ -91,8 +92,37 @@ _COLLECTION_FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _guard_sizes(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """No filter argument is a width or count of millions in a real template (indent, center,
+    format widths, random ranges...): refuse them before they allocate."""
+    for a in (*args, *kwargs.values()):
+        if type(a) is int and abs(a) > MAX_SEQUENCE:
+            raise RenderLimitError(f"filter argument {a} is too large")
+
+
+def _combinatorial(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """product/permutations/combinations: refuse results of more than MAX_SEQUENCE items."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        seqs = [list(a) if not isinstance(a, list | tuple | str) else a for a in args if not isinstance(a, int)]
+        ints = [a for a in args if isinstance(a, int)]
+        if name == "product":
+            size = math.prod(len(s) for s in seqs) * (len(seqs[-1]) ** (int(kwargs.get("repeat", 1)) - 1)
+                                                      if seqs else 1)
+        else:
+            n = len(seqs[0]) if seqs else 0
+            r = ints[0] if ints else n
+            size = math.perm(n, r) if name == "permutations" else math.comb(n, r)
+        if size > MAX_SEQUENCE:
+            raise RenderLimitError(f"{name} of {size} items is too large")
+        return func(*[s if not isinstance(s, int) else s for s in args], **kwargs)
+
+    return functools.update_wrapper(guarded, func)
+
+
 def _unroll(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _guard_sizes(args, kwargs)
         ret = func(*args, **kwargs)
         return list(ret) if _is_rolled(ret) else ret
 
@@ -101,6 +131,7 @@ def _unroll(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _native_text(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _guard_sizes(args, kwargs)
         return NativeJinjaText(func(*args, **kwargs))
 
     return functools.update_wrapper(wrapper, func)
@@ -116,6 +147,8 @@ def _build() -> dict[str, Callable[..., Any]]:
     for module in (core, mathstuff, urlsplit, urls):
         plain.update(module.FilterModule().filters())
     plain.update(_REPLACED)
+    for name in ("product", "permutations", "combinations"):
+        plain[name] = _combinatorial(name, plain[name])
     out: dict[str, Callable[..., Any]] = {name: _wrap(name, f) for name, f in DEFAULT_FILTERS.items()}
     for name, func in plain.items():
         out[name] = _wrap(name, func)

@@ -31,6 +31,11 @@ HOSTILE: list[tuple[str, str, dict[str, object], str]] = [
     ("file-escape", "{{ lookup('file', '../../../../etc/passwd') }}", {}, "render-error"),
     ("fileglob-filter", "{{ '/etc/*' | fileglob }}", {}, "render-error"),
     ("expandvars-filter", "{{ '$HOME' | expandvars }}", {}, "render-error"),
+    ("huge-product", "{{ range(10000) | product(range(10000)) | list | length }}", {}, "sandbox"),
+    ("huge-permutations", "{{ range(50) | permutations | list | length }}", {}, "sandbox"),
+    ("huge-center", "{{ 'x' | center(1000000000) }}", {}, "sandbox"),
+    ("huge-indent", "{{ 'ab' | indent(1000000000) }}", {}, "sandbox"),
+    ("huge-lipsum", "{{ lipsum(100000000) }}", {}, "sandbox"),
     ("mutate-cached-var", "{{ mylist.append(3) }}", {"mylist": "{{ [1, 2] }}"}, "sandbox"),
 ]
 
