@@ -279,9 +279,9 @@ class Engine:
         if scope is None:
             st = self.host_state(host)
             groups = [g.vars for g in reversed(self.inventory.group_chain(host))]
-            layers: list[Mapping[str, Any]] = [self.magic(host, None), self.extra_vars, st.nonpersistent,
-                                               st.vars_cache, st.facts,
-                      self.inventory.host_vars.get(host, {}), *groups]
+            layers: list[Mapping[str, Any]] = [
+                self.magic(host, None), self.extra_vars, st.nonpersistent, st.vars_cache, st.facts,
+                self.inventory.host_vars.get(host, {}), *groups]
             scope = Scope(self.resolver, host, layers, persistent=True)
             self._hostvars_scopes[host] = scope
         return scope
