@@ -64,8 +64,11 @@ def convert(node: dict[str, Any]) -> dict[str, Any]:
     if "not" in node:
         out["not"] = convert(node["not"])
     if node.get("x-kubernetes-int-or-string"):
-        out["type"] = ["integer", "string"]
-        out.pop("anyOf", None)  # the CRD spells the same union as anyOf of the two types
+        # CRDs spell the union as anyOf [integer, string(+pattern)]; keep it when it says more
+        branches = out.get("anyOf", [])
+        if all(set(b) == {"type"} for b in branches):
+            out.pop("anyOf", None)
+            out["type"] = ["integer", "string"]
     if node.get("x-kubernetes-list-type") == "set":
         out["uniqueItems"] = True
     if "items" in node and isinstance(node["items"], dict):

@@ -65,6 +65,10 @@ def _widget(spec: dict[str, Any]) -> dict[str, Any]:
     (_widget({"empty": {}}), []),
     (_widget({"empty": {"x": 1}}), [(["spec", "empty"], "AdditionalProperties")]),
     (_widget({"count": 3}), []),
+    (_widget({"memory": 512}), []),
+    (_widget({"memory": "512Mi"}), []),
+    (_widget({"memory": None}), []),
+    (_widget({"memory": "lots"}), [(["spec", "memory"], "AnyOf")]),  # the pattern of the string branch holds
 ])
 def test_conversion(doc: dict[str, Any], expected: list[tuple[list[str | int], str]]) -> None:
     key = (doc["apiVersion"], doc["kind"])
