@@ -3,6 +3,12 @@
 
     scripts/fidelity.py --oracle-root /work/oracle-out --emit-root /tmp/emit [--scenario NAME]...
     scripts/fidelity.py --oracle /work/oracle-out/X --emit /tmp/emit/X
+    scripts/fidelity.py --render /work/ks/master --oracle-root /work/oracle-out --emit-root /tmp/emit \
+        --scenario ubuntu24-calico-all-in-one --scenario default [-e KEY=VALUE]...
+
+`--render CHECKOUT` first renders each scenario with kvalidate (`kvalidate.kubespray`: the CI
+scenario `tests/files/NAME.yml`, or the default cell for `default`) into `--emit-root/NAME`,
+timing it; `-e` adds extra vars to every cell.
 
 Oracle side (`../shared/oracle/render scenario --out OUT`): `OUT/_manifest.jsonl` lists every
 rendering. Template tasks write `OUT/HOST/DEST` (a DEST written twice keeps the last
@@ -129,6 +135,29 @@ def compare(name: str, oracle: Path, emit: Path, diff_lines: int, out: list[str]
             "by_host": {h: dict(s) for h, s in sorted(per_host.items())}}
 
 
+def render(checkout: Path, names: list[str], emit_root: Path, extra: dict[str, Any], out: list[str]) -> None:
+    """Render each named cell with kvalidate into emit_root/NAME (the measured pipeline)."""
+    import shutil
+    import time
+
+    from kvalidate.kubespray.checkout import open_checkout
+    from kvalidate.kubespray.run import cell_inputs, run_cell
+    from kvalidate.kubespray.scenario import cell_spec
+    from kvalidate.model import Cell
+    from kvalidate.pipeline import emit
+    from kvalidate.tree import DirTree
+
+    ck = open_checkout(DirTree(checkout))
+    for name in names:
+        t0 = time.perf_counter()
+        scenario = "" if name == "default" else name
+        result = run_cell(cell_inputs(ck, cell_spec(ck, Cell(name, scenario=scenario, extra_vars=extra))))
+        took = time.perf_counter() - t0
+        shutil.rmtree(emit_root / name, ignore_errors=True)
+        n = emit(result.renderings, emit_root / name)
+        out.append(f"rendered {name}: {n} files, {len(result.findings)} findings, {took:.2f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--oracle-root", type=Path, help="folder of oracle scenario outputs (one subfolder each)")
@@ -139,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--diff-lines", type=int, default=30, help="unified diff lines shown per difference")
     p.add_argument("--json", type=Path, help="write the numbers as JSON")
     p.add_argument("--min", type=float, help="exit 1 if a scenario's identity rate is below this percent")
+    p.add_argument("--render", type=Path, metavar="CHECKOUT", help="render the scenarios with kvalidate first")
+    p.add_argument("-e", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra var for --render (value parsed as YAML)")
     args = p.parse_args(argv)
     pairs: list[tuple[str, Path, Path]] = []
     if args.oracle and args.emit:
@@ -150,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         p.error("give --oracle and --emit, or --oracle-root and --emit-root")
     lines: list[str] = []
+    if args.render:
+        import yaml
+
+        extra = {k: yaml.safe_load(v) for k, _, v in (e.partition("=") for e in args.extra)}
+        render(args.render, [n for n, _, _ in pairs], pairs[0][2].parent, extra, lines)
     results = [compare(n, o, e, args.diff_lines, lines) for n, o, e in pairs]
     ident, total = sum(r["identical"] for r in results), sum(r["total"] for r in results)
     lines.append(f"TOTAL template+lookup identical: {ident}/{total} = "

@@ -1,17 +1,20 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 
 from kvalidate.kubespray.simulate import (
     ModuleCall,
     load_rules,
     lookup_capture_name,
     make_simulator,
+    oracle_rules,
     parse_rules,
     short_name,
     simulate,
@@ -136,3 +139,35 @@ def test_templates_args(module: str, args: dict[str, Any], expected: bool) -> No
 ])
 def test_lookup_capture_name(raw: str, task_vars: dict[str, Any], expected: str | None) -> None:
     assert lookup_capture_name(raw, task_vars, "apps : T") == expected
+
+
+@pytest.mark.parametrize(("c", "key", "kvalidate_value", "oracle_value"), [
+    (call("command", {"_raw_params": "openssl x509 -in /etc/ssl/etcd/ssl/node-n1.pem -noout -serial"}),
+     "stdout", "serial=0C0FFEE0C0FFEE0C0FFEE0C0FFEE0C0FFEE0C0FE", ""),
+    (call("stat", {"path": "/etc/kubernetes/ssl/ca.crt"}, task="Check if kubeadm CA cert is accessible",
+          role="kubernetes/kubeadm"), "stat", {"exists": True, "isdir": False, "islnk": False, "isreg": True,
+                                               "readable": True, "mode": "0644", "pw_name": "root"},
+     {"exists": False}),
+    # the same path probed by another task keeps the fresh-host answer
+    (call("stat", {"path": "/etc/kubernetes/ssl/ca.crt"}, task="Check if ca exists"), "stat",
+     {"exists": False}, {"exists": False}),
+])
+def test_kvalidate_rules_extend_the_oracle(c: ModuleCall, key: str, kvalidate_value: Any,
+                                           oracle_value: Any) -> None:
+    ours, theirs = simulate(c), simulate(c, oracle_rules())
+    assert ours is not None and theirs is not None
+    assert (ours[key], theirs[key]) == (kvalidate_value, oracle_value)
+
+
+def test_ctr_oci_spec_is_json() -> None:
+    result = simulate(call("command", {"_raw_params": "/usr/local/bin/ctr oci spec"}))
+    assert result is not None
+    assert json.loads(result["stdout"])["ociVersion"] == "1.2.0"
+
+
+def test_simulated_ca_is_a_real_certificate() -> None:
+    result = simulate(call("slurp", {"src": "/etc/kubernetes/ssl/ca.crt"},
+                           task="Fetch CA certificate from control plane node", role="kubernetes/kubeadm"))
+    assert result is not None
+    cert = x509.load_pem_x509_certificate(base64.b64decode(result["content"]))
+    assert cert.subject.rfc4514_string() == "CN=kubernetes"
