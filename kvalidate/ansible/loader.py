@@ -13,6 +13,7 @@ A role is `roles/<name>` next to the playbook or at the top of the tree (Kubespr
 from __future__ import annotations
 
 import posixpath
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,8 +57,25 @@ _Loader.add_constructor("!vault-encrypted", lambda loader, node: VAULT_PLACEHOLD
 _PARSED: dict[str, Any] = {}
 
 
+_TREES: weakref.WeakKeyDictionary[Any, CachedTree] = weakref.WeakKeyDictionary()
+
+
+def cached_tree(tree: Tree) -> CachedTree:
+    """The memoizing view of `tree`, shared by every engine of the process that runs on the same
+    tree object (a checkout is read-only while kvalidate runs; make a new Tree to see changes)."""
+    if isinstance(tree, CachedTree):
+        return tree
+    try:
+        hit = _TREES.get(tree)
+        if hit is None:
+            hit = _TREES[tree] = CachedTree(tree)
+        return hit
+    except TypeError:  # not weak-referenceable
+        return CachedTree(tree)
+
+
 class CachedTree:
-    """A `Tree` whose answers are memoized for one run (a checkout does not change during it)."""
+    """A `Tree` whose answers are memoized (a checkout does not change while kvalidate reads it)."""
 
     def __init__(self, tree: Tree) -> None:
         self.inner = tree

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvalidate.ansible.inventory import Inventory
-from kvalidate.ansible.loader import CachedTree, Files, Role
+from kvalidate.ansible.loader import Files, Role, cached_tree
 from kvalidate.ansible.lookups import CHECKOUT_ROOT, LookupEnv, run_lookup
 from kvalidate.ansible.templar import OMIT_TOKEN, RenderVars, Templar
 from kvalidate.ansible.variables import Resolver, Scope
@@ -142,7 +142,7 @@ class Engine:
                  limit: Iterable[str] | None = None, templar: Templar | None = None,
                  passwords: Mapping[str, str] | None = None, skip_task_files: Iterable[str] = (),
                  keep_going: bool = False) -> None:
-        self.tree: Tree = CachedTree(tree)
+        self.tree: Tree = cached_tree(tree)
         tree = self.tree
         self.files = Files(tree)
         self.inventory = inventory
@@ -169,6 +169,7 @@ class Engine:
         self._hostvars_scopes: dict[str, Scope] = {}
         self._role_scopes: dict[tuple[str, tuple[str, ...]], Scope] = {}
         self._magic: dict[str, dict[str, Any]] = {}
+        self._group_vars: dict[str, list[Mapping[str, Any]]] = {}
         self._role_magic: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
         self._deps: dict[str, list[Role]] = {}
         self.current: dict[str, Any] = {}  # task context for lookups and renderings
@@ -231,7 +232,7 @@ class Engine:
         st = self.host_state(host)
         play = self.play
         inv_host = self.inventory.host_vars.get(host, {})
-        groups = [g.vars for g in reversed(self.inventory.group_chain(host))]
+        groups = self.group_vars_chain(host)
         public = play.public if play else []
         own_vars: list[Mapping[str, Any]] = []
         own_defaults: list[Mapping[str, Any]] = []
@@ -274,11 +275,18 @@ class Engine:
             out += [*self.all_dependencies(loaded), loaded]
         return out
 
+    def group_vars_chain(self, host: str) -> list[Mapping[str, Any]]:
+        """The host's group vars, highest precedence first (cached until its groups change)."""
+        hit = self._group_vars.get(host)
+        if hit is None:
+            hit = self._group_vars[host] = [g.vars for g in reversed(self.inventory.group_chain(host))]
+        return hit
+
     def hostvars_scope(self, host: str) -> Scope:
         scope = self._hostvars_scopes.get(host)
         if scope is None:
             st = self.host_state(host)
-            groups = [g.vars for g in reversed(self.inventory.group_chain(host))]
+            groups = self.group_vars_chain(host)
             layers: list[Mapping[str, Any]] = [
                 self.magic(host, None), self.extra_vars, st.nonpersistent, st.vars_cache, st.facts,
                 self.inventory.host_vars.get(host, {}), *groups]
@@ -349,6 +357,7 @@ class Engine:
         self.resolver.changed(host, list(changed))
         self._play_scopes.pop(host, None)
         self._hostvars_scopes.pop(host, None)
+        self._group_vars.clear()
         for key in [k for k in self._role_scopes if k[0] == host]:
             del self._role_scopes[key]
 

@@ -188,7 +188,7 @@ class Templar:
                 return value
             one = SINGLE_VAR.match(value)
             if one and scope is not None and not locals:
-                raw = scope.raw.get(one.group(1), MISSING)
+                raw = scope.raw_get(one.group(1))
                 if isinstance(raw, bool | int | float) or raw is None:
                     scope.get_value(one.group(1))  # records the dependency
                     return raw

@@ -105,6 +105,7 @@ class Scope(Mapping[str, Any]):
         self.resolver = resolver
         self.host = host
         self.raw: ChainMap[str, Any] = ChainMap(*layers)  # type: ignore[arg-type]
+        self.maps = tuple(layers)
         self.cache: dict[str, tuple[Any, frozenset[DepKey]]] = {}
         self.parent = parent
         self.persistent = persistent
@@ -119,12 +120,19 @@ class Scope(Mapping[str, Any]):
             if id(layer) in shared:
                 continue
             for n in layer:
-                if n not in names and self.raw.get(n, MISSING) is not parent.raw.get(n, MISSING):
+                if n not in names and self.raw_get(n) is not parent.raw_get(n):
                     names.add(n)
         return names
 
     def derive(self, layers: list[Mapping[str, Any]], persistent: bool = False) -> Scope:
         return Scope(self.resolver, self.host, layers, parent=self, persistent=persistent)
+
+    def raw_get(self, name: str) -> Any:
+        """The untemplated value of the highest layer that has `name`, or MISSING."""
+        for m in self.maps:
+            if name in m:
+                return m[name]
+        return MISSING
 
     # -- Mapping protocol (Jinja and filters see templated values) --------------------------
     def __getitem__(self, name: str) -> Any:
@@ -135,7 +143,7 @@ class Scope(Mapping[str, Any]):
 
     def __contains__(self, name: object) -> bool:
         self.resolver.note(((self.host, str(name)),))
-        return name in self.raw
+        return self.raw_get(str(name)) is not MISSING
 
     def __iter__(self) -> Iterator[str]:
         self.resolver.note(((self.host, ANY_NAME),))
@@ -151,7 +159,7 @@ class Scope(Mapping[str, Any]):
         if hit is not None:
             self.resolver.note(hit[1])
             return hit[0]
-        raw = self.raw.get(name, MISSING)
+        raw = self.raw_get(name)
         if raw is MISSING or not _templatable(raw):
             self.resolver.note((key,))
             return raw
