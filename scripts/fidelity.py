@@ -8,7 +8,8 @@
 
 `--render CHECKOUT` first renders each scenario with kvalidate (`kvalidate.kubespray`: the CI
 scenario `tests/files/NAME.yml`, or the default cell for `default`) into `--emit-root/NAME`,
-timing it; `-e` adds extra vars to every cell.
+timing it; `-e` adds extra vars to every cell; `--default-cell` renders the default cell whatever
+the output's folder name (e.g. `r2.27-default-typha`).
 
 Oracle side (`../shared/oracle/render scenario --out OUT`): `OUT/_manifest.jsonl` lists every
 rendering. Template tasks write `OUT/HOST/DEST` (a DEST written twice keeps the last
@@ -135,7 +136,8 @@ def compare(name: str, oracle: Path, emit: Path, diff_lines: int, out: list[str]
             "by_host": {h: dict(s) for h, s in sorted(per_host.items())}}
 
 
-def render(checkout: Path, names: list[str], emit_root: Path, extra: dict[str, Any], out: list[str]) -> None:
+def render(checkout: Path, names: list[str], emit_root: Path, extra: dict[str, Any], out: list[str],
+           default_cell: bool = False) -> None:
     """Render each named cell with kvalidate into emit_root/NAME (the measured pipeline)."""
     import shutil
     import time
@@ -150,7 +152,7 @@ def render(checkout: Path, names: list[str], emit_root: Path, extra: dict[str, A
     ck = open_checkout(DirTree(checkout))
     for name in names:
         t0 = time.perf_counter()
-        scenario = "" if name == "default" else name
+        scenario = "" if default_cell or name == "default" else name
         result = run_cell(cell_inputs(ck, cell_spec(ck, Cell(name, scenario=scenario, extra_vars=extra))))
         took = time.perf_counter() - t0
         shutil.rmtree(emit_root / name, ignore_errors=True)
@@ -171,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--render", type=Path, metavar="CHECKOUT", help="render the scenarios with kvalidate first")
     p.add_argument("-e", dest="extra", action="append", default=[], metavar="KEY=VALUE",
                    help="extra var for --render (value parsed as YAML)")
+    p.add_argument("--default-cell", action="store_true",
+                   help="--render every output as the default cell (whatever its folder name)")
     args = p.parse_args(argv)
     pairs: list[tuple[str, Path, Path]] = []
     if args.oracle and args.emit:
@@ -186,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         import yaml
 
         extra = {k: yaml.safe_load(v) for k, _, v in (e.partition("=") for e in args.extra)}
-        render(args.render, [n for n, _, _ in pairs], pairs[0][2].parent, extra, lines)
+        render(args.render, [n for n, _, _ in pairs], pairs[0][2].parent, extra, lines, args.default_cell)
     results = [compare(n, o, e, args.diff_lines, lines) for n, o, e in pairs]
     ident, total = sum(r["identical"] for r in results), sum(r["total"] for r in results)
     lines.append(f"TOTAL template+lookup identical: {ident}/{total} = "

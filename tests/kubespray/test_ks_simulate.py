@@ -171,3 +171,13 @@ def test_simulated_ca_is_a_real_certificate() -> None:
     assert result is not None
     cert = x509.load_pem_x509_certificate(base64.b64decode(result["content"]))
     assert cert.subject.rfc4514_string() == "CN=kubernetes"
+
+
+def test_no_cluster_answers_before_kubeadm_init() -> None:
+    cmd = "/usr/local/bin/kubectl get nodes --selector=node-role.kubernetes.io/control-plane -o json"
+    c = call("command", {"_raw_params": cmd},
+             task="Check which kube-control nodes are already members of the cluster",
+             role="kubernetes/control-plane")
+    ours, theirs = simulate(c), simulate(c, oracle_rules())
+    assert ours is not None and theirs is not None
+    assert (ours["rc"], ours["failed"], theirs["rc"]) == (1, True, 0)
