@@ -103,7 +103,10 @@ FILTER_ROWS: list[tuple[str, str]] = [
     ("mandatory", "{{ nowhere | mandatory }}"), ("to_uuid", "{{ 'node1' | to_uuid }}"),
     ("hash", "{{ 'x' | hash('sha256') }}"), ("regex_escape", "{{ 'a.b' | regex_escape }}"),
     ("subelements", "{{ [{'n': 1, 'l': [1, 2]}] | subelements('l') }}"), ("extract", "{{ ['x'] | map('extract', d) }}"),
-    ("comment", "{{ 'hello' | comment }}"), ("human_to_bytes", "{{ '1K' | human_to_bytes }}"),
+    ("comment", "{{ 'hello' | comment }}"), ("max", "{{ [3, 1, 2] | max }}"),
+    ("short-ipaddr", "{{ ips | ipaddr('address') }}"), ("short-ipwrap", "{{ ip6 | ipwrap }}"),
+    ("short-json_query", "{{ items | json_query('[].name') }}"), ("dictsort", "{{ d | dictsort }}"),
+    ("human_to_bytes", "{{ '1K' | human_to_bytes }}"),
 ]
 
 TEST_ROWS: list[tuple[str, str]] = [
