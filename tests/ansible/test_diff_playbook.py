@@ -88,3 +88,17 @@ def test_lookup_template_recorded(ours: Any) -> None:
     lookups = [(r.host, r.template, r.task) for r in ours[0].renderings if r.via == "lookup"]
     assert ("node1", "roles/kubernetes-apps/ansible/templates/coredns-config.yml.j2",
             "Kubernetes Apps | Apply the CoreDNS config through kubectl") in lookups
+
+
+def test_limited_run_finds_facts_of_hosts_outside_the_play() -> None:
+    """Under --limit, hosts outside the play never set their facts: hostvars[cp]['main_access_ip']
+    in nginx.conf is undefined, as in Ansible without a fact cache. The host goes on (unlike
+    Ansible), so the static pod that reads the failed task's result is a finding too."""
+    tree = DirTree(ROOT)
+    engine = Engine(tree, load_inventory(tree, "inventory/hosts.yml"), extra_vars=EXTRA, limit=["node3"])
+    result = engine.run_playbook("cluster.yml")
+    assert {r.host for r in result.renderings} == {"node3"}  # kubelet-config only
+    assert [(f.rule, f.template, f.template_line, f.host) for f in result.findings] == [
+        ("undefined-variable", "roles/kubernetes/node/templates/loadbalancer/nginx.conf.j2", 14, "node3"),
+        ("undefined-variable", "roles/kubernetes/node/templates/manifests/nginx-proxy.manifest.j2", 10, "node3")]
+    assert "main_access_ip" in result.findings[0].message
