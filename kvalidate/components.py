@@ -118,10 +118,15 @@ def _pick_minor(minor: str, api_version: str, kind: str) -> str | None:
     return below[-1] if below else have[0]
 
 
+def _repo_label(repo: str) -> str:
+    """`kubelet` for the staging repositories, the full name for anything else."""
+    return repo.split("/")[-1] if repo.startswith("kubernetes/") else repo
+
+
 def _describe(rel: str, picked: str, requested: str) -> str:
     sources = _manifest().get(rel, {}).get("sources", [])
     tags = ", ".join(dict.fromkeys(
-        f"{s['repository'].split('/')[-1]} {s['tag'] or s['commit'][:12]}" for s in sources
+        f"{_repo_label(s['repository'])} {s['tag'] or s['commit'][:12]}" for s in sources
         if not s["repository"].startswith("pypi:")))
     text = f"components v{picked} ({tags})"
     if _minor_key(picked) != _minor_key(requested):

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Generate strict JSON schemas for Kubernetes component configs from their Go types.
 
-    scripts/gen_component_schemas.py --mirrors /work/.mirror --kk-dir /work/srcs/kubernetes+kubernetes \\
-        --minors 1.27-1.36 --out schemas
+    scripts/gen_component_schemas.py --mirrors /work/.mirror --minors 1.27-1.36 --out schemas
 
-Inputs (no network): bare git mirrors of the staging repositories (`<mirrors>/kubernetes+<name>/repo`,
-read at tag `v0.<minor>.0`) and a directory of kubernetes/kubernetes files laid out by their upstream
-paths, with `COMMITS.json` mapping each path to the commit it was read at (k/k is too large to mirror).
+Inputs (no network): bare git mirrors `<mirrors>/<owner>+<name>/repo` of the staging repositories
+(kubernetes+kubelet ... read at tag `v0.<minor>.0`) and of tengqm/kubeconfig, which carries copies
+of kubeadm's, bootstraptoken's and EventRateLimit's API types from kubernetes/kubernetes, resynced
+at each release (`KUBECONFIG_SYNC` names the commit used for each minor; k/k is too large to mirror).
 Core types (`corev1.Taint`, `ObjectMeta`...) are copied from kubernetes-validate's strict schemas of
 the same minor. Output: `<out>/components/v1.XX/<group>_<version>_<Kind>.json`, each self-contained
 (local `$defs` only), structure only (no descriptions), and `<out>/MANIFEST.json` entries.
@@ -29,6 +29,19 @@ import kubernetes_validate  # noqa: E402
 from gotypes import Field, Package, parse_file  # noqa: E402
 from schemadata import CORE_PATCHES, core_closure, core_defs_path, write_manifest  # noqa: E402
 
+BOOTSTRAP_TOKEN = "github.com/tengqm/kubeconfig/config/bootstraptoken/v1"  # as the copied kubeadm types import it
+# tengqm/kubeconfig commit per Kubernetes minor: the last resync of the copied types before the next
+# minor ("Resync from v1.34 release" ...); 1.35 and 1.36 had no resync, so they use 1.34's.
+KUBECONFIG_SYNC = {27: "d13d9b1100c57603eb4cd997b5968641f2e70b91", 28: "c1536a53718cc25bac7464cafa4b400dd284c0f9",
+                   29: "53f2d666fcefad767bb987321ed2365106723ce7", 30: "d0cf028c228d1e1f1675799665badfa626495d29",
+                   31: "df3693d84f6f86d4436c9b92f29ca5c93214ee50", 32: "0c4df2bffc81291b9d4e654b12f30919222edd96",
+                   33: "34e545f62a226a7514480e1d79160c55d5a80f89", 34: "31088d4c6c020ec7369d6c4d95ce07db48bdc06f",
+                   35: "31088d4c6c020ec7369d6c4d95ce07db48bdc06f", 36: "31088d4c6c020ec7369d6c4d95ce07db48bdc06f"}
+UPSTREAM = {"config/kubeadm/": "kubernetes/kubernetes cmd/kubeadm/app/apis/kubeadm/",
+            "config/bootstraptoken/": "kubernetes/kubernetes cmd/kubeadm/app/apis/bootstraptoken/",
+            "config/admission/eventratelimit/apis/": "kubernetes/kubernetes plugin/pkg/admission/eventratelimit/apis/"
+                                                     "eventratelimit/"}
+MIRRORS = {"kubeconfig": "tengqm+kubeconfig"}  # other sources: kubernetes+<name>
 # import path -> (source, directory in that source, apiVersion or "" for type-only packages)
 PACKAGES: dict[str, tuple[str, str, str]] = {
     "k8s.io/kubelet/config/v1beta1": ("kubelet", "config/v1beta1", "kubelet.config.k8s.io/v1beta1"),
@@ -53,14 +66,12 @@ PACKAGES: dict[str, tuple[str, str, str]] = {
     "k8s.io/pod-security-admission/admission/api/v1":
         ("pod-security-admission", "admission/api/v1", "pod-security.admission.config.k8s.io/v1"),
     "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/v1beta3":
-        ("kubernetes", "cmd/kubeadm/app/apis/kubeadm/v1beta3", "kubeadm.k8s.io/v1beta3"),
+        ("kubeconfig", "config/kubeadm/v1beta3", "kubeadm.k8s.io/v1beta3"),
     "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/v1beta4":
-        ("kubernetes", "cmd/kubeadm/app/apis/kubeadm/v1beta4", "kubeadm.k8s.io/v1beta4"),
-    "k8s.io/kubernetes/cmd/kubeadm/app/apis/bootstraptoken/v1":
-        ("kubernetes", "cmd/kubeadm/app/apis/bootstraptoken/v1", ""),
+        ("kubeconfig", "config/kubeadm/v1beta4", "kubeadm.k8s.io/v1beta4"),
+    BOOTSTRAP_TOKEN: ("kubeconfig", "config/bootstraptoken/v1", ""),
     "k8s.io/kubernetes/plugin/pkg/admission/eventratelimit/apis/eventratelimit/v1alpha1":
-        ("kubernetes", "plugin/pkg/admission/eventratelimit/apis/eventratelimit/v1alpha1",
-         "eventratelimit.admission.k8s.io/v1alpha1"),
+        ("kubeconfig", "config/admission/eventratelimit/apis/v1alpha1", "eventratelimit.admission.k8s.io/v1alpha1"),
 }
 # Kinds registered under another name than their Go type (register.go AddKnownTypeWithName).
 KIND_NAMES = {
@@ -93,7 +104,7 @@ SPECIAL: dict[tuple[str, str], dict[str, Any]] = {
     ("k8s.io/apimachinery/pkg/util/intstr", "IntOrString"): {"type": ["integer", "string", "null"]},
     ("k8s.io/component-base/logs/api/v1", "TimeOrMetaDuration"):
         {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": DURATION}, {"type": "null"}]},
-    ("k8s.io/kubernetes/cmd/kubeadm/app/apis/bootstraptoken/v1", "BootstrapTokenString"):
+    (BOOTSTRAP_TOKEN, "BootstrapTokenString"):
         {"type": "string", "pattern": r"^([a-z0-9]{6})\.([a-z0-9]{16})$"},
     ("time", "Duration"): {"type": ["integer", "null"]},  # a plain time.Duration is int64 nanoseconds
     ("k8s.io/api/core/v1", "ResourceList"): {"type": ["object", "null"], "additionalProperties": QUANTITY},
@@ -104,41 +115,36 @@ SCHEDULER_ARGS = ["DefaultPreemption", "InterPodAffinity", "NodeAffinity", "Node
 
 
 class Sources:
-    def __init__(self, mirrors: Path, kk_dir: Path) -> None:
-        self.mirrors, self.kk_dir = mirrors, kk_dir
-        self.kk_commits: dict[str, str] = json.loads((kk_dir / "COMMITS.json").read_text())
+    def __init__(self, mirrors: Path) -> None:
+        self.mirrors = mirrors
 
     def _git(self, repo: str, *args: str) -> bytes:
-        gd = self.mirrors / f"kubernetes+{repo}" / "repo"
+        gd = self.mirrors / MIRRORS.get(repo, f"kubernetes+{repo}") / "repo"
         return subprocess.run(["git", "--git-dir", str(gd), *args], check=True, capture_output=True).stdout
 
     def package(self, import_path: str, minor: int) -> tuple[Package, dict[str, Any]] | None:
         repo, directory, _ = PACKAGES[import_path]
         pkg = Package(import_path)
-        if repo == "kubernetes":
-            d = self.kk_dir / directory
-            if not d.is_dir():
-                return None
-            for f in sorted(d.glob("*.go")):
-                parse_file(pkg, f"{directory}/{f.name}", f.read_bytes())
-            rel = next(iter(pkg.files))
-            prov = {"repository": "kubernetes/kubernetes", "tag": "", "commit": self.kk_commits[rel],
-                    "note": "read file by file (k/k is not mirrored); transcribed with comments stripped"}
-            return pkg, prov
-        tag = f"v0.{minor}.0"
+        ref = KUBECONFIG_SYNC.get(minor, "") if repo == "kubeconfig" else f"v0.{minor}.0"
         try:
-            names = self._git(repo, "ls-tree", "--name-only", tag, directory + "/").decode().split()
+            names = self._git(repo, "ls-tree", "--name-only", ref, directory + "/").decode().split()
         except subprocess.CalledProcessError:
             return None
         for name in names:
             base = name.rsplit("/", 1)[-1]
             if not base.endswith(".go") or base.endswith("_test.go") or base.startswith("zz_generated"):
                 continue
-            parse_file(pkg, name, self._git(repo, "show", f"{tag}:{name}"))
+            parse_file(pkg, name, self._git(repo, "show", f"{ref}:{name}"))
         if not pkg.types:
             return None
-        commit = self._git(repo, "rev-list", "-n1", tag).decode().strip()
-        return pkg, {"repository": f"kubernetes/{repo}", "tag": tag, "commit": commit}
+        commit = self._git(repo, "rev-list", "-n1", ref).decode().strip()
+        if repo == "kubeconfig":
+            subject = self._git(repo, "log", "-1", "--format=%ad %s", "--date=short", ref).decode().strip()
+            copy_of = next(v + directory.removeprefix(k).split("/")[-1] for k, v in UPSTREAM.items()
+                           if directory.startswith(k))
+            return pkg, {"repository": "tengqm/kubeconfig", "tag": "", "commit": commit,
+                         "note": f"copy of {copy_of}; commit {subject!r}"}
+        return pkg, {"repository": f"kubernetes/{repo}", "tag": ref, "commit": commit}
 
 
 class Generator:
@@ -278,7 +284,8 @@ class Generator:
         if not decl.is_struct:
             self.used_files[(path, decl.file)] = {}
             return self.value(target, decl.file, decl.underlying, defs, core)
-        def_name = path.removeprefix("k8s.io/").replace("/", ".") + "." + tname
+        upstream = "k8s.io/kubernetes/cmd/kubeadm/app/apis/bootstraptoken/v1" if path == BOOTSTRAP_TOKEN else path
+        def_name = upstream.removeprefix("k8s.io/").replace("/", ".") + "." + tname
         if def_name not in defs:
             defs[def_name] = {}  # placeholder against recursion
             defs[def_name] = self.struct(path, tname, defs, core)
@@ -381,14 +388,13 @@ def core_provenance(schema: dict[str, Any], minor: int) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mirrors", type=Path, required=True, help="dir with kubernetes+<repo>/repo git mirrors")
-    ap.add_argument("--kk-dir", type=Path, required=True, help="kubernetes/kubernetes files + COMMITS.json")
+    ap.add_argument("--mirrors", type=Path, required=True, help="dir with <owner>+<name>/repo git mirrors")
     ap.add_argument("--minors", default="1.27-1.36", help="e.g. 1.27-1.36")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "schemas")
     args = ap.parse_args(argv)
     lo, _, hi = args.minors.partition("-")
     minors = range(int(lo.split(".")[1]), int((hi or lo).split(".")[1]) + 1)
-    sources = Sources(args.mirrors, args.kk_dir)
+    sources = Sources(args.mirrors)
     manifest: dict[str, Any] = {}
     for minor in minors:
         n = generate(sources, minor, args.out, manifest)

@@ -120,6 +120,24 @@ def test_decoding_rules(minor: str, doc: dict[str, Any], expected: list[tuple[li
     assert sorted(_errors(minor, doc)) == sorted(expected)
 
 
+UP = {"apiVersion": KUBEADM4, "kind": "UpgradeConfiguration"}
+
+
+@pytest.mark.parametrize(("minor", "doc", "expected"), [
+    # Kubespray master's kubeadm-config.v1beta4.yaml.j2 UpgradeConfiguration: the image pull fields
+    # of apply/node and apply.skipPhases (json tag fixed upstream) are known from 1.31's final types.
+    ("1.33", {**UP, "apply": {"kubernetesVersion": "v1.33.1", "allowExperimentalUpgrades": True,
+                              "imagePullPolicy": "IfNotPresent", "imagePullSerial": True,
+                              "skipPhases": ["addon/kube-proxy"]},
+              "node": {"certificateRenewal": True, "imagePullPolicy": "IfNotPresent", "imagePullSerial": True}}, []),
+    ("1.33", {**UP, "apply": {"SkipPhases": ["x"]}}, [(["apply"], "AdditionalProperties")]),
+    ("1.33", {**UP, "plan": {"imagePullPolicy": "Always"}}, [(["plan"], "AdditionalProperties")]),
+])
+def test_kubeadm_upgrade_configuration(minor: str, doc: dict[str, Any],
+                                       expected: list[tuple[list[str | int], str]]) -> None:
+    assert sorted(_errors(minor, doc)) == sorted(expected)
+
+
 BT = {"apiVersion": KUBEADM4, "kind": "InitConfiguration"}
 
 

@@ -34,7 +34,7 @@ def test_list_has_no_v1beta4_before_kubeadm_131(capsys: pytest.CaptureFixture[st
 
 @pytest.mark.parametrize(("argv", "header", "has"), [
     (["schemas", "show", "kubeadm.k8s.io/v1beta4", "ClusterConfiguration", "--kube-version", "1.33"],
-     "# kubeadm.k8s.io/v1beta4 ClusterConfiguration: components v1.33 (kubernetes 1329935739c3); unknown or "
+     "# kubeadm.k8s.io/v1beta4 ClusterConfiguration: components v1.33 (tengqm/kubeconfig 34e545f62a22); unknown or "
      "duplicate fields: error (kubeadm: `kubeadm config validate` refuses it; init/join/upgrade only warn and "
      "drop the field)", "encryptionAlgorithm"),
     (["schemas", "show", "projectcalico.org/v3", "BGPPeer", "--calico-version", "3.30.7"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,21 +73,35 @@ def test_parse_file() -> None:
                                        "corev1": "k8s.io/api/core/v1"}
 
 
+def _git(*args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main",
+                    *args], check=True, capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def schema(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    kk = tmp_path_factory.mktemp("kk")
-    (kk / "pkg" / "v1test").mkdir(parents=True)
-    (kk / "pkg" / "v1test" / "types.go").write_text(GO)
-    (kk / "COMMITS.json").write_text(json.dumps({"pkg/v1test/types.go": "0" * 40}))
-    path = "k8s.io/kubernetes/pkg/v1test"
+    """A staging-style mirror (`kubernetes+fake`, tag v0.33.0) holding the Go package above."""
+    work = tmp_path_factory.mktemp("work")
+    (work / "pkg" / "v1test").mkdir(parents=True)
+    (work / "pkg" / "v1test" / "types.go").write_text(GO)
+    _git("-C", str(work), "init", "-q")
+    _git("-C", str(work), "add", ".")
+    _git("-C", str(work), "commit", "-q", "-m", "types")
+    _git("-C", str(work), "tag", "v0.33.0")
+    mirrors = tmp_path_factory.mktemp("mirrors")
+    _git("clone", "-q", "--bare", str(work), str(mirrors / "kubernetes+fake" / "repo"))
+    path = "k8s.io/fake/pkg/v1test"
     old = dict(gen.PACKAGES)
-    gen.PACKAGES[path] = ("kubernetes", "pkg/v1test", "example.com/v1test")
+    gen.PACKAGES[path] = ("fake", "pkg/v1test", "example.com/v1test")
     try:
-        g = gen.Generator(gen.Sources(tmp_path_factory.mktemp("mirrors"), kk), 33, gen.CORE_PATCHES(33))
+        g = gen.Generator(gen.Sources(mirrors), 33, gen.CORE_PATCHES(33))
         assert gen.kinds_of(g, path) == [("Widget", "Widget")]
         out: dict[str, Any] = gen._finish(g.kind_schema(path, "Widget", "example.com/v1test", "Widget"))
         assert g.warnings == []
-        assert [r["path"] for r in gen.provenance(g)] == ["pkg/v1test/types.go"]
+        prov = gen.provenance(g)
+        assert [(r["repository"], r["tag"], r["path"]) for r in prov] == [
+            ("kubernetes/fake", "v0.33.0", "pkg/v1test/types.go")]
+        assert len(prov[0]["commit"]) == 40 and len(prov[0]["sha256"]) == 64
     finally:
         gen.PACKAGES.clear()
         gen.PACKAGES.update(old)
