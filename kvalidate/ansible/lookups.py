@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import itertools
 import posixpath
 import random
 import re
@@ -29,6 +28,7 @@ from ansible.utils.native_jinja import NativeJinjaText
 from jinja2.exceptions import UndefinedError
 from jinja2.runtime import Undefined
 
+from kvalidate.ansible import loop_lookups
 from kvalidate.ansible.variables import MISSING, Scope
 
 if TYPE_CHECKING:
@@ -243,82 +243,11 @@ def _varnames(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVa
     return out
 
 
-def _items(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:
-    out: list[Any] = []
-    for t in terms:
-        out += t if isinstance(t, list) else [t]
-    return out
-
-
-def _dict(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:
-    out: list[Any] = []
-    for t in terms:
-        if not isinstance(t, Mapping):
-            raise AnsibleLookupError(f"with_dict expects a dict, got {type(t).__name__}")
-        out += [{"key": k, "value": v} for k, v in t.items()]
-    return out
-
-
-def _nested(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:
-    lists = [t if isinstance(t, list) else [t] for t in terms]
-    return [list(_flat(p)) for p in itertools.product(*lists)]
-
-
-def _flat(items: Any) -> Any:
-    for i in items:
-        yield from (i if isinstance(i, list) else [i])
-
-
-def _together(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:
-    return [list(z) for z in itertools.zip_longest(*terms)]
-
-
-def _subelements(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:
-    items, key = terms[0], str(terms[1])
-    skip = bool(terms[2].get("skip_missing")) if len(terms) > 2 and isinstance(terms[2], Mapping) else False
-    out = []
-    parts = key.split(".")
-    for item in items if isinstance(items, list) else list(items.values()):
-        # Ansible pops the list out of the item (in place); kvalidate pops it from a copy.
-        head = dict(item) if isinstance(item, Mapping) else item
-        node: Any = head
-        value: Any = []
-        for i, part in enumerate(parts):
-            if not isinstance(node, dict) or part not in node:
-                if skip:
-                    break
-                raise AnsibleLookupError(f"could not find '{key}' key in iterated item '{item}'")
-            if i == len(parts) - 1:
-                value = node.pop(part)
-            else:
-                node[part] = dict(node[part])
-                node = node[part]
-        out += [(head, sub) for sub in value]
-    return out
-
-
-def _sequence(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:
-    out: list[Any] = []
-    for term in terms:
-        opts = dict(p.split("=", 1) for p in str(term).split() if "=" in p) | {k: str(v) for k, v in kw.items()}
-        start, stride = int(opts.get("start", "1"), 0), int(opts.get("stride", "1"), 0)
-        end = int(opts["end"], 0) if "end" in opts else start + int(opts.get("count", "0"), 0) * stride - stride
-        fmt = opts.get("format", "%d")
-        out += [fmt % i for i in range(start, end + (1 if stride > 0 else -1), stride)]
-    return out
-
-
-def _indexed(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:
-    return list(enumerate(_items(ctx, terms, kw, rv)))
-
-
 LookupFn = Callable[[LookupEnv, list[Any], dict[str, Any], "RenderVars"], list[Any]]
 _PLAIN: dict[str, LookupFn] = {
     "template": _template, "vars": _vars, "env": _env, "password": _password, "file": _file,
     "fileglob": _fileglob, "first_found": _first_found, "inventory_hostnames": _hostnames,
-    "varnames": _varnames, "items": _items, "list": _items, "flattened": _items, "dict": _dict,
-    "nested": _nested, "together": _together, "subelements": _subelements, "sequence": _sequence,
-    "indexed_items": _indexed,
+    "varnames": _varnames, **loop_lookups.LOOP_LOOKUPS,
 }
 LOOKUPS: dict[str, LookupFn] = {**_PLAIN, **{f"ansible.builtin.{k}": v for k, v in _PLAIN.items()}}
 
