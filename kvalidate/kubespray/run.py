@@ -124,9 +124,12 @@ def cell_inputs(checkout: Checkout, cell: CellSpec, facts_overlays: Sequence[Map
     host_vars: dict[str, dict[str, Any]] = {h: dict(v) for h, v in inv.host_vars.items()}
     for h, v in read_vars_dir(checkout.tree, host_vars_dir).items():
         host_vars[h] = {**host_vars.get(h, {}), **v}
+    group_vars: dict[str, dict[str, Any]] = read_vars_dir(checkout.tree, cell.group_vars_dir)
+    for g, gv in cell.group_vars.items():
+        group_vars[g] = {**group_vars.get(g, {}), **gv}
     return CellInputs(
         checkout=checkout, cell=cell, hosts=inv.hosts, groups=inv.groups, children=inv.children,
-        group_vars=read_vars_dir(checkout.tree, cell.group_vars_dir), host_vars=host_vars,
+        group_vars=group_vars, host_vars=host_vars,
         facts=inventory_facts(inv.hosts, cell.os, facts_overlays), extra_vars=dict(cell.extra_vars),
         simulator=make_simulator(sim_rules), playbook=checkout.playbook,
     )
@@ -144,9 +147,7 @@ def engine_inventory(inputs: CellInputs) -> EngineInventory:
                 grp.children.append(kid)
     for g, gv in inputs.group_vars.items():
         groups.setdefault(g, Group(g)).vars.update(gv)
-    gv_dir = inputs.cell.group_vars_dir
-    source = f"{posixpath.dirname(gv_dir)}/hosts.yml" if gv_dir else ""
-    return EngineInventory(inputs.hosts, groups, inputs.host_vars, inputs.facts, source=source)
+    return EngineInventory(inputs.hosts, groups, inputs.host_vars, inputs.facts, source=inputs.cell.inventory_source)
 
 
 def run_cell(inputs: CellInputs, oracle_parity: bool = True) -> RunResult:

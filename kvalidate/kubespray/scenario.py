@@ -50,7 +50,9 @@ class CellSpec:
     layout: str  # CI mode, "cluster_layout", "vagrant", or "sample" for the default cell
     extra_var_files: tuple[str, ...] = ()  # tree paths, lowest precedence first
     extra_vars: Mapping[str, Any] = field(default_factory=dict)  # merged, top-level keys replace
-    group_vars_dir: str | None = None  # tree path of the inventory's group_vars/, if any
+    group_vars_dir: str | None = None  # checkout path of the inventory's group_vars/, if any
+    group_vars: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # already read (user inventory)
+    inventory_source: str = ""  # inventory file path: `inventory_dir`, hence `credentials_dir`
 
 
 def read_vars_file(tree: Tree, path: str) -> dict[str, Any]:
@@ -135,7 +137,8 @@ def default_cell(checkout: Checkout) -> CellSpec:
     """The cell of a copied `inventory/sample`: its group_vars, the 3-node default inventory."""
     gv = SAMPLE_GROUP_VARS if checkout.tree.is_dir(SAMPLE_GROUP_VARS) else None
     return CellSpec(name="default", inventory=default_inventory(checkout.inventory_needs_k8s_cluster),
-                    os=DEFAULT_OS, layout="sample", group_vars_dir=gv)
+                    os=DEFAULT_OS, layout="sample", group_vars_dir=gv,
+                    inventory_source="inventory/sample/hosts.yml" if gv else "")
 
 
 def with_overrides(cell: CellSpec, extra_vars: Mapping[str, Any] | None = None,
@@ -172,14 +175,11 @@ def kube_version_value(checkout: Checkout, wanted: str) -> str:
     return version_for_minor(checkout, wanted)
 
 
-def cell_spec(checkout: Checkout, cell: Cell, inventory: Inventory | None = None,
-              group_vars_dir: str | None = None) -> CellSpec:
-    """A matrix `Cell` on this checkout: its scenario (or the default cell), then its layout, OS,
-    extra vars and Kubernetes version on top. A user's inventory comes parsed (`inventory`, with
-    its `group_vars_dir`); it replaces the scenario's or default cell's hosts and group_vars."""
-    spec = scenario_cell(checkout, cell.scenario) if cell.scenario else default_cell(checkout)
-    if inventory is not None:
-        spec = replace(spec, inventory=inventory, group_vars_dir=group_vars_dir, layout="inventory")
+def cell_spec(checkout: Checkout, cell: Cell, base: CellSpec | None = None) -> CellSpec:
+    """A matrix `Cell` on this checkout: `base` (a user's inventory, `inventory.inventory_cell`),
+    else its scenario, else the default cell; then its layout, OS, extra vars and Kubernetes
+    version on top."""
+    spec = base or (scenario_cell(checkout, cell.scenario) if cell.scenario else default_cell(checkout))
     extra = dict(cell.extra_vars)
     if cell.kube_version:
         extra["kube_version"] = kube_version_value(checkout, cell.kube_version)

@@ -7,6 +7,7 @@ import pytest
 from kvalidate.kubespray.checkout import Checkout
 from kvalidate.kubespray.layouts import Inventory
 from kvalidate.kubespray.scenario import (
+    CellSpec,
     cell_spec,
     default_cell,
     find_scenario,
@@ -129,10 +130,14 @@ def test_cell_spec(make_checkout: MakeCheckout, cell: Cell, name: str, hosts: tu
     assert spec.extra_vars.get("kube_network_plugin") == plugin
 
 
-def test_cell_spec_with_user_inventory(make_checkout: MakeCheckout) -> None:
+def test_cell_spec_on_a_base_cell(make_checkout: MakeCheckout) -> None:
     inv = Inventory(("cp", "w"), {"kube_control_plane": ("cp",), "etcd": ("cp",), "kube_node": ("w",)})
-    spec = cell_spec(make_checkout("master"), Cell("mine"), inventory=inv, group_vars_dir="my/group_vars")
-    assert (spec.inventory, spec.group_vars_dir, spec.layout) == (inv, "my/group_vars", "inventory")
+    base = CellSpec(name="mine", inventory=inv, os="debian-12", layout="inventory",
+                    group_vars={"all": {"a": 1}}, inventory_source="inv/hosts.ini")
+    spec = cell_spec(make_checkout("master"), Cell("c", extra_vars={"b": 2}, kube_version="1.34"), base=base)
+    assert (spec.name, spec.inventory, spec.os, spec.group_vars) == ("c", inv, "debian-12", {"all": {"a": 1}})
+    assert spec.extra_vars == {"b": 2, "kube_version": "1.34.0"}
+    assert spec.inventory_source == "inv/hosts.ini"
 
 
 @pytest.mark.parametrize(("flavour", "wanted", "value"), [
