@@ -129,8 +129,13 @@ def _describe(rel: str, picked: str, requested: str) -> str:
         f"{_repo_label(s['repository'])} {s['tag'] or s['commit'][:12]}" for s in sources
         if not s["repository"].startswith("pypi:")))
     text = f"components v{picked} ({tags})"
-    if _minor_key(picked) != _minor_key(requested):
-        text += f"; Kubernetes {requested} not covered for this kind, nearest used"
+    want, have, newest = _minor_key(requested), _minor_key(picked), _minor_key(covered_minors()[-1])
+    if want > newest:
+        text += f"; Kubernetes {requested} has no generated schemas, the newest used"
+    elif have < want:
+        text += f"; not in Kubernetes {requested}'s types (last in {picked}), schema of {picked} used"
+    elif have > want:
+        text += f"; not yet in Kubernetes {requested}'s types (first in {picked}), schema of {picked} used"
     return text
 
 
@@ -148,6 +153,23 @@ def lookup(minor: str, api_version: str, kind: str) -> SchemaEntry | None:
     rel = f"components/v{picked}/{_file_name(api_version, kind)}"
     c = consumer_for(api_version, kind)
     return SchemaEntry(_load(rel), _describe(rel, picked, minor), c.severity, c.consumer)
+
+
+def unserved(minor: str, api_version: str, kind: str) -> str | None:
+    """Why the consumer of Kubernetes `minor` would not know this kind at all, or None.
+
+    Inside the generated range only: a kind found in other minors but not in this one was removed
+    (kube-scheduler's v1beta3 after 1.28) or not added yet (kubeadm v1beta4 before 1.31). The
+    consumer then refuses the document whatever its fields (`no kind ... is registered`)."""
+    have = covered_minors()
+    if not have or not _minor_key(have[0]) <= _minor_key(minor) <= _minor_key(have[-1]):
+        return None
+    picked = _pick_minor(minor, api_version, kind)
+    if picked is None or _minor_key(picked) == _minor_key(minor):
+        return None
+    if (COMPONENTS_DIR / f"v{minor}").is_dir() and _minor_key(picked) < _minor_key(minor):
+        return f"{api_version} {kind} is no longer served by Kubernetes {minor} (last in {picked})"
+    return f"{api_version} {kind} is not served yet by Kubernetes {minor} (first in {picked})"
 
 
 def kinds(minor: str) -> list[tuple[str, str]]:

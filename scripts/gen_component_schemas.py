@@ -48,6 +48,9 @@ PACKAGES: dict[str, tuple[str, str, str]] = {
     "k8s.io/kubelet/config/v1": ("kubelet", "config/v1", "kubelet.config.k8s.io/v1"),
     "k8s.io/kube-proxy/config/v1alpha1": ("kube-proxy", "config/v1alpha1", "kubeproxy.config.k8s.io/v1alpha1"),
     "k8s.io/kube-scheduler/config/v1": ("kube-scheduler", "config/v1", "kubescheduler.config.k8s.io/v1"),
+    # served until 1.28 (v1beta3) and 1.27 (v1beta2); Kubespray release-2.23 renders v1beta3
+    "k8s.io/kube-scheduler/config/v1beta3": ("kube-scheduler", "config/v1beta3", "kubescheduler.config.k8s.io/v1beta3"),
+    "k8s.io/kube-scheduler/config/v1beta2": ("kube-scheduler", "config/v1beta2", "kubescheduler.config.k8s.io/v1beta2"),
     # EncryptionConfiguration lived here until 1.29 (moved to pkg/apis/apiserver/v1 in 1.30); listed
     # first so that where both exist the newer package's file wins.
     "k8s.io/apiserver/pkg/apis/config/v1": ("apiserver", "pkg/apis/config/v1", "apiserver.config.k8s.io/v1"),
@@ -221,7 +224,7 @@ class Generator:
     def special_fields(self, import_path: str, name: str, props: dict[str, Any], defs: dict[str, Any],
                        core: set[str]) -> None:
         """kube-scheduler decodes `pluginConfig[].args` strictly as the `<name>Args` kind."""
-        if (import_path, name) != ("k8s.io/kube-scheduler/config/v1", "PluginConfig"):
+        if not import_path.startswith("k8s.io/kube-scheduler/config/") or name != "PluginConfig":
             return
         pkg = self.pkg(import_path)
         assert pkg is not None

@@ -27,21 +27,38 @@ def test_covered_minors_are_contiguous() -> None:
 
 
 @pytest.mark.parametrize(("minor", "api_version", "kind", "picked", "note"), [
-    ("1.33", KUBELET, "KubeletConfiguration", "v1.33", False),
-    ("1.37", KUBELET, "KubeletConfiguration", "v1.36", True),  # newest tag we have is v0.36.0
-    ("1.25", KUBELET, "KubeletConfiguration", "v1.27", True),  # nearest above
-    ("1.29", KUBEADM4, "ClusterConfiguration", "v1.31", True),  # v1beta4 appears in kubeadm 1.31
-    ("1.30", KUBEADM3, "ClusterConfiguration", "v1.30", False),
-    ("1.36", "v1", "Config", "v1.36", False),
-    ("1.28", "apiserver.config.k8s.io/v1", "EncryptionConfiguration", "v1.28", False),  # pkg/apis/config/v1
-    ("1.33", "apiserver.config.k8s.io/v1", "AuthenticationConfiguration", "v1.34", True),  # v1 from 1.34
+    ("1.33", KUBELET, "KubeletConfiguration", "v1.33", ""),
+    ("1.37", KUBELET, "KubeletConfiguration", "v1.36", "; Kubernetes 1.37 has no generated schemas, the newest used"),
+    ("1.25", KUBELET, "KubeletConfiguration", "v1.27", "; not yet in Kubernetes 1.25's types (first in 1.27), "
+     "schema of 1.27 used"),
+    ("1.29", KUBEADM4, "ClusterConfiguration", "v1.31", "; not yet in Kubernetes 1.29's types (first in 1.31), "
+     "schema of 1.31 used"),
+    ("1.33", "kubescheduler.config.k8s.io/v1beta3", "KubeSchedulerConfiguration", "v1.28",
+     "; not in Kubernetes 1.33's types (last in 1.28), schema of 1.28 used"),
+    ("1.30", KUBEADM3, "ClusterConfiguration", "v1.30", ""),
+    ("1.36", "v1", "Config", "v1.36", ""),
+    ("1.28", "apiserver.config.k8s.io/v1", "EncryptionConfiguration", "v1.28", ""),  # pkg/apis/config/v1
 ])
-def test_lookup_picks_nearest_minor(minor: str, api_version: str, kind: str, picked: str, note: bool) -> None:
+def test_lookup_picks_nearest_minor(minor: str, api_version: str, kind: str, picked: str, note: str) -> None:
     entry = components.lookup(minor, api_version, kind)
     assert entry is not None
-    assert entry.source.startswith(f"components {picked} (")
-    assert ("nearest used" in entry.source) is note
+    assert entry.source.startswith(f"components {picked} (") and entry.source.endswith(")" + note)
     assert entry.schema["properties"]["kind"] == {"const": kind}
+
+
+@pytest.mark.parametrize(("minor", "api_version", "kind", "reason"), [
+    ("1.33", "kubescheduler.config.k8s.io/v1beta3", "KubeSchedulerConfiguration",
+     "kubescheduler.config.k8s.io/v1beta3 KubeSchedulerConfiguration is no longer served by Kubernetes 1.33 "
+     "(last in 1.28)"),
+    ("1.29", KUBEADM4, "InitConfiguration",
+     "kubeadm.k8s.io/v1beta4 InitConfiguration is not served yet by Kubernetes 1.29 (first in 1.31)"),
+    ("1.28", "kubescheduler.config.k8s.io/v1beta3", "KubeSchedulerConfiguration", None),
+    ("1.37", KUBELET, "KubeletConfiguration", None),  # beyond the generated range: unknown, not absent
+    ("1.25", KUBELET, "KubeletConfiguration", None),
+    ("1.33", "example.com/v1", "Nothing", None),
+])
+def test_unserved(minor: str, api_version: str, kind: str, reason: str | None) -> None:
+    assert components.unserved(minor, api_version, kind) == reason
 
 
 @pytest.mark.parametrize(("api_version", "kind"), [
