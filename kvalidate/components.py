@@ -185,6 +185,27 @@ def kinds(minor: str) -> list[tuple[str, str]]:
                   if rel.startswith(prefix))
 
 
+# Kubespray templates whose output is a typed document without apiVersion/kind: the API server reads
+# them with clientcmd.Load, which needs neither (roles/kubernetes/control-plane/templates/).
+UNTYPED_TEMPLATES: dict[str, tuple[str, str]] = {
+    "webhook-token-auth-config.yaml.j2": ("v1", "Config"),
+    "webhook-authorization-config.yaml.j2": ("v1", "Config"),
+}
+
+
+def lookup_untyped(minor: str, template: str) -> tuple[str, str, SchemaEntry] | None:
+    """(apiVersion, kind, entry) for a template whose documents carry no apiVersion/kind, by the
+    template's file name; the entry's schema accepts the two keys absent (or right)."""
+    gvk = UNTYPED_TEMPLATES.get(template.replace("\\", "/").rsplit("/", 1)[-1])
+    entry = lookup(minor, *gvk) if gvk else None
+    if gvk is None or entry is None:
+        return None
+    schema = dict(entry.schema)
+    schema["required"] = [r for r in schema.get("required", []) if r not in ("apiVersion", "kind")]
+    return gvk[0], gvk[1], SchemaEntry(schema, entry.source + "; kind implied by the template",
+                                       entry.unknown_severity, entry.consumer)
+
+
 def pinned_crd_lookup(api_version: str, kind: str, versions: Mapping[str, str]) -> SchemaEntry | None:
     """Custom resources whose CRD Kubespray downloads or an operator registers (kvalidate.crds)."""
     from .crds import pinned_crd_lookup as lookup_pinned

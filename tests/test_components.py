@@ -287,3 +287,27 @@ def test_acceptance(name: str, minor: str, text: str, severity: Severity, rule: 
 def test_v1beta3_still_accepts_timeoutForControlPlane() -> None:
     doc = {"apiVersion": KUBEADM3, "kind": "ClusterConfiguration", "apiServer": {"timeoutForControlPlane": "4m"}}
     assert _errors("1.30", doc) == []
+
+
+WEBHOOK = {"clusters": [{"name": "c", "cluster": {"server": "https://authn.example",
+                                                   "insecure-skip-tls-verify": False}}],
+           "users": [{"name": "u"}], "current-context": "w",
+           "contexts": [{"name": "w", "context": {"cluster": "c", "user": "u"}}]}
+
+
+@pytest.mark.parametrize(("template", "doc", "expected"), [
+    ("roles/kubernetes/control-plane/templates/webhook-token-auth-config.yaml.j2", WEBHOOK, []),
+    ("webhook-authorization-config.yaml.j2", {**WEBHOOK, "apiVersion": "v1", "kind": "Config"}, []),
+    ("webhook-authorization-config.yaml.j2", {**WEBHOOK, "kind": "Pod"}, [(["kind"], "Constant")]),
+    ("webhook-token-auth-config.yaml.j2", {**WEBHOOK, "user": []}, [([], "AdditionalProperties")]),
+])
+def test_untyped_templates(template: str, doc: dict[str, Any], expected: list[tuple[list[str | int], str]]) -> None:
+    found = components.lookup_untyped("1.33", template)
+    assert found is not None and found[:2] == ("v1", "Config")
+    assert found[2].unknown_severity is Severity.WARNING and found[2].source.endswith("kind implied by the template")
+    v = jsonschema_rs.validator_for(found[2].schema)
+    assert sorted((list(e.instance_path), type(e.kind).__name__) for e in v.iter_errors(doc)) == expected
+
+
+def test_untyped_unknown_template() -> None:
+    assert components.lookup_untyped("1.33", "roles/x/templates/podnodeselector.yaml.j2") is None
