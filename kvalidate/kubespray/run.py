@@ -27,7 +27,7 @@ from kvalidate.ansible.inventory import Group
 from kvalidate.ansible.inventory import Inventory as EngineInventory
 from kvalidate.ansible.play import Engine, RunResult
 from kvalidate.kubespray.checkout import Checkout
-from kvalidate.kubespray.facts import inventory_facts
+from kvalidate.kubespray.facts import inventory_facts, ipv6_overlay
 from kvalidate.kubespray.scenario import CellSpec
 from kvalidate.kubespray.simulate import SimRules, Simulator, make_simulator
 from kvalidate.model import SetupError
@@ -117,9 +117,20 @@ def read_vars_dir(tree: Tree, directory: str | None) -> dict[str, dict[str, Any]
     return out
 
 
+def wants_ipv6(cell: CellSpec, group_vars: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Does the cell turn `ipv6_stack` on literally (extra vars, else group_vars)? Its hosts then
+    need a default IPv6 route (`facts.ipv6_overlay`, the oracle's facts-ipv6.yml), or every host
+    falls back to `::1`."""
+    for source in (cell.extra_vars, *group_vars.values()):
+        if "ipv6_stack" in source:
+            return str(source["ipv6_stack"]).lower() in ("true", "yes", "1")
+    return False
+
+
 def cell_inputs(checkout: Checkout, cell: CellSpec, facts_overlays: Sequence[Mapping[str, Any]] = (),
                 sim_rules: SimRules | None = None, host_vars_dir: str | None = None) -> CellInputs:
-    """The engine's inputs for `cell` on `checkout`."""
+    """The engine's inputs for `cell` on `checkout`. An IPv6 cell gets the IPv6 facts overlay first
+    unless an overlay already sets `auto.ipv6_network`."""
     inv = cell.inventory
     host_vars: dict[str, dict[str, Any]] = {h: dict(v) for h, v in inv.host_vars.items()}
     for h, v in read_vars_dir(checkout.tree, host_vars_dir).items():
@@ -127,10 +138,13 @@ def cell_inputs(checkout: Checkout, cell: CellSpec, facts_overlays: Sequence[Map
     group_vars: dict[str, dict[str, Any]] = read_vars_dir(checkout.tree, cell.group_vars_dir)
     for g, gv in cell.group_vars.items():
         group_vars[g] = {**group_vars.get(g, {}), **gv}
+    overlays = list(facts_overlays)
+    if wants_ipv6(cell, group_vars) and not any("ipv6_network" in (o.get("auto") or {}) for o in overlays):
+        overlays.insert(0, ipv6_overlay())
     return CellInputs(
         checkout=checkout, cell=cell, hosts=inv.hosts, groups=inv.groups, children=inv.children,
         group_vars=group_vars, host_vars=host_vars,
-        facts=inventory_facts(inv.hosts, cell.os, facts_overlays), extra_vars=dict(cell.extra_vars),
+        facts=inventory_facts(inv.hosts, cell.os, overlays), extra_vars=dict(cell.extra_vars),
         simulator=make_simulator(sim_rules), playbook=checkout.playbook,
     )
 

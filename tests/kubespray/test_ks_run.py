@@ -8,7 +8,7 @@ import pytest
 
 from kvalidate.kubespray.checkout import Checkout
 from kvalidate.kubespray.run import PASSWORD_SEEDS, cell_inputs, read_vars_dir, vars_files
-from kvalidate.kubespray.scenario import default_cell, scenario_cell
+from kvalidate.kubespray.scenario import default_cell, scenario_cell, with_overrides
 from kvalidate.kubespray.simulate import ModuleCall
 from kvalidate.model import SetupError
 from kvalidate.tree import DirTree
@@ -79,3 +79,16 @@ def test_host_vars_dir_over_layout_host_vars(make_checkout: Callable[[str], Chec
     (root / "hv/node2.yml").write_text("ip: 10.9.9.9\n")
     ci = cell_inputs(ck, default_cell(ck), host_vars_dir="hv")
     assert ci.host_vars == {"node2": {"ip": "10.9.9.9"}}
+
+
+@pytest.mark.parametrize(("extra", "overlays", "ip6"), [
+    ({}, [], None),
+    ({"ipv6_stack": True}, [], "fd00:10::11"),
+    ({"ipv6_stack": "false"}, [], None),
+    ({"ipv6_stack": True}, [{"auto": {"ipv6_network": "fd99::/64", "ipv6_first_host": 1}}], "fd99::1"),
+])
+def test_ipv6_cells_get_ipv6_facts(make_checkout: Callable[[str], Checkout], extra: dict[str, Any],
+                                   overlays: list[dict[str, Any]], ip6: str | None) -> None:
+    ck = make_checkout("master")
+    ci = cell_inputs(ck, with_overrides(scenario_cell(ck, "demo-aio"), extra), facts_overlays=overlays)
+    assert ci.facts["instance-1"]["ansible_default_ipv6"].get("address") == ip6
