@@ -311,3 +311,34 @@ def test_untyped_templates(template: str, doc: dict[str, Any], expected: list[tu
 
 def test_untyped_unknown_template() -> None:
     assert components.lookup_untyped("1.33", "roles/x/templates/podnodeselector.yaml.j2") is None
+
+
+JWT = [{"issuer": {"url": "https://oidc.example", "certificateAuthority": "/etc/ssl/oidc.pem", "audiences": ["k8s"]},
+        "claimMappings": {"username": {"claim": "sub", "prefix": ""}, "groups": {"claim": "groups", "prefix": ""}}}]
+WEBHOOK_AUTHZ = {"type": "Webhook", "name": "webhook", "webhook": {
+    "connectionInfo": {"type": "KubeConfigFile", "kubeConfigFile": "/etc/kubernetes/webhook-authorization-config.yaml"},
+    "subjectAccessReviewVersion": "v1beta1", "matchConditionSubjectAccessReviewVersion": "v1", "timeout": "3s",
+    "failurePolicy": "NoOpinion", "matchConditions": [{"expression": "has(request.resourceAttributes)"}]}}
+
+
+@pytest.mark.parametrize(("minor", "doc", "expected"), [
+    # control-plane/tasks/main.yml builds these with to_nice_yaml; the version follows kube_version
+    ("1.33", {"apiVersion": "apiserver.config.k8s.io/v1beta1", "kind": "AuthenticationConfiguration", "jwt": JWT,
+              "anonymous": {"enabled": False, "conditions": []}}, []),
+    ("1.34", {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AuthenticationConfiguration", "jwt": JWT,
+              "anonymous": {"enabled": True, "conditions": [{"path": "/livez"}]}}, []),
+    ("1.34", {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AuthenticationConfiguration",
+              "jwt": [{**JWT[0], "claimMappings": {"username": {"claim": "sub", "prefx": ""}}}]},
+     [(["jwt", 0, "claimMappings", "username"], "AdditionalProperties")]),
+    ("1.33", {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AuthorizationConfiguration",
+              "authorizers": [{"type": "Node", "name": "node"}, {"type": "RBAC", "name": "rbac"}, WEBHOOK_AUTHZ]}, []),
+    ("1.33", {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AuthorizationConfiguration",
+              "authorizers": [{"type": "Node", "name": "node", "webhook": {"timout": "3s"}}]},
+     [(["authorizers", 0, "webhook"], "AdditionalProperties")]),
+    ("1.33", {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AuthorizationConfiguration",
+              "authorizers": [{**WEBHOOK_AUTHZ, "webhook": {**WEBHOOK_AUTHZ["webhook"], "timeout": "3"}}]},
+     [(["authorizers", 0, "webhook", "timeout"], "Pattern")]),
+])
+def test_apiserver_structured_configs(minor: str, doc: dict[str, Any],
+                                      expected: list[tuple[list[str | int], str]]) -> None:
+    assert sorted(_errors(minor, doc)) == sorted(expected)
