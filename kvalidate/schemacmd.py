@@ -82,10 +82,16 @@ def schemas_show(
     kube_version: KubeOpt = None,
     calico_version: CalicoOpt = None,
     cilium_version: CiliumOpt = None,
+    crds: Annotated[list[str] | None, typer.Option(
+        "--crds", metavar="PATH", help="CustomResourceDefinitions to convert, as `validate --crds`.")] = None,
 ) -> None:
     """Print the JSON schema a kind is validated against (source and consumer on stderr)."""
     versions = _versions(calico_version, cilium_version)
     store = SchemaStore.for_version(kube_version, versions)
+    if crds:
+        from .crdload import load_crds
+
+        load_crds(store, crds)
     entry = store.lookup(api_version, kind)
     if entry is None:
         raise SetupError(f"no schema for {api_version} {kind} at Kubernetes {store.minor} "

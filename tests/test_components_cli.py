@@ -56,3 +56,13 @@ def test_show_unknown_kind_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schemas", "show", "example.com/v1", "Nope", "--kube-version", "1.33"]) == 2
     assert capsys.readouterr().err == ("kvalidate: no schema for example.com/v1 Nope at Kubernetes 1.33 "
                                        "(see `kvalidate schemas`)\n")
+
+
+def test_show_with_crds(capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "components" / "ipaddresspool-crd.yaml"
+    assert main(["schemas", "show", "metallb.io/v1beta1", "IPAddressPool", "--crds", str(fixture)]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith(f"# metallb.io/v1beta1 IPAddressPool: crd:{fixture}; unknown or duplicate fields: error")
+    assert json.loads(out)["properties"]["spec"]["additionalProperties"] is False
