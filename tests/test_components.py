@@ -342,3 +342,16 @@ WEBHOOK_AUTHZ = {"type": "Webhook", "name": "webhook", "webhook": {
 def test_apiserver_structured_configs(minor: str, doc: dict[str, Any],
                                       expected: list[tuple[list[str | int], str]]) -> None:
     assert sorted(_errors(minor, doc)) == sorted(expected)
+
+
+def test_manifest_lists_every_schema_file_with_its_sha256_and_sources() -> None:
+    import hashlib
+
+    root = components.SCHEMA_DIR
+    listed = components._manifest()
+    files = {str(p.relative_to(root)) for p in root.rglob("*.json") if p.name not in ("MANIFEST.json", "aliases.json")}
+    assert files == set(listed)
+    for rel, meta in listed.items():
+        assert hashlib.sha256((root / rel).read_bytes()).hexdigest() == meta["sha256"], rel
+        assert meta["sources"] and all(s["repository"] and s["path"] and s["sha256"] for s in meta["sources"]), rel
+        assert meta["license"] == "Apache-2.0"
