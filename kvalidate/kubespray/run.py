@@ -26,11 +26,11 @@ import yaml
 from kvalidate.ansible.inventory import Group
 from kvalidate.ansible.inventory import Inventory as EngineInventory
 from kvalidate.ansible.play import Engine, RunResult
-from kvalidate.kubespray.checkout import Checkout
+from kvalidate.kubespray.checkout import Checkout, declared_kube_version
 from kvalidate.kubespray.facts import inventory_facts, ipv6_overlay
-from kvalidate.kubespray.scenario import CellSpec
+from kvalidate.kubespray.scenario import CellSpec, cell_spec
 from kvalidate.kubespray.simulate import SimRules, Simulator, make_simulator
-from kvalidate.model import SetupError
+from kvalidate.model import Cell, SetupError
 from kvalidate.tree import Tree, TreeError
 
 # oracle/render.py prepare_inventory(): deterministic `lookup('password', credentials_dir ...)`
@@ -171,3 +171,18 @@ def run_cell(inputs: CellInputs, oracle_parity: bool = True) -> RunResult:
                     env=inputs.environment, simulator=inputs.simulator, passwords=inputs.passwords,
                     skip_task_files=inputs.skip_task_files if oracle_parity else (), keep_going=True)
     return engine.run_playbook(inputs.playbook)
+
+
+def cell_kube_version(inputs: CellInputs) -> str:
+    """The cell's `kube_version` without running it: extra vars, group_vars, else the role default
+    (on 2.28+ the first checksummed version, which is what the default's template yields); ""
+    when an override is itself a template."""
+    return declared_kube_version(inputs.checkout, inputs.extra_vars, inputs.group_vars)
+
+
+def render_cell(checkout: Checkout, cell: Cell, base: CellSpec | None = None,
+                facts_overlays: Sequence[Mapping[str, Any]] = (), sim_rules: SimRules | None = None,
+                oracle_parity: bool = True) -> tuple[CellInputs, RunResult]:
+    """One matrix cell end to end: `cell_spec` -> `cell_inputs` -> `run_cell`."""
+    inputs = cell_inputs(checkout, cell_spec(checkout, cell, base), facts_overlays, sim_rules)
+    return inputs, run_cell(inputs, oracle_parity)

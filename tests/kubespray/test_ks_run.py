@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from kvalidate.kubespray.checkout import Checkout
-from kvalidate.kubespray.run import PASSWORD_SEEDS, cell_inputs, read_vars_dir, vars_files
-from kvalidate.kubespray.scenario import default_cell, scenario_cell, with_overrides
+from kvalidate.kubespray.run import PASSWORD_SEEDS, cell_inputs, cell_kube_version, read_vars_dir, vars_files
+from kvalidate.kubespray.scenario import cell_spec, default_cell, scenario_cell, with_overrides
 from kvalidate.kubespray.simulate import ModuleCall
-from kvalidate.model import SetupError
+from kvalidate.model import Cell, SetupError
 from kvalidate.tree import DirTree
 
 VARS_TREE = {
@@ -92,3 +92,18 @@ def test_ipv6_cells_get_ipv6_facts(make_checkout: Callable[[str], Checkout], ext
     ck = make_checkout("master")
     ci = cell_inputs(ck, with_overrides(scenario_cell(ck, "demo-aio"), extra), facts_overlays=overlays)
     assert ci.facts["instance-1"]["ansible_default_ipv6"].get("address") == ip6
+
+
+@pytest.mark.parametrize(("cell", "version"), [
+    (Cell("default"), "1.36.1"),
+    (Cell("k", kube_version="1.35"), "1.35.2"),
+    (Cell("e", extra_vars={"kube_version": "{{ my_version }}"}), ""),
+])
+def test_cell_kube_version(make_checkout: Callable[[str], Checkout], cell: Cell, version: str) -> None:
+    ck = make_checkout("master")
+    assert cell_kube_version(cell_inputs(ck, cell_spec(ck, cell))) == version
+
+
+def test_cell_kube_version_from_sample_group_vars(make_checkout: Callable[[str], Checkout]) -> None:
+    ck = make_checkout("2.27")  # inventory/sample pins v1.31.1 over the role default v1.31.2
+    assert cell_kube_version(cell_inputs(ck, default_cell(ck))) == "v1.31.1"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kvalidate.kubespray.checkout import open_checkout
-from kvalidate.kubespray.run import cell_inputs, engine_inventory, run_cell
-from kvalidate.kubespray.scenario import cell_spec, default_cell, scenario_cell
+from kvalidate.kubespray.run import cell_inputs, engine_inventory, render_cell, run_cell
+from kvalidate.kubespray.scenario import default_cell, scenario_cell
 from kvalidate.model import Cell
 from kvalidate.tree import DirTree
 
@@ -54,8 +54,8 @@ KEY = "0c0ffee0" * 8
 
 
 def texts(tree: Path, cell: Cell) -> dict[str, str]:
-    ck = open_checkout(DirTree(tree))
-    result = run_cell(cell_inputs(ck, cell_spec(ck, cell)))
+    inputs, result = render_cell(open_checkout(DirTree(tree)), cell)
+    assert inputs.cell.name == cell.name
     return {f"{r.host}:{r.dest}": r.text for r in result.renderings}
 
 
