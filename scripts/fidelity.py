@@ -143,8 +143,7 @@ def render(checkout: Path, names: list[str], emit_root: Path, extra: dict[str, A
     import time
 
     from kvalidate.kubespray.checkout import open_checkout
-    from kvalidate.kubespray.run import cell_inputs, run_cell
-    from kvalidate.kubespray.scenario import cell_spec
+    from kvalidate.kubespray.run import render_cell
     from kvalidate.model import Cell
     from kvalidate.pipeline import emit
     from kvalidate.tree import DirTree
@@ -153,7 +152,7 @@ def render(checkout: Path, names: list[str], emit_root: Path, extra: dict[str, A
     for name in names:
         t0 = time.perf_counter()
         scenario = "" if default_cell or name == "default" else name
-        result = run_cell(cell_inputs(ck, cell_spec(ck, Cell(name, scenario=scenario, extra_vars=extra))))
+        _, result = render_cell(ck, Cell(name, scenario=scenario, extra_vars=extra))
         took = time.perf_counter() - t0
         shutil.rmtree(emit_root / name, ignore_errors=True)
         n = emit(result.renderings, emit_root / name)
