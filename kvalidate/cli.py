@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO
 
 import click
 import typer
@@ -17,6 +17,7 @@ import typer
 from .model import Result, SetupError
 from .report import REPORTERS
 from .schemastore import SchemaStore
+from .tree import DirTree
 from .validate import tune_gc, validate_paths
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -133,6 +134,83 @@ def render(
     result = Result(findings=found, files=1)
     emit(result, parse_formats(fmt))
     raise typer.Exit(1 if any(f.severity is Severity.ERROR for f in found) else 0)
+
+
+@app.command()
+def check(
+    checkout: Annotated[Path, typer.Argument(
+        help="A Kubespray checkout (default: the current directory).")] = Path("."),
+    scenario: Annotated[list[str] | None, typer.Option(
+        "--scenario", metavar="FILE",
+        help="A CI scenario (tests/files/X.yml, or X): one cell each; repeatable.")] = None,
+    extra: Annotated[list[str] | None, typer.Option(
+        "-e", "--extra-vars", metavar="KEY=VALUE",
+        help="Extra vars on top of every cell, as ansible-playbook -e.")] = None,
+    vars_files: Annotated[list[Path] | None, typer.Option("--vars", metavar="FILE", help="YAML extra vars.")] = None,
+    inventory: Annotated[Path | None, typer.Option(
+        "--inventory", metavar="PATH", help="Your inventory (hosts file with group_vars/ and host_vars/).")] = None,
+    layout: Annotated[str | None, typer.Option(
+        "--layout", help="A CI layout: default, separate, ha, all-in-one, ha-recover, ha-recover-noquorum, "
+        "node-etcd-client.")] = None,
+    os_name: Annotated[str | None, typer.Option(
+        "--os", metavar="NAME", help="Host facts preset (CI cloud_image).")] = None,
+    host: Annotated[list[str] | None, typer.Option("--host", metavar="NAME", help="Report only these hosts.")] = None,
+    kube_version: KubeVersionOpt = None,
+    facts: Annotated[list[Path] | None, typer.Option("--facts", metavar="FILE", help="Host facts overlay.")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", metavar="FILE", help="Matrix file (default: kvalidate.yaml at the checkout's root).")] = None,
+    no_config: Annotated[bool, typer.Option("--no-config", help="Ignore the checkout's kvalidate.yaml.")] = False,
+    ref: Annotated[list[str] | None, typer.Option(
+        "--ref", metavar="REF", help="Render the checkout as it is at a git ref (read from git objects); "
+        "repeatable.")] = None,
+    shard_spec: Annotated[str | None, typer.Option(
+        "--shard", metavar="I/N", help="Run shard I of N of the cells.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")] = 0,
+    emit_dir: Annotated[Path | None, typer.Option(
+        "--emit", metavar="DIR", help="Write every rendering as DIR/HOST/DEST.")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Render a Kubespray checkout as cluster.yml would, per host and cell, and validate every output."""
+    from .ansible import parse_extra_vars
+    from .check import CheckOptions, default_jobs, is_terminal, run_check
+    from .kubespray.checkout import open_checkout
+    from .plan import Overrides, find_config, plan_cells
+
+    formats = parse_formats(fmt)
+    root = checkout.resolve()
+    if not root.is_dir():
+        raise SetupError(f"cannot read checkout {checkout}: no such directory")
+    if emit_dir is not None and (emit_dir.resolve() == root or root in emit_dir.resolve().parents):
+        raise SetupError(f"--emit {emit_dir} is inside the checkout: kvalidate never writes into the checkout")
+    refs = tuple(ref or ())
+    if refs:
+        from .gittree import GitTree
+
+        first = open_checkout(GitTree(root, refs[0]))
+    else:
+        first = open_checkout(DirTree(root))
+    matrix = None if no_config else find_config(root, config)
+    over = Overrides(extra_vars=parse_extra_vars(extra or [], vars_files or []), scenarios=tuple(scenario or ()),
+                     layout=layout or "", os=os_name or "", inventory=str(inventory.resolve()) if inventory else "",
+                     kube_version=kube_version or "")
+    cells = plan_cells(first, matrix, over, shard_spec, checkout_arg=str(checkout))
+    options = CheckOptions(checkout=root, cells=tuple(cells), refs=refs, hosts=tuple(host or ()),
+                           kube_version=kube_version, facts_files=tuple(facts or ()), emit_dir=emit_dir,
+                           jobs=jobs or default_jobs())
+    result = _with_progress(options, run_check, is_terminal())
+    emit(result, formats)
+    raise typer.Exit(result.exit_code())
+
+
+def _with_progress(options: Any, run: Any, tty: bool) -> Result:
+    """A progress bar on stderr when it is a terminal and there is more than one cell."""
+    if not tty or len(options.cells) * max(1, len(options.refs)) < 2:
+        return run(options)  # type: ignore[no-any-return]
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=None) as bar:
+        task = bar.add_task("cells", total=len(options.cells) * max(1, len(options.refs)))
+        return run(options, lambda done, total: bar.update(task, completed=done))  # type: ignore[no-any-return]
 
 
 @app.command()

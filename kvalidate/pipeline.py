@@ -23,8 +23,6 @@ from .schemastore import SchemaStore
 from .validate import validate_document
 
 YAML_SUFFIXES = (".yml", ".yaml", ".json", ".manifest")
-# Outputs that are YAML but no Kubernetes object: parsed for syntax and duplicates only.
-_NOT_KUBERNETES = re.compile(r"(values\.ya?ml|podnodeselector\.ya?ml)$")
 
 
 class RenderingLike(Protocol):
@@ -51,15 +49,19 @@ def output_path(r: RenderingLike) -> str:
 
 
 def is_yaml(r: RenderingLike) -> bool:
-    names = (r.dest, r.template.removesuffix(".j2"))
+    """YAML or JSON by the destination's name (or the template's, for lookup renderings); a `copy`
+    rendering's template is a task file, so only its destination counts."""
+    names = (r.dest,) if r.via == "copy" else (r.dest, r.template.removesuffix(".j2"))
     return any(n.endswith(YAML_SUFFIXES) for n in names if n)
 
 
-def _relative_findings(text: str, store: SchemaStore, kubernetes: bool) -> tuple[list[Finding], int]:
+def _relative_findings(text: str, store: SchemaStore) -> tuple[list[Finding], int]:
+    """Rendered YAML need not be Kubernetes objects (crictl.yaml, Helm values, CNI JSON): a document
+    with neither apiVersion nor kind is only checked for syntax and duplicate keys."""
     parsed = parse_text(text, Source(file=""))
     out = list(parsed.findings)
     for doc in parsed.documents:
-        out.extend(validate_document(doc, store, require_kind=kubernetes))
+        out.extend(validate_document(doc, store, require_kind=False))
     return out, len(parsed.documents)
 
 
@@ -74,10 +76,9 @@ def check_renderings(renderings: Iterable[RenderingLike], store: SchemaStore, *,
         result.checked.append(label if not cell else f"{cell}:{label}")
         if not is_yaml(r):
             continue
-        kubernetes = not _NOT_KUBERNETES.search(r.template.removesuffix(".j2"))
-        key = hashlib.blake2b(r.text.encode(), digest_size=16).digest() + (b"k" if kubernetes else b"-")
+        key = hashlib.blake2b(r.text.encode(), digest_size=16).digest()
         if key not in cache:
-            cache[key] = _relative_findings(r.text, store, kubernetes)
+            cache[key] = _relative_findings(r.text, store)
         findings, docs = cache[key]
         result.documents += docs
         source_lines: list[str] | None = None

@@ -114,6 +114,8 @@ def _schema_findings(em: _Emitter, entry: SchemaEntry, errors: Iterable[Any]) ->
 
 def validate_document(doc: Document, store: SchemaStore, *, require_kind: bool = True) -> list[Finding]:
     """Every finding of one parsed document (List items one by one)."""
+    if not isinstance(doc.data, dict) and not require_kind:
+        return []  # a rendered YAML list or scalar that is no Kubernetes object: nothing to say
     if not isinstance(doc.data, dict):
         em = _Emitter(doc, doc.data, ())
         what = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__} scalar"
@@ -132,7 +134,9 @@ def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: b
     dups = [d for d in em.doc.duplicates if d[0][: len(em.prefix)] == em.prefix]
     if not em.api_version or not em.kind:
         missing = " and ".join(k for k, v in (("apiVersion", em.api_version), ("kind", em.kind)) if not v)
-        if require_kind:
+        # Without require_kind (rendered outputs, which may be any YAML), only a half-typed
+        # object (apiVersion without kind, or the reverse) is a finding.
+        if require_kind or em.api_version or em.kind:
             yield em.finding(Severity.ERROR, "missing-kind", f"document has no {missing}", ())
         yield from _duplicates(em, dups, None)
         return

@@ -81,10 +81,19 @@ def test_non_yaml_outputs_are_not_parsed(store: SchemaStore) -> None:
     assert result.findings == [] and result.files == 1 and result.documents == 0
 
 
-def test_yaml_without_kind_is_checked_for_duplicates_only(store: SchemaStore) -> None:
-    r = R("roles/network_plugin/cilium/templates/values.yaml.j2", "/etc/kubernetes/cilium-values.yaml", "node1",
-          "a: 1\nb: 2\na: 3\n")
-    assert [f.rule for f in check_renderings([r], store).findings] == ["duplicate-key"]
+@pytest.mark.parametrize(
+    ("text", "rules"),
+    [("a: 1\nb: 2\na: 3\n", ["duplicate-key"]), ("a: 1\n", []), ("[1, 2]\n", []), ("kind: Pod\n", ["missing-kind"]),
+     ("apiVersion: v1\n", ["missing-kind"])],
+)
+def test_yaml_without_kind_is_checked_for_duplicates_only(store: SchemaStore, text: str, rules: list[str]) -> None:
+    r = R("roles/network_plugin/cilium/templates/values.yaml.j2", "/etc/kubernetes/cilium-values.yaml", "node1", text)
+    assert [f.rule for f in check_renderings([r], store).findings] == rules
+
+
+def test_copy_content_is_typed_by_its_destination(store: SchemaStore) -> None:
+    r = R("roles/etcd/tasks/gen_certs_script.yml", "/etc/ssl/etcd/ssl/ca.pem", "node1", "-----BEGIN x\n", via="copy")
+    assert check_renderings([r], store).documents == 0
 
 
 @pytest.mark.parametrize(

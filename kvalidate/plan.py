@@ -1,0 +1,96 @@
+"""What `kvalidate check` runs: cells from the matrix file and the command line.
+
+With a matrix (`--config FILE`, or `kvalidate.yaml` at the checkout's root) the cells are the
+matrix's; without one, one cell per `--scenario` (or the default cell). Command-line `-e`/`--vars`,
+`--layout`, `--os`, `--inventory` and `--kube-version` apply on top of every cell.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .config import CONFIG_NAME, MatrixConfig, load_config
+from .matrix import cell_name, expand, parse_shard, reproduce, shard
+from .model import Cell, SetupError
+
+
+@dataclass(frozen=True)
+class Overrides:
+    extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    scenarios: tuple[str, ...] = ()
+    layout: str = ""
+    os: str = ""
+    inventory: str = ""
+    kube_version: str = ""
+
+
+def find_config(checkout: Path, explicit: Path | None) -> MatrixConfig | None:
+    if explicit is not None:
+        return load_config(explicit)
+    candidate = checkout / CONFIG_NAME
+    return load_config(candidate) if candidate.is_file() else None
+
+
+def scenario_paths(tree: Any, patterns: Sequence[str]) -> list[str]:
+    """Tree paths of CI scenario files matching globs (`tests/files/*calico*.yml`, or bare names)."""
+    names = [n for n in tree.list_dir("tests/files") if n.endswith((".yml", ".yaml"))]
+    out: list[str] = []
+    for pat in patterns:
+        pat = pat if "/" in pat else posixpath.join("tests/files", pat)
+        matched = [posixpath.join("tests/files", n) for n in names
+                   if fnmatch.fnmatch(posixpath.join("tests/files", n), pat)
+                   or fnmatch.fnmatch(posixpath.join("tests/files", n), pat + ".yml")]
+        if not matched:
+            raise SetupError(f"no CI scenario matches {pat!r} in {tree.label}")
+        out.extend(m for m in matched if m not in out)
+    return out
+
+
+def plan_cells(checkout: Any, config: MatrixConfig | None, over: Overrides, shard_spec: str | None = None,
+               checkout_arg: str = ".") -> list[Cell]:
+    """The cells to run on `checkout` (an opened Kubespray checkout)."""
+    from .kubespray.checkout import declared_kube_version
+
+    tree = checkout.tree
+    if config is not None:
+        kv: list[str] = []
+        if config.kube_versions == "supported":
+            kv = list(checkout.kube_minors)
+        elif config.kube_versions == "default":
+            kv = [".".join(declared_kube_version(checkout, config.vars, {}).lstrip("v").split(".")[:2])]
+        scenarios = scenario_paths(tree, config.scenarios) if config.scenarios else []
+        cells = expand(config, kube_versions=kv, scenarios=scenarios)
+    else:
+        scenarios = [_scenario_path(tree, s) for s in over.scenarios] or [""]
+        cells = []
+        for s in scenarios:
+            settings = {"scenario": s, "layout": over.layout, "os": over.os, "kube_version": over.kube_version,
+                        "vars": {}}
+            cells.append(Cell(name=cell_name(settings, []), scenario=s))
+    out = []
+    for c in cells:
+        c = replace(c, extra_vars={**c.extra_vars, **over.extra_vars},
+                    layout=over.layout or c.layout, os=over.os or c.os,
+                    inventory=over.inventory or c.inventory, kube_version=over.kube_version or c.kube_version)
+        out.append(replace(c, command=reproduce(c, checkout_arg)))
+    if shard_spec:
+        i, n = parse_shard(shard_spec)
+        out = shard(out, i, n)
+    return out
+
+
+def _scenario_path(tree: Any, scenario: str) -> str:
+    """A scenario as given on the command line: a tree path, a file under tests/files, or a name."""
+    for candidate in (scenario, posixpath.join("tests/files", scenario),
+                      posixpath.join("tests/files", scenario + ".yml")):
+        if tree.is_file(candidate):
+            return candidate
+    p = Path(scenario)
+    if p.is_file():
+        raise SetupError(f"scenario {scenario} is not inside the checkout {tree.label}")
+    raise SetupError(f"no CI scenario {scenario!r} in {tree.label} (looked in tests/files)")

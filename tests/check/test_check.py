@@ -1,0 +1,128 @@
+"""`kvalidate check` end to end on a small Kubespray-shaped checkout (tests/check/conftest.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from ksfixture import git, write_checkout
+
+from kvalidate.cli import main
+
+BUG = ["-e", "typha_enabled=true", "-e", '{"typha_secure": true, "calico_ipam_host_local": true}']
+
+
+def tree_hash(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        h.update(str(p.relative_to(root)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], list[str]]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err.splitlines()
+
+
+def test_default_cell_is_clean(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["check", str(checkout), "-e", "typha_enabled=true"], capsys)
+    assert code == 0, out
+    assert out[-1] == "3 file(s), 3 document(s): 0 error(s), 0 warning(s)"
+
+
+def test_pair_of_flags_reports_the_field_the_line_and_the_template(
+        checkout: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    before = tree_hash(checkout)
+    code, _, _ = run(["check", str(checkout), *BUG, "--host", "node1", "-f", f"json={tmp_path}/r.json",
+                      "--emit", str(tmp_path / "emit")], capsys)
+    assert code == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    unknown = [f for f in report["findings"] if f["rule"] == "unknown-field"]
+    assert [(f["host"], f["path"], f["line"], f["template_line"]) for f in unknown] == [
+        ("node1", "spec.template.spec.containers[0].volumeMounts[1].value", 26, 29)]
+    f = unknown[0]
+    assert f["template"] == "roles/network_plugin/calico/templates/calico-typha.yml.j2"
+    assert f["dest"] == "/etc/kubernetes/calico-typha.yml" and f["cell"] == "default"
+    assert (tmp_path / "emit/node1/etc/kubernetes/calico-typha.yml").is_file()
+    assert tree_hash(checkout) == before  # read-only
+
+
+def test_scenario_cell(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["check", str(checkout), "--scenario", "ubuntu24-calico-typha", "-e",
+                        '{"typha_secure": true, "calico_ipam_host_local": true}'], capsys)
+    assert code == 1
+    assert any("host instance-1, cell ubuntu24-calico-typha" in line for line in out)
+
+
+def test_matrix_file_pairwise_finds_the_pair(checkout: Path, capsys: pytest.CaptureFixture[str],
+                                             tmp_path: Path) -> None:
+    (checkout / "kvalidate.yaml").write_text(
+        "vars: {typha_enabled: true}\n"
+        "axes:\n  typha_secure: [true, false]\n  calico_ipam_host_local: [true, false]\n"
+        "  typha_replicas: [1, 2]\n"
+        "pairwise:\n  - [typha_secure, calico_ipam_host_local, typha_replicas]\n")
+    code, _, _ = run(["check", str(checkout), "--host", "node1", "-f", f"json={tmp_path}/m.json", "-j", "2"],
+                     capsys)
+    assert code == 1
+    report = json.loads((tmp_path / "m.json").read_text())
+    bad_cells = {f["cell"] for f in report["findings"] if f["rule"] == "unknown-field"}
+    assert bad_cells and all("typha_secure=true" in c and "calico_ipam_host_local=true" in c for c in bad_cells)
+    assert len(report["cells"]) < 8
+    for c in report["cells"]:
+        assert c["command"].startswith(f"kvalidate check {checkout}")
+    # the shards of the same matrix add up to the whole
+    names = set()
+    for i in (1, 2):
+        run(["check", str(checkout), "--shard", f"{i}/2", "-f", f"json={tmp_path}/s{i}.json"], capsys)
+        names |= {c["name"] for c in json.loads((tmp_path / f"s{i}.json").read_text())["cells"]}
+    assert names == {c["name"] for c in report["cells"]}
+
+
+def test_refs_are_read_from_git_objects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = write_checkout(tmp_path / "repo")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "buggy")
+    git(repo, "tag", "v1")
+    tpl = repo / "roles/network_plugin/calico/templates/calico-typha.yml.j2"
+    tpl.write_text(tpl.read_text().replace("{% if calico_ipam_host_local %}\n            - name: USE_POD_CIDR\n"
+                                           '              value: "true"\n{% endif %}\n', ""))
+    git(repo, "commit", "-qam", "fixed")
+    tpl.write_text("broken: [\n")  # the work tree is not what --ref reads
+    code, _, _ = run(["check", str(repo), *BUG, "--ref", "v1", "--ref", "main", "--host", "node1",
+                      "-f", f"json={tmp_path}/r.json"], capsys)
+    assert code == 1
+    findings = json.loads((tmp_path / "r.json").read_text())["findings"]
+    assert {f["ref"] for f in findings} == {"v1"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "/nonexistent/ks"], "kvalidate: cannot read checkout /nonexistent/ks: no such directory"),
+        (["check", "--scenario", "nope"], "kvalidate: no CI scenario 'nope' in"),
+        (["check", "--shard", "3/2"], "kvalidate: invalid --shard '3/2': I must be between 1 and N"),
+        (["check", "--layout", "huge"], "kvalidate: unknown layout 'huge'"),
+    ],
+)
+def test_unusable_input_is_exit_2(checkout: Path, args: list[str], message: str,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [args[0], *([str(checkout)] if not args[1].startswith("/") else []), *args[1:]]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and len(err) == 1 and err[0].startswith(message), err
+
+
+def test_not_a_checkout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["check", str(tmp_path)], capsys)
+    assert code == 2 and err == [f"kvalidate: {tmp_path} is not a Kubespray checkout: no playbooks/cluster.yml "
+                                 "and roles/"]
+
+
+def test_emit_inside_the_checkout_is_refused(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["check", str(checkout), "--emit", str(checkout / "out")], capsys)
+    assert code == 2 and "never writes into the checkout" in err[0]
