@@ -74,6 +74,11 @@ def lookup_capture_name(raw_value: str, task_vars: Mapping[str, Any], task_label
     return f"{task_label}-{task_vars.get(loop_var, '')}"
 
 
+# Modules whose real result carries the `dest`/`path` they were given (ansible.builtin docs, RETURN).
+ECHO_MODULES = frozenset({"copy", "file", "lineinfile", "blockinfile", "get_url", "unarchive", "fetch",
+                          "assemble", "replace", "synchronize"})
+
+
 @dataclass(frozen=True)
 class Rule:
     module: str
@@ -192,6 +197,10 @@ def simulate(call: ModuleCall, rules: SimRules | None = None) -> dict[str, Any] 
         chosen = rs.defaults.get(mod, rs.defaults.get("*", {}))
     result = copy.deepcopy(dict(chosen))
     result.setdefault("changed", False)
+    # file-writing modules report where they wrote (kubeadm_common reads `results | map(attribute='dest')`)
+    for key in ("dest", "path"):
+        if key in call.args and mod in ECHO_MODULES and key not in result:
+            result[key] = call.args[key]
     return _finish(result)
 
 

@@ -181,3 +181,21 @@ def test_no_cluster_answers_before_kubeadm_init() -> None:
     ours, theirs = simulate(c), simulate(c, oracle_rules())
     assert ours is not None and theirs is not None
     assert (ours["rc"], ours["failed"], theirs["rc"]) == (1, True, 0)
+
+
+@pytest.mark.parametrize(("c", "expected"), [
+    (call("command", {"_raw_params": "/usr/local/bin/kubectl get nodes node1 -o jsonpath='{.spec.podCIDR}'"}),
+     {"stdout": "10.233.64.0/24"}),
+    (call("raw", {"_raw_params": "ip -4 route list 0/0 | sed 's/.*dev \\([[:alnum:]]*\\).*/\\1/'"}),
+     {"stdout": "eth0"}),
+    # file-writing modules echo their target, as the real ones do
+    (call("copy", {"content": "a: 1", "dest": "/etc/kubernetes/patches/kube-apiserver0+strategic.yaml"}),
+     {"dest": "/etc/kubernetes/patches/kube-apiserver0+strategic.yaml"}),
+    (call("ansible.builtin.file", {"path": "/etc/x", "state": "absent"}), {"path": "/etc/x"}),
+    (call("command", {"_raw_params": "true", "dest": "/x"}), {"rc": 0}),
+])
+def test_more_fresh_host_answers(c: ModuleCall, expected: dict[str, Any]) -> None:
+    result = simulate(c)
+    assert result is not None
+    assert {k: result.get(k) for k in expected} == expected
+    assert c.module != "command" or "dest" not in result
