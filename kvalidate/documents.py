@@ -350,6 +350,8 @@ def parse_text(text: str, source: Source) -> Parsed:
     a bad document where the YAML stream allows it (a syntax error ends the stream)."""
     docs: list[Document] = []
     findings: list[Finding] = []
+    if type(text) is not str:  # libyaml takes exact str only (not Markup or other str subclasses)
+        text = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else str(text)
     if len(text) > MAX_BYTES:
         findings.append(_finding(source, "yaml-limits",
                                  f"input is {len(text)} bytes, more than the {MAX_BYTES} allowed", 1, 1, 0))

@@ -160,3 +160,9 @@ def test_input_size_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_json_input() -> None:
     parsed = parse_text('{"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}}', SRC)
     assert parsed.documents[0].data["data"] == {"a": "1"}
+
+
+def test_str_subclasses_are_parsed() -> None:
+    from markupsafe import Markup
+
+    assert parse_text(Markup("a: 1\n"), SRC).documents[0].data == {"a": 1}
