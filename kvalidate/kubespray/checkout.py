@@ -63,7 +63,7 @@ def minor(version: str) -> str:
 
 def _yaml(tree: Tree, path: str) -> Any:
     try:
-        return yaml.safe_load(tree.read_text(path))
+        return yaml.load(tree.read_text(path), Loader=yaml.CSafeLoader)  # libyaml: 10x SafeLoader, same types
     except (TreeError, yaml.YAMLError):
         return None
 

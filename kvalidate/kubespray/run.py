@@ -66,7 +66,7 @@ class CellInputs:
 
 def _load(tree: Tree, path: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(tree.read_text(path))
+        data = yaml.load(tree.read_text(path), Loader=yaml.CSafeLoader)  # libyaml: 10x SafeLoader, same types
     except (TreeError, yaml.YAMLError) as e:
         raise SetupError(f"cannot read vars file {path}: {e}") from e
     if data is None:
