@@ -3,7 +3,8 @@
 Per host: `common` <- `os_presets[os]` <- automatic network identity <- `hosts[<name>]` (each
 deep-merged). The N-th host of `groups['all']` (1-based) gets `10.0.0.(10+N)` on `eth0`, a
 `52:54:00:00:00:xx` MAC and hostname = its inventory name. The preset data is
-`data/facts.yml`, a copy of `../shared/oracle/facts.yml`; `--facts FILE` overlays are
+`data/facts.yml`, a copy of `../shared/oracle/facts.yml` (plus `data/facts-extra.yml`: presets
+for the CI images of older branches, ubuntu-2004, almalinux-8, centos-7, ...); `--facts FILE` overlays are
 deep-merged on top of it (`data/facts-ipv6.yml` gives every host a default IPv6 route).
 
 The result is the `ansible_facts` dict of a `setup` result: keys keep their `ansible_` prefix
@@ -45,10 +46,12 @@ def _data_text(name: str) -> str:
 
 @cache
 def _base_spec() -> dict[str, Any]:
+    """facts.yml (the oracle's), over facts-extra.yml (presets for older branches' CI images)."""
     spec = yaml.safe_load(_data_text("facts.yml"))
-    if not isinstance(spec, dict):  # pragma: no cover - packaged data
-        raise SetupError("kvalidate/kubespray/data/facts.yml is not a mapping")
-    return spec
+    extra = yaml.safe_load(_data_text("facts-extra.yml"))
+    if not isinstance(spec, dict) or not isinstance(extra, dict):  # pragma: no cover - packaged data
+        raise SetupError("kvalidate/kubespray/data/facts*.yml are not mappings")
+    return deep_merge(extra, spec)
 
 
 def ipv6_overlay() -> dict[str, Any]:
