@@ -90,6 +90,9 @@ class _Worker:
         result.stats["kube_minor"] = {cell.name: minor}
         if self.options.emit_dir is not None:
             emit(renderings, _emit_root(self.options, ref, cell))
+        from .ansible.codecache import CODE_CACHE
+
+        CODE_CACHE.flush()  # workers exit without atexit handlers; compiled code is kept for the next run
         return result
 
     def _minor(self, checkout: Any, inputs: Any, renderings: Sequence[Any]) -> str:

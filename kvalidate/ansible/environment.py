@@ -38,6 +38,8 @@ from jinja2.nativetypes import NativeCodeGenerator
 from jinja2.runtime import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
 
+from kvalidate.ansible.codecache import template_from_source
+
 __all__ = ["_escape_backslashes", "AnsibleUndefined", "RenderLimitError", "SandboxEnvironment", "eval_concat",
            "text_concat"]
 
@@ -191,14 +193,10 @@ class SandboxEnvironment(SandboxedEnvironment):
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         data, env = _create_overlay(source, dict(overrides or {}), self)
-        template = env.from_string(data) if name is None else _named(env, data, name)
+        template = template_from_source(env, data, name)
         template.kv_source = data  # for findings: the line where a name is first used
         self._compiled[key] = (template, env)
         return template, env
 
 
-def _named(env: SandboxedEnvironment, source: str, name: str) -> Any:
-    """Compile with a template name, so tracebacks map back to the template file and line."""
-    code = env.compile(source, name=name, filename=name)
-    return env.template_class.from_code(env, code, env.make_globals(None), None)
 
