@@ -65,10 +65,25 @@ class Rendering:
     vars_host: str = ""
 
 
+@dataclass(frozen=True)
+class TemplateGate:
+    """A `template` task met during a run (rendered or skipped), recorded when the engine is asked
+    to (`record_gates=True`): the template's tree path, the conditions that gate it (the task's
+    `when`, enclosing blocks, import and dynamic include conditions, role `when` of play roles and
+    meta dependencies; outermost first, as written) and the raw role defaults in scope (the play's
+    public roles, then the running role and the roles that pulled it in)."""
+
+    template: str
+    role: str
+    conditions: tuple[str, ...]
+    defaults: Mapping[str, Any] = field(compare=False, hash=False, repr=False, default_factory=dict)
+
+
 @dataclass
 class RunResult:
     renderings: list[Rendering] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    gates: list[TemplateGate] = field(default_factory=list)  # only with Engine(record_gates=True)
 
 
 @dataclass
@@ -141,7 +156,7 @@ class Engine:
                  env: Mapping[str, str] | None = None, simulator: Simulator | None = None,
                  limit: Iterable[str] | None = None, templar: Templar | None = None,
                  passwords: Mapping[str, str] | None = None, skip_task_files: Iterable[str] = (),
-                 keep_going: bool = False) -> None:
+                 keep_going: bool = False, record_gates: bool = False) -> None:
         self.tree: Tree = cached_tree(tree)
         tree = self.tree
         self.files = Files(tree)
@@ -174,6 +189,8 @@ class Engine:
         self._deps: dict[str, list[Role]] = {}
         self.current: dict[str, Any] = {}  # task context for lookups and renderings
         self.task_runs: dict[str, int] = {}  # host -> tasks run (not skipped), for role deduplication
+        self.record_gates = record_gates  # automatic coverage: RunResult.gates (tasks.record_gate)
+        self._gate_defaults: dict[tuple[str, ...], dict[str, Any]] = {}
 
     # -- public entry points ------------------------------------------------------------------------
     def run_playbook(self, path: str) -> RunResult:
@@ -376,6 +393,21 @@ class Engine:
     def ignores_errors(self, task: Mapping[str, Any]) -> bool:
         value = task.get("ignore_errors", False)
         return self.keep_going or (value if isinstance(value, bool) else str(value).lower() in ("true", "yes"))
+
+    def scope_defaults(self, role: RoleCtx | None) -> dict[str, Any]:
+        """Raw role defaults a task of `role` sees: the play's public roles, then the running role and
+        the roles that pulled it in (later wins, as in `layers`). Cached per role."""
+        key = (str(id(self.play)), *(role.key if role else ()))
+        hit = self._gate_defaults.get(key)
+        if hit is None:
+            hit = {}
+            for rc in self.play.public if self.play else []:
+                hit.update(rc.role.defaults)
+            if role is not None:
+                for r in [*self.all_dependencies(role.role), *reversed(role.parents), role.role]:
+                    hit.update(r.defaults)
+            self._gate_defaults[key] = hit
+        return hit
 
     def add_finding(self, finding: Finding) -> None:
         self.result.findings.append(finding)

@@ -43,6 +43,9 @@ class TaskCtx:
     vars: tuple[Mapping[str, Any], ...] = ()
     base: str = ""  # directory of the file being run (relative includes)
     file: str = ""
+    # `when` of the dynamic includes (include_tasks/include_role) that led here: evaluated once at
+    # the include, never again, so not in `conditions`; only recorded (TemplateGate)
+    include_when: tuple[Any, ...] = ()
 
 
 def load_failure(engine: Engine, e: LoadError) -> None:
@@ -197,7 +200,7 @@ def run_role(engine: Engine, rc: RoleCtx, hosts: list[str], ctx: TaskCtx, tasks_
     tasks = _task_list(engine, path)
     before = {h: engine.task_runs.get(h, 0) for h in hosts}
     run_tasks(engine, tasks, hosts, TaskCtx(role=rc, conditions=ctx.conditions, vars=ctx.vars,
-                                            base=posixpath.dirname(path), file=path))
+                                            base=posixpath.dirname(path), file=path, include_when=ctx.include_when))
     completed.update(h for h in hosts if engine.task_runs.get(h, 0) > before[h])
 
 
@@ -290,8 +293,9 @@ def _include_tasks(engine: Engine, task: Mapping[str, Any], kind: str, args: Any
         fname = str(engine.templar.template(raw, scope))
         batch = batches.setdefault((fname, id(top) if top else 0), ([], top))
         batch[0].append(host)
+    inc = ctx.include_when + ((task["when"],) if task.get("when") is not None else ())
     for (fname, _), (group, top) in batches.items():
-        _run_file(engine, fname, group, replace(ctx, vars=ctx.vars + (tvars, dict(top))))
+        _run_file(engine, fname, group, replace(ctx, vars=ctx.vars + (tvars, dict(top)), include_when=inc))
 
 
 def _run_file(engine: Engine, fname: str, hosts: list[str], ctx: TaskCtx) -> None:
@@ -315,6 +319,7 @@ def _include_role(engine: Engine, task: Mapping[str, Any], kind: str, args: Any,
         groups: list[tuple[list[str], Mapping[str, Any]]] = [(list(hosts), {})]
     else:
         conds = ctx.conditions
+        ctx = replace(ctx, include_when=ctx.include_when + ((task["when"],) if task.get("when") is not None else ()))
         by_top: dict[int, tuple[list[str], Mapping[str, Any]]] = {}
         for host, _, top in _per_host(engine, task, hosts, ctx):
             by_top.setdefault(id(top) if top else 0, ([], top))[0].append(host)

@@ -181,6 +181,8 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                     continue
                 raise
             if items is None:
+                if engine.record_gates:
+                    record_gate(engine, module, args, scope, conds, ctx)
                 if check_when(engine, conds, scope):
                     result = run_action(engine, task, module, args, scope, host, targets, ctx)
                 else:
@@ -191,6 +193,8 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                     s = engine.task_scope(host, ctx.role, task_vars, top)
                     var = top["ansible_loop_var"]
                     engine.current["item"] = top[var]
+                    if engine.record_gates:
+                        record_gate(engine, module, args, s, conds, ctx)
                     if check_when(engine, conds, s):
                         r = run_action(engine, task, module, args, s, host, targets, ctx)
                     else:
@@ -206,6 +210,29 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                     engine.host_state(t).failed = True
             continue
         _register(engine, task, targets, result)
+
+
+def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any, ctx: TaskCtx) -> None:
+    """Automatic coverage's hook: a `template` task met (before its `when` is checked) becomes a
+    `TemplateGate` (template path, its gating conditions, role defaults). Best effort and free of
+    side effects on the run: a `src` that cannot be templated here is not recorded."""
+    from kvalidate.ansible.lookups import find_file
+    from kvalidate.ansible.play import TemplateGate
+
+    if short(module) != "template" or not isinstance(args, Mapping):
+        return
+    try:
+        src = engine.templar.template(args.get("src", ""), scope)
+    except Exception:  # noqa: BLE001 - an unresolvable src is simply not recorded
+        return
+    path = find_file(engine.lookup_env, "templates", str(src))
+    if path is None:
+        return
+    texts = tuple(str(c) for c in conditions_of((*ctx.include_when, *conditions_of(conds)))
+                  if not isinstance(c, bool))
+    gate = TemplateGate(path, ctx.role.role.name if ctx.role else "", texts, engine.scope_defaults(ctx.role))
+    if gate not in engine.result.gates:
+        engine.result.gates.append(gate)
 
 
 def _register(engine: Engine, task: Mapping[str, Any], targets: list[str], result: dict[str, Any]) -> None:
