@@ -172,24 +172,53 @@ def _open(test: nodes.Node, want: bool, out: dict[str, Any]) -> None:
                 out.setdefault(test.expr.name, first.value)
 
 
+_BOOLISH = (" and ", " or ", "not ", "==", "!=", " is ", " in ", "bool", "true", "false", "True", "False")
+
+
+def truth_values(default: Any, has_default: bool) -> list[Any]:
+    """The values that make `{% if x %}` true and false, given x's role default: a boolean (or a
+    default expression that yields one) toggles; a non-empty string, list, dict or number goes
+    between itself and the empty value of its type (True would not be a valid value: `x | join`
+    fails on it); an empty or missing default has no known true value, so nothing is varied."""
+    if isinstance(default, bool):
+        return [True, False]
+    if isinstance(default, str) and "{{" in default:
+        return [True, False] if any(m in default for m in _BOOLISH) else []
+    if not has_default or default is None or not default:
+        return []
+    if isinstance(default, (str, list, dict, int, float)):
+        return [default, type(default)()]
+    return []
+
+
 def auto_axes(source: str, defaults: Mapping[str, Any], when: Iterable[str] | str | None = None,
               max_axes: int = 12) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     """(gate, axes) for one template: the gate's values held open, and the template's own flags
-    (defaults followed) with the values to cover pairwise. A compared variable also gets its role
-    default, so that its condition can be false too. Flags with a single value are dropped."""
+    (defaults followed) with the values to cover pairwise. A variable tested for truth gets the
+    values of `truth_values`; a compared variable gets the literals it is compared with and its
+    role default, so that its condition can be false too. Flags with a single value are dropped."""
     gate = gate_values(when)
     flags = follow_defaults(template_flags(source), defaults)
     axes: dict[str, list[Any]] = {}
     for name, values in flags.values.items():
         if name in gate or name.startswith(("ansible_", "hostvars", "groups", "inventory_")):
             continue
-        vals = list(values)
         default = defaults.get(name)
-        if isinstance(default, (str, int, float, bool)) and not (isinstance(default, str) and "{{" in default):
-            if default not in vals or any(type(default) is not type(v) for v in vals if v == default):
-                vals.append(default)
+        vals: list[Any] = []
+        if any(isinstance(v, bool) for v in values):
+            vals = truth_values(default, name in defaults)
+        literals = [v for v in values if not isinstance(v, bool)]
+        if literals:
+            vals += [v for v in literals if not any(_same(v, w) for w in vals)]
+            if isinstance(default, (str, int, float, bool)) and not (isinstance(default, str) and "{{" in default):
+                if not any(_same(default, w) for w in vals):
+                    vals.append(default)
         if len(vals) > 1:
             axes[name] = vals
         if len(axes) >= max_axes:
             break
     return gate, axes
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(type(a) is type(b) and a == b)

@@ -73,7 +73,7 @@ class _Worker:
         from .kubespray.scenario import cell_spec
 
         checkout = self.checkout(ref)
-        base = _inventory_base(cell) if cell.inventory else None
+        base = inventory_base(cell) if cell.inventory else None
         spec = cell_spec(checkout, cell, base)
         overlays = [load_overlay(p) for p in self.options.facts_files]
         inputs = cell_inputs(checkout, spec, overlays)
@@ -112,7 +112,7 @@ def _read(tree: Tree, path: str) -> str | None:
         return None
 
 
-def _inventory_base(cell: Cell) -> Any:
+def inventory_base(cell: Cell) -> Any:
     from .kubespray.inventory import inventory_cell
 
     path = Path(cell.inventory)

@@ -24,7 +24,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Render Kubespray templates as Ansible would and validate every output strictly.")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO_ROOT / "examples" / "rendered"
+TEMPLATES_UNDER_TEST = REPO_ROOT / "templates_under_test"
 
 FormatOpt = Annotated[list[str] | None, typer.Option(
     "--format", "-f", metavar="NAME[=PATH]",
@@ -78,26 +78,26 @@ def validate(
 
 
 @app.command()
-def demo(kube_version: KubeVersionOpt = None, fmt: FormatOpt = None) -> None:
-    """The main job on the embedded default (what `make run` runs)."""
-    formats = parse_formats(fmt)
-    store = SchemaStore.for_version(kube_version)
-    tune_gc()
-    result = validate_paths([str(EXAMPLES)], store)
-    # Render templates_under_test (every host of its inventory) and validate each YAML output.
-    from .ansible import Engine, load_inventory
-    from .model import Source
-    from .tree import DirTree
-    from .validate import validate_text
+def demo(
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")] = 0,
+    fmt: FormatOpt = None,
+) -> None:
+    """The main job on the embedded default (what `make run` runs): `kvalidate check` on
+    templates_under_test, a small Kubespray-shaped checkout with deliberate bugs, over its matrix
+    (templates_under_test/kvalidate.yaml)."""
+    from .check import CheckOptions, default_jobs, is_terminal, run_check
+    from .kubespray.checkout import open_checkout
+    from .plan import Overrides, find_config, plan_cells
 
-    tree = DirTree(REPO_ROOT / "templates_under_test")
-    run = Engine(tree, load_inventory(tree, "inventory/hosts.yml")).run_playbook("cluster.yml")
-    result.findings.extend(run.findings)
-    for r in run.renderings:
-        if r.via == "template" and r.dest.endswith((".yml", ".yaml")):
-            src = Source(file=f"{r.host}:{r.dest}", template=r.template, host=r.host, dest=r.dest)
-            result.findings.extend(validate_text(r.text, src, kube_version, store=store))
-            result.files += 1
+    formats = parse_formats(fmt)
+    root = TEMPLATES_UNDER_TEST
+    if not (root / "kvalidate.yaml").is_file():
+        raise SetupError(f"no embedded default at {root}: `kvalidate demo` runs from a source checkout "
+                         "(pip install -e .)")
+    cells = plan_cells(open_checkout(DirTree(root)), find_config(root, None), Overrides(),
+                       checkout_arg=root.name)
+    options = CheckOptions(checkout=root, cells=tuple(cells), jobs=jobs or default_jobs())
+    result = _with_progress(options, run_check, is_terminal())
     emit(result, formats)
     raise typer.Exit(result.exit_code())
 
@@ -168,6 +168,9 @@ def check(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")] = 0,
     emit_dir: Annotated[Path | None, typer.Option(
         "--emit", metavar="DIR", help="Write every rendering as DIR/HOST/DEST.")] = None,
+    auto: Annotated[bool, typer.Option(
+        "--auto", help="Automatic coverage: per template, its task's gate held open and every pair of the "
+        "values its own conditionals test, as extra cells on top of the first cell.")] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Render a Kubespray checkout as cluster.yml would, per host and cell, and validate every output."""
@@ -183,9 +186,9 @@ def check(
     if emit_dir is not None and (emit_dir.resolve() == root or root in emit_dir.resolve().parents):
         raise SetupError(f"--emit {emit_dir} is inside the checkout: kvalidate never writes into the checkout")
     refs = tuple(ref or ())
-    if refs:
-        from .gittree import GitTree
+    from .gittree import GitTree
 
+    if refs:
         first = open_checkout(GitTree(root, refs[0]))
     else:
         first = open_checkout(DirTree(root))
@@ -193,7 +196,13 @@ def check(
     over = Overrides(extra_vars=parse_extra_vars(extra or [], vars_files or []), scenarios=tuple(scenario or ()),
                      layout=layout or "", os=os_name or "", inventory=str(inventory.resolve()) if inventory else "",
                      kube_version=kube_version or "")
-    cells = plan_cells(first, matrix, over, shard_spec, checkout_arg=str(checkout))
+    notes: list[str] = []
+    wants_auto = auto or (matrix is not None and matrix.auto)
+    others = [open_checkout(GitTree(root, r)) for r in refs[1:]] if wants_auto else []
+    cells = plan_cells(first, matrix, over, shard_spec, checkout_arg=str(checkout), auto=auto,
+                       more_checkouts=others, notes=notes)
+    for note in notes:
+        print(f"kvalidate: {note}", file=sys.stderr)
     options = CheckOptions(checkout=root, cells=tuple(cells), refs=refs, hosts=tuple(host or ()),
                            kube_version=kube_version, facts_files=tuple(facts or ()), emit_dir=emit_dir,
                            jobs=jobs or default_jobs())

@@ -8,12 +8,14 @@ matrix's; without one, one cell per `--scenario` (or the default cell). Command-
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .autoplan import MAX_CELLS, AutoPlan, auto_plan, template_plans
 from .config import CONFIG_NAME, MatrixConfig, load_config
 from .matrix import cell_name, expand, parse_shard, reproduce, shard
 from .model import Cell, SetupError
@@ -51,9 +53,43 @@ def scenario_paths(tree: Any, patterns: Sequence[str]) -> list[str]:
     return out
 
 
+def discover_gates(checkout: Any, cell: Cell) -> list[Any]:
+    """Run `cell` once with the engine recording every template task met (`TemplateGate`s)."""
+    from .ansible.play import Engine
+    from .check import inventory_base
+    from .kubespray.run import cell_inputs, engine_inventory
+    from .kubespray.scenario import cell_spec
+
+    inputs = cell_inputs(checkout, cell_spec(checkout, cell, inventory_base(cell) if cell.inventory else None))
+    engine = Engine(inputs.checkout.tree, engine_inventory(inputs), extra_vars=inputs.extra_vars,
+                    env=inputs.environment, simulator=inputs.simulator, passwords=inputs.passwords,
+                    skip_task_files=inputs.skip_task_files, keep_going=True, record_gates=True)
+    return engine.run_playbook(inputs.playbook).gates
+
+
+def auto_cells(checkouts: Sequence[Any], base: Cell, max_cells: int = MAX_CELLS) -> AutoPlan:
+    """Automatic coverage on top of `base`, united over `checkouts` (one per `--ref`): the
+    templates of every ref get their pairs, and every ref runs every cell."""
+    plans = []
+    for co in checkouts:
+        plans += template_plans(discover_gates(co, base), functools.partial(_read, co.tree))
+    return auto_plan(base, plans, max_cells)
+
+
+def _read(tree: Any, path: str) -> str | None:
+    try:
+        text: str = tree.read_text(path)
+    except Exception:  # noqa: BLE001 - an unreadable template is simply not covered
+        return None
+    return text
+
+
 def plan_cells(checkout: Any, config: MatrixConfig | None, over: Overrides, shard_spec: str | None = None,
-               checkout_arg: str = ".") -> list[Cell]:
-    """The cells to run on `checkout` (an opened Kubespray checkout)."""
+               checkout_arg: str = ".", auto: bool = False, more_checkouts: Sequence[Any] = (),
+               notes: list[str] | None = None) -> list[Cell]:
+    """The cells to run on `checkout` (an opened Kubespray checkout). With `auto` (or the matrix's
+    `auto: true`), the automatic-coverage cells of the first cell follow the planned ones
+    (`more_checkouts`: the other refs, whose templates are covered too); `notes` gets a summary."""
     from .kubespray.checkout import declared_kube_version
 
     tree = checkout.tree
@@ -78,6 +114,12 @@ def plan_cells(checkout: Any, config: MatrixConfig | None, over: Overrides, shar
                     layout=over.layout or c.layout, os=over.os or c.os,
                     inventory=over.inventory or c.inventory, kube_version=over.kube_version or c.kube_version)
         out.append(replace(c, command=reproduce(c, checkout_arg)))
+    if auto or (config is not None and config.auto):
+        plan = auto_cells([checkout, *more_checkouts], out[0])
+        names = {c.name for c in out}
+        out += [replace(c, command=reproduce(c, checkout_arg)) for c in plan.cells if c.name not in names]
+        if notes is not None:
+            notes.append(plan.summary())
     if shard_spec:
         i, n = parse_shard(shard_spec)
         out = shard(out, i, n)

@@ -126,3 +126,43 @@ def test_not_a_checkout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_emit_inside_the_checkout_is_refused(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["check", str(checkout), "--emit", str(checkout / "out")], capsys)
     assert code == 2 and "never writes into the checkout" in err[0]
+
+
+def test_auto_finds_the_pair_without_naming_a_flag(checkout: Path, capsys: pytest.CaptureFixture[str],
+                                                   tmp_path: Path) -> None:
+    # a third flag of the template's own, so that pairs are fewer than the product
+    tpl = checkout / "roles/network_plugin/calico/templates/calico-typha.yml.j2"
+    tpl.write_text(tpl.read_text() + "{% if typha_metrics %}\n---\napiVersion: v1\nkind: Service\n"
+                   "metadata: {name: typha-metrics}\n{% endif %}\n")
+    defaults = checkout / "roles/network_plugin/calico/defaults/main.yml"
+    defaults.write_text(defaults.read_text() + "typha_metrics: false\n")
+    code, _, err = run(["check", str(checkout), "--auto", "--host", "node1", "-f", f"json={tmp_path}/a.json"],
+                       capsys)
+    assert code == 1
+    assert err[0].startswith("kvalidate: auto coverage: 1 template gate(s), ")
+    report = json.loads((tmp_path / "a.json").read_text())
+    bad = {f["cell"] for f in report["findings"] if f["rule"] == "unknown-field"}
+    cells = {c["name"]: c for c in report["cells"]}
+    assert bad and all(cells[c]["extra_vars"]["typha_enabled"] is True for c in bad)
+    assert all(cells[c]["extra_vars"]["typha_secure"] and cells[c]["extra_vars"]["calico_ipam_host_local"]
+               for c in bad)
+    assert 1 + 4 <= len(cells) < 1 + 2 * 2 * 2  # the base cell and fewer than the product of the three flags
+
+
+def test_auto_in_the_matrix_file_and_over_refs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = write_checkout(tmp_path / "repo")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "buggy")
+    git(repo, "tag", "v1")
+    tpl = repo / "roles/network_plugin/calico/templates/calico-typha.yml.j2"
+    tpl.write_text(tpl.read_text().replace("{% if calico_ipam_host_local %}\n            - name: USE_POD_CIDR\n"
+                                           '              value: "true"\n{% endif %}\n', ""))
+    git(repo, "commit", "-qam", "fixed")
+    config = tmp_path / "auto.yaml"
+    config.write_text("auto: true\n")
+    code, _, _ = run(["check", str(repo), "--config", str(config), "--ref", "v1", "--ref", "main",
+                      "--host", "node1", "-f", f"json={tmp_path}/r.json"], capsys)
+    assert code == 1
+    findings = json.loads((tmp_path / "r.json").read_text())["findings"]
+    assert {f["ref"] for f in findings if f["rule"] == "unknown-field"} == {"v1"}

@@ -1,0 +1,104 @@
+"""autoplan.py: template gates -> pairwise assignments -> packed cells (no checkout needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kvalidate.ansible.play import TemplateGate
+from kvalidate.autocover import truth_values
+from kvalidate.autoplan import auto_plan, pack, template_plans
+from kvalidate.covering import uncovered
+from kvalidate.model import Cell
+
+TYPHA = "{% if typha_secure %}a{% endif %}{% if calico_ipam_host_local %}b{% endif %}{% if metrics %}c{% endif %}"
+NODE = "{% if calico_datastore == 'etcd' %}x{% endif %}{% if typha_secure %}y{% endif %}"
+DEFAULTS = {"typha_enabled": False, "typha_secure": False, "calico_ipam_host_local": False, "metrics": False,
+            "calico_datastore": "kdd", "kube_network_plugin": "calico", "plugins": ["a"]}
+SOURCES = {"typha.j2": TYPHA, "node.j2": NODE, "plain.j2": "static\n", "gone.j2": None}
+
+
+def gate(template: str, *conditions: str) -> TemplateGate:
+    return TemplateGate(template, "calico", conditions, DEFAULTS)
+
+
+GATES = [
+    gate("typha.j2", "kube_network_plugin == 'calico'", "('kube_control_plane' in group_names)", "typha_enabled"),
+    gate("node.j2", "kube_network_plugin == 'calico'"),
+    gate("plain.j2", "kube_network_plugin == 'calico'"),
+    gate("plain.j2", "kube_network_plugin == 'calico'"),  # met again (another host): one plan
+    gate("gone.j2", "x"),  # unreadable: not planned
+]
+
+
+def plans() -> Any:
+    return template_plans(GATES, SOURCES.get)
+
+
+def test_one_plan_per_template_and_gate_with_magic_variables_left_out() -> None:
+    got = {p.template: (dict(p.gate), dict(p.axes)) for p in plans()}
+    assert got == {
+        "typha.j2": ({"kube_network_plugin": "calico", "typha_enabled": True},
+                     {"typha_secure": [True, False], "calico_ipam_host_local": [True, False],
+                      "metrics": [True, False]}),
+        "node.j2": ({"kube_network_plugin": "calico"},
+                    {"calico_datastore": ["etcd", "kdd"], "typha_secure": [True, False]}),
+        "plain.j2": ({"kube_network_plugin": "calico"}, {}),
+    }
+
+
+def test_every_pair_of_every_template_is_in_some_cell_with_its_gate_open() -> None:
+    ps = plans()
+    cells = auto_plan(Cell("base", extra_vars={"keep": 1}), ps).cells
+    assert all(c.extra_vars["keep"] == 1 for c in cells)
+    for p in ps:
+        rows = [c.extra_vars for c in cells if all(c.extra_vars.get(k) == v for k, v in p.gate.items())]
+        assert uncovered(p.axes, rows, 2) == []
+
+
+def test_packing_merges_compatible_assignments() -> None:
+    ps = plans()
+    groups, served, n, dropped = pack(ps)
+    assert n == sum(len(p.rows) for p in ps if p.axes) + 1  # plain.j2: its gate alone
+    assert len(groups) < n and dropped == 0
+    assert any(len(s) > 1 for s in served)
+
+
+def test_cap_drops_and_counts() -> None:
+    groups, _, n, dropped = pack(plans(), max_cells=1)
+    assert len(groups) == 1 and dropped > 0 and n > 1
+
+
+def test_names_description_and_summary() -> None:
+    plan = auto_plan(Cell("ci1", scenario="tests/files/ci1.yml", layout="ha"), plans())
+    assert [c.name for c in plan.cells][:2] == ["ci1+auto1", "ci1+auto2"]
+    assert all(c.scenario == "tests/files/ci1.yml" and c.layout == "ha" for c in plan.cells)
+    assert plan.cells[0].description.startswith("auto: ")
+    assert plan.product == 8 + 4 + 1
+    assert f"packed into {len(plan.cells)} cell(s)" in plan.summary()
+
+
+@pytest.mark.parametrize(("default", "present", "values"), [
+    (False, True, [True, False]),
+    ("{{ a and b }}", True, [True, False]),
+    ("{{ some_list }}", True, []),  # unknown type: the variable itself is not varied
+    (["x"], True, [["x"], []]),
+    ("eth0", True, ["eth0", ""]),
+    (3, True, [3, 0]),
+    ("", True, []),
+    ([], True, []),
+    (None, False, []),
+])
+def test_truth_values(default: object, present: bool, values: list[object]) -> None:
+    assert truth_values(default, present) == values
+
+
+@pytest.mark.parametrize(("when", "gate_value"), [
+    ("plugins", ["a"]),  # a non-empty list default already holds `when: plugins` open
+    ("not plugins", []),
+    ("typha_enabled", True),
+])
+def test_gate_values_keep_the_type_of_the_default(when: str, gate_value: object) -> None:
+    (p,) = template_plans([gate("plain.j2", when)], SOURCES.get)
+    assert next(iter(p.gate.values())) == gate_value
