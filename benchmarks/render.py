@@ -35,7 +35,7 @@ def ansible_playbook() -> float:
     with tempfile.TemporaryDirectory() as out:
         env = {**os.environ, "KV_ORACLE_OUT": out, "ANSIBLE_ACTION_PLUGINS": str(PLUGINS),
                "ANSIBLE_CONFIG": str(TREE / "ansible.cfg"), "ANSIBLE_LOCAL_TEMP": f"{out}/_tmp"}
-        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventory/hosts.yml", "cluster.yml",
+        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventory/sample/hosts.yml", "cluster.yml",
                *(a for k, v in EXTRA.items() for a in ("-e", f"{k}={v}"))]
         t0 = time.perf_counter()
         subprocess.run(cmd, cwd=TREE, env=env, check=True, capture_output=True)
@@ -59,7 +59,8 @@ def kvalidate_playbook() -> tuple[float, list[Any], list[Any]]:
     t0 = time.perf_counter()
     Templar.render_file = spy  # type: ignore[method-assign]
     try:
-        result = Engine(tree, load_inventory(tree, "inventory/hosts.yml"), extra_vars=EXTRA).run_playbook("cluster.yml")
+        inventory = load_inventory(tree, "inventory/sample/hosts.yml")
+        result = Engine(tree, inventory, extra_vars=EXTRA).run_playbook("cluster.yml")
     finally:
         Templar.render_file = orig  # type: ignore[method-assign]
     return time.perf_counter() - t0, result.renderings, captured

@@ -17,7 +17,7 @@ from kvalidate.tree import DirTree
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TUT = Path(__file__).resolve().parents[2] / "templates_under_test"
-SOURCES = [(FIXTURES, "inventory/hosts.ini"), (TUT, "inventory/hosts.yml")]
+SOURCES = [(FIXTURES, "inventory/hosts.ini"), (TUT, "inventory/sample/hosts.yml")]
 PATTERNS = ["all", "*", "kube_node", "etcd:kube_control_plane", "kube_node:!kube_control_plane",
             "kube_node:&etcd", "kube_control_plane[0]", "kube_node[1:]", "etcd[-1]", "node*", "k8s_cluster",
             "ungrouped", "nope", "kube_node,etcd", "!kube_node:etcd", "node1:node3", "etcd[0:1]"]
