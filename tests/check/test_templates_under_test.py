@@ -59,9 +59,10 @@ Golden = set[tuple[str, str, str, str, str, str]]  # severity, rule, template, h
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("demo") / "report.json"
-    assert main(["demo", "-j", "2", "-f", f"json={out}"]) == 1
-    data: dict[str, Any] = json.loads(out.read_text())
+    tmp = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "-j", "2", "-f", f"json={tmp}/report.json", "-f", f"text={tmp}/report.txt"]) == 1
+    data: dict[str, Any] = json.loads((tmp / "report.json").read_text())
+    data["text"] = (tmp / "report.txt").read_text().splitlines()
     return data
 
 
@@ -110,6 +111,16 @@ def test_typha_pair_lines(report: dict[str, Any]) -> None:
     unknown = next(f for f in report["findings"] if f["cell"] == cell and f["rule"] == "unknown-field")
     assert unknown["message"] == f'unknown field "{MOUNTS}[2].value"'
     assert unknown["dest"] == "/etc/kubernetes/calico-typha.yml" and unknown["kind"] == "Deployment"
+
+
+def test_demo_text_report(report: dict[str, Any]) -> None:
+    lines = report["text"]
+    assert lines[-1] == "443 file(s), 519 document(s): 61 error(s), 3 warning(s)"
+    cell = next(c["name"] for c in report["cells"] if _both(c) and (c["layout"], c["kube_version"]) == ("ha", "1.34"))
+    pairs = list(zip(lines, lines[1:], strict=False))
+    assert ('instance-2/etc/kubernetes/calico-typha.yml:113:11: error unknown-field: '
+            'unknown field "spec.template.spec.containers[0].volumeMounts[2].value"',
+            f"    (template {TYPHA}:120, host instance-2, cell {cell})") in pairs
 
 
 def _run(layout: str, limit: list[str] | None = None, **extra: Any) -> RunResult:
