@@ -9,7 +9,8 @@
 `--render CHECKOUT` first renders each scenario with kvalidate (`kvalidate.kubespray`: the CI
 scenario `tests/files/NAME.yml`, or the default cell for `default`) into `--emit-root/NAME`,
 timing it; `-e` adds extra vars to every cell; `--default-cell` renders the default cell whatever
-the output's folder name (e.g. `r2.27-default-typha`).
+the output's folder name (e.g. `r2.27-default-typha`); `--oracle-parity` renders as the oracle
+runs (`kubespray.run.run_cell(oracle_parity=True)`).
 
 Oracle side (`../shared/oracle/render scenario --out OUT`): `OUT/_manifest.jsonl` lists every
 rendering. Template tasks write `OUT/HOST/DEST` (a DEST written twice keeps the last
@@ -137,7 +138,7 @@ def compare(name: str, oracle: Path, emit: Path, diff_lines: int, out: list[str]
 
 
 def render(checkout: Path, names: list[str], emit_root: Path, extra: dict[str, Any], out: list[str],
-           default_cell: bool = False) -> None:
+           default_cell: bool = False, parity: bool = False) -> None:
     """Render each named cell with kvalidate into emit_root/NAME (the measured pipeline)."""
     import shutil
     import time
@@ -152,7 +153,7 @@ def render(checkout: Path, names: list[str], emit_root: Path, extra: dict[str, A
     for name in names:
         t0 = time.perf_counter()
         scenario = "" if default_cell or name == "default" else name
-        _, result = render_cell(ck, Cell(name, scenario=scenario, extra_vars=extra))
+        _, result = render_cell(ck, Cell(name, scenario=scenario, extra_vars=extra), oracle_parity=parity)
         took = time.perf_counter() - t0
         shutil.rmtree(emit_root / name, ignore_errors=True)
         n = emit(result.renderings, emit_root / name)
@@ -174,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="extra var for --render (value parsed as YAML)")
     p.add_argument("--default-cell", action="store_true",
                    help="--render every output as the default cell (whatever its folder name)")
+    p.add_argument("--oracle-parity", action="store_true",
+                   help="--render as the oracle runs (stateless stat, download tasks emptied)")
     args = p.parse_args(argv)
     pairs: list[tuple[str, Path, Path]] = []
     if args.oracle and args.emit:
@@ -189,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         import yaml
 
         extra = {k: yaml.safe_load(v) for k, _, v in (e.partition("=") for e in args.extra)}
-        render(args.render, [n for n, _, _ in pairs], pairs[0][2].parent, extra, lines, args.default_cell)
+        render(args.render, [n for n, _, _ in pairs], pairs[0][2].parent, extra, lines, args.default_cell,
+               args.oracle_parity)
     results = [compare(n, o, e, args.diff_lines, lines) for n, o, e in pairs]
     ident, total = sum(r["identical"] for r in results), sum(r["total"] for r in results)
     lines.append(f"TOTAL template+lookup identical: {ident}/{total} = "

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
+import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -202,6 +204,26 @@ def simulate(call: ModuleCall, rules: SimRules | None = None) -> dict[str, Any] 
         if key in call.args and mod in ECHO_MODULES and key not in result:
             result[key] = call.args[key]
     return _finish(result)
+
+
+def with_written_files(sim: Simulator, written: Callable[[str, str], str | None]) -> Simulator:
+    """`sim`, except that `stat` sees the files this run wrote: `written(host, path)` gives a file's
+    text or None. Kubespray up to 2.27 stats the nginx/haproxy config it has just rendered and puts
+    `stat.checksum` (sha1, as ansible's stat) in the static pod's annotation."""
+
+    def stateful(call: ModuleCall) -> dict[str, Any] | None:
+        path = call.args.get("path")
+        if short_name(call.module) == "stat" and isinstance(path, str):
+            text = written(call.host, posixpath.normpath(path))
+            if text is not None:
+                data = text.encode()
+                return {"changed": False, "stat": {
+                    "exists": True, "path": path, "isreg": True, "isdir": False, "islnk": False,
+                    "size": len(data), "checksum": hashlib.sha1(data).hexdigest(),  # noqa: S324 - ansible's
+                    "mode": "0644", "pw_name": "root", "readable": True, "writeable": True}}
+        return sim(call)
+
+    return stateful
 
 
 def make_simulator(rules: SimRules | None = None) -> Simulator:

@@ -65,21 +65,21 @@ def texts(tree: Path, cell: Cell) -> dict[str, str]:
     (Cell("sep", scenario="demo-sep"), {
         "instance-1:/etc/demo.conf":
             "host=instance-1 ip=10.0.0.11 os=AlmaLinux\ntoken=abcdef.0123456789abcdef usr=True version=1.36.1\n"
-            f"cp=instance-1 cluster=instance-1,instance-2 dns=1 key={KEY} dl=skipped\n",
+            f"cp=instance-1 cluster=instance-1,instance-2 dns=1 key={KEY} dl=ran\n",
         "instance-2:/etc/demo.conf":
             "host=instance-2 ip=10.0.0.12 os=AlmaLinux\ntoken=abcdef.0123456789abcdef usr=True version=1.36.1\n"
-            f"cp=instance-1 cluster=instance-1,instance-2 dns=1 key={KEY} dl=skipped\n",
+            f"cp=instance-1 cluster=instance-1,instance-2 dns=1 key={KEY} dl=ran\n",
     }),
     # default cell: sample group_vars; k8s_cluster/ (a group made at run time) beats all/
     (Cell("default", kube_version="1.35"), {
         f"node{i}:/etc/demo.conf":
             f"host=node{i} ip=10.0.0.1{i} os=Ubuntu\ntoken=abcdef.0123456789abcdef usr=True version=1.35.0\n"
-            f"cp=node1 cluster=node1,node2,node3 dns=7 key={KEY} dl=skipped\n" for i in (1, 2, 3)
+            f"cp=node1 cluster=node1,node2,node3 dns=7 key={KEY} dl=ran\n" for i in (1, 2, 3)
     }),
     (Cell("aio", scenario="demo-sep", layout="all-in-one", os="debian-12"), {
         "instance-1:/etc/demo.conf":
             "host=instance-1 ip=10.0.0.11 os=Debian\ntoken=abcdef.0123456789abcdef usr=True version=1.36.1\n"
-            f"cp=instance-1 cluster=instance-1 dns=1 key={KEY} dl=skipped\n",
+            f"cp=instance-1 cluster=instance-1 dns=1 key={KEY} dl=ran\n",
     }),
 ])
 def test_run_cell(tree_at: Callable[[dict[str, str]], Path], cell: Cell, expected: dict[str, str]) -> None:
@@ -108,3 +108,51 @@ def test_oracle_parity_skips_download(tree_at: Callable[[dict[str, str]], Path],
     ck = open_checkout(DirTree(tree_at(TREE)))
     result = run_cell(cell_inputs(ck, scenario_cell(ck, "demo-sep")), oracle_parity=parity)
     assert {r.text.rstrip().rsplit(" ", 1)[-1] for r in result.renderings} == {dl}
+
+
+STAT_TREE = {
+    "playbooks/cluster.yml": "- hosts: all\n  gather_facts: false\n  roles: [kubespray_defaults, lb]\n",
+    "roles/kubespray_defaults/defaults/main.yml": "x: 1\n",
+    "roles/lb/tasks/main.yml": (
+        "- template: {src: nginx.conf.j2, dest: /etc/nginx/nginx.conf}\n"
+        "- stat: {path: /etc/nginx/./nginx.conf, get_checksum: true}\n  register: nginx_stat\n"
+        "- stat: {path: /etc/other.conf}\n  register: other\n"
+        "- template: {src: pod.j2, dest: /etc/kubernetes/manifests/nginx-proxy.yml}\n"),
+    "roles/lb/templates/nginx.conf.j2": "upstream {{ inventory_hostname }};\n",
+    "roles/lb/templates/pod.j2": "{{ nginx_stat.stat.exists }} {{ nginx_stat.stat.checksum | default('none') }}"
+                                 " {{ other.stat.exists }}\n",
+}
+
+
+@pytest.mark.parametrize(("parity", "pod"), [
+    # sha1("upstream node1;\n"), as ansible's stat reports it
+    (False, "True aa9b8a0199b96affce8b2af7b2db55dbe6c59f41 False\n"),
+    (True, "False none False\n"),  # the oracle's stat never sees files the run wrote
+])
+def test_stat_sees_written_files(tree_at: Callable[[dict[str, str]], Path], parity: bool, pod: str) -> None:
+    ck = open_checkout(DirTree(tree_at(STAT_TREE)))
+    _, result = render_cell(ck, Cell("default"), oracle_parity=parity)
+    texts = {(r.host, r.dest): r.text for r in result.renderings}
+    assert texts[("node1", "/etc/kubernetes/manifests/nginx-proxy.yml")] == pod
+
+
+DOWNLOAD_TREE = {
+    "playbooks/cluster.yml": "- hosts: all\n  gather_facts: false\n  roles: [kubespray_defaults, download, show]\n",
+    "roles/kubespray_defaults/defaults/main.yml": "x: 1\n",
+    "roles/download/tasks/main.yml": (
+        "- set_fact: {prepared: yes}\n- include_tasks: download_file.yml\n"
+        "- include_tasks: ../../container-engine/crictl/tasks/fetch.yml\n"),
+    "roles/download/tasks/download_file.yml": "- set_fact: {fetched: yes}\n",
+    "roles/container-engine/crictl/tasks/fetch.yml": "- include_tasks: ../../../download/tasks/download_file.yml\n",
+    "roles/show/tasks/main.yml": "- template: {src: s.j2, dest: /etc/s}\n",
+    "roles/show/templates/s.j2": "{{ prepared | default('-') }} {{ fetched | default('-') }}\n",
+}
+
+
+@pytest.mark.parametrize(("parity", "text"), [
+    (False, "True -\n"),  # only the fetching is left out (FETCH_TASK_FILES)
+    (True, "- -\n"),  # the oracle empties the whole download role
+])
+def test_download_role(tree_at: Callable[[dict[str, str]], Path], parity: bool, text: str) -> None:
+    _, result = render_cell(open_checkout(DirTree(tree_at(DOWNLOAD_TREE))), Cell("default"), oracle_parity=parity)
+    assert {r.text for r in result.renderings} == {text}
