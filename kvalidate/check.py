@@ -46,6 +46,8 @@ class _Worker:
     options: CheckOptions
     trees: dict[str, Any] = field(default_factory=dict)
     stores: dict[tuple[str, tuple[tuple[str, str], ...]], SchemaStore] = field(default_factory=dict)
+    # text hash -> (findings, documents), per schema store and the CRD kinds it serves at the time
+    validated: dict[tuple[int, int], dict[bytes, tuple[list[Finding], int]]] = field(default_factory=dict)
 
     def checkout(self, ref: str) -> Any:
         from .kubespray.checkout import open_checkout
@@ -82,12 +84,15 @@ class _Worker:
         minor = self._minor(checkout, inputs, renderings)
         store = self.store(minor, rendered_versions(renderings))
         _register_rendered_crds(store, renderings)
+        cache = self.validated.setdefault((id(store), len(list(store.kinds()))), {})
         result = check_renderings(renderings, store, cell=cell.name, ref=ref,
-                                  template_text=lambda p: _read(checkout.tree, p))
+                                  template_text=lambda p: _read(checkout.tree, p), cache=cache)
         for f in run.findings:
             if not self.options.hosts or f.host in self.options.hosts or not f.host:
                 result.findings.append(replace(f, cell=cell.name, ref=ref))
         result.stats["kube_minor"] = {cell.name: minor}
+        label = f"{cell.name} @ {ref}" if ref else cell.name
+        result.stats["runs"] = {label: {"cell": cell.name, "ref": ref, "files": result.files}}
         if self.options.emit_dir is not None:
             emit(renderings, _emit_root(self.options, ref, cell))
         from .ansible.codecache import CODE_CACHE
@@ -226,12 +231,14 @@ def run_check(options: CheckOptions, progress: Callable[[int, int], None] | None
 
 
 def _map(tasks: list[tuple[str, Cell]], jobs: int) -> Iterator[Result]:
+    from .validate import tune_gc
+
+    # freeze what is loaded (forked workers share it copy-on-write) and collect rarely: the engine
+    # allocates many short-lived objects (0.43 -> 0.32 s CPU per Kubespray master cell)
+    tune_gc()
     if jobs == 1:
         yield from map(_task, tasks)
         return
-    from .validate import tune_gc
-
-    tune_gc()  # freeze what the parent loaded, so forked workers share it copy-on-write
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(jobs) as pool:
         yield from pool.imap(_task, tasks)

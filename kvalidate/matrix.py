@@ -47,7 +47,9 @@ def cell_name(settings: Mapping[str, Any], axes_order: Sequence[str]) -> str:
 
 def reproduce(cell: Cell, checkout: str = ".") -> str:
     """The one `kvalidate check` command that renders this cell alone."""
-    args = ["kvalidate", "check", checkout]
+    # --no-config: the cell is complete (the matrix file's vars are in its extra vars); without it
+    # a checkout's kvalidate.yaml would run its whole matrix under these -e
+    args = ["kvalidate", "check", checkout, "--no-config"]
     if cell.scenario:
         args += ["--scenario", cell.scenario]
     if cell.inventory:
@@ -58,9 +60,16 @@ def reproduce(cell: Cell, checkout: str = ".") -> str:
         args += ["--os", cell.os]
     if cell.kube_version:
         args += ["--kube-version", cell.kube_version]
+    # -e KEY=VALUE gives Ansible a string; other types (and strings k=v cannot carry) travel in
+    # one JSON mapping, as Ansible reads them
+    typed = {}
     for k, v in cell.extra_vars.items():
-        # -e KEY=VALUE gives Ansible a string; other types travel as JSON, as Ansible reads them.
-        args += ["-e", f"{k}={v}" if isinstance(v, str) else json.dumps({k: v})]
+        if isinstance(v, str) and v and not any(c.isspace() or c in "'\"=\\" for c in v):
+            args += ["-e", f"{k}={v}"]
+        else:
+            typed[k] = v
+    if typed:
+        args += ["-e", json.dumps(typed)]
     return shlex.join(args)
 
 

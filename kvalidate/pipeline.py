@@ -66,10 +66,13 @@ def _relative_findings(text: str, store: SchemaStore) -> tuple[list[Finding], in
 
 
 def check_renderings(renderings: Iterable[RenderingLike], store: SchemaStore, *, cell: str = "", ref: str = "",
-                     template_text: Callable[[str], str | None] | None = None) -> Result:
-    """Parse and validate every rendering of one cell; findings carry template, host, cell, dest."""
+                     template_text: Callable[[str], str | None] | None = None,
+                     cache: dict[bytes, tuple[list[Finding], int]] | None = None) -> Result:
+    """Parse and validate every rendering of one cell; findings carry template, host, cell, dest.
+    `cache` (text hash -> findings, documents) may outlive the call: a matrix worker passes one per
+    schema store, so that a text rendered identically by many cells is validated once."""
     result = Result()
-    cache: dict[bytes, tuple[list[Finding], int]] = {}
+    cache = {} if cache is None else cache
     for r in renderings:
         label = output_path(r)
         result.files += 1

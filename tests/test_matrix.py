@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from kvalidate.cli import main
 from kvalidate.config import parse_config
 from kvalidate.covering import covering_rows, uncovered
 from kvalidate.matrix import expand, parse_shard, reproduce, shard
-from kvalidate.model import SetupError
+from kvalidate.model import Cell, SetupError
 
 
 @pytest.mark.parametrize(
@@ -107,9 +108,23 @@ def test_reproduce_command_types_values_as_ansible_reads_them() -> None:
     cfg = parse_config(MATRIX, "kvalidate.yaml")
     cell = expand(cfg, kube_versions=["1.32"])[-1]
     assert cell.command == reproduce(cell)
-    assert cell.command == ("kvalidate check . --kube-version 1.33 -e kube_network_plugin=calico "
-                            "-e '{\"typha_enabled\": true}' -e '{\"typha_secure\": true}' "
-                            "-e '{\"calico_ipam_host_local\": true}'")
+    assert cell.command == ("kvalidate check . --no-config --kube-version 1.33 -e kube_network_plugin=calico "
+                            "-e '{\"typha_enabled\": true, \"typha_secure\": true, \"calico_ipam_host_local\": true}'")
+
+
+@pytest.mark.parametrize(("extra_vars", "args"), [
+    ({"a": "x"}, ["-e", "a=x"]),
+    ({"a": "x y"}, ["-e", '{"a": "x y"}']),
+    ({"a": ""}, ["-e", '{"a": ""}']),
+    ({"a": "k=v"}, ["-e", '{"a": "k=v"}']),
+    ({"a": 1, "b": [1], "c": "s"}, ["-e", "c=s", "-e", '{"a": 1, "b": [1]}']),
+])
+def test_reproduce_extra_vars_round_trip(extra_vars: dict[str, object], args: list[str]) -> None:
+    from kvalidate.ansible import parse_extra_vars
+
+    command = reproduce(Cell("c", extra_vars=extra_vars))
+    assert shlex.split(command)[4:] == args
+    assert parse_extra_vars([a for a in args if a != "-e"]) == extra_vars
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 7])

@@ -1,10 +1,16 @@
-"""`file:line:col: severity rule: message`, one finding a line, then a summary."""
+"""`file:line:col: severity rule: message`, one finding a line; for a matrix (more than one cell
+or ref) the command that reproduces each failing cell and tables of cells and templates with their
+counts; then the totals line (always last, scripts read it)."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from typing import TextIO
 
-from ..model import Finding, Result
+from ..model import Finding, Result, Severity
+
+MAX_ROWS = 25  # rows per table; the rest is counted on one line
 
 
 def location(f: Finding) -> str:
@@ -29,9 +35,72 @@ def write(result: Result, out: TextIO) -> None:
         ctx = context(f)
         if ctx:
             out.write(f"    ({ctx})\n")
+    if len(result.cells) > 1 or len(result.stats.get("runs", {})) > 1:
+        write_matrix(result, out)
+        out.write("\n")
     s = result.summary()
     line = (f"{s['files']} file(s), {s['documents']} document(s): "
             f"{s['errors']} error(s), {s['warnings']} warning(s)")
     out.write(line + "\n")
     if s["no_schema_kinds"]:
         out.write("not validated (no schema): " + ", ".join(s["no_schema_kinds"]) + "\n")
+
+
+def _key(cell: str, ref: str) -> str:
+    return f"{cell} @ {ref}" if ref else cell
+
+
+def _table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[object]], more: str) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        cells = [str(v).ljust(widths[0]) if i == 0 else str(v).rjust(widths[i]) for i, v in enumerate(r)]
+        out.write("  ".join(cells).rstrip() + "\n")
+    if more:
+        out.write(more + "\n")
+
+
+def write_matrix(result: Result, out: TextIO) -> None:
+    """Reproduce commands of the cells with errors, then cells x templates with counts."""
+    errors: Counter[tuple[str, str]] = Counter()
+    warnings: Counter[tuple[str, str]] = Counter()
+    per_template: dict[str, Counter[str]] = defaultdict(Counter)
+    template_cells: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for f in result.findings:
+        key = (f.cell, f.ref)
+        (errors if f.severity is Severity.ERROR else warnings)[key] += 1
+        where = f.template or f.file or "(no template)"
+        per_template[where]["error" if f.severity is Severity.ERROR else "warning"] += 1
+        if f.severity is Severity.ERROR:
+            template_cells[where].add(key)
+    recorded: dict[str, dict[str, object]] = result.stats.get("runs", {})
+    files = {_key(str(r["cell"]), str(r["ref"])): r["files"] for r in recorded.values()}
+    minors: dict[str, str] = result.stats.get("kube_minor", {})
+    commands = {c.name: c.command for c in result.cells}
+    failing = sorted(errors, key=lambda k: (-errors[k], k))
+    if failing:
+        out.write("\nreproduce a failing cell:\n")
+        for cell, ref in failing[:MAX_ROWS]:
+            command = commands.get(cell, "")
+            if command and ref:
+                command += f" --ref {ref}"
+            out.write(f"  {_key(cell, ref)}: {command or '(no command recorded)'}\n")
+        if len(failing) > MAX_ROWS:
+            out.write(f"  ... and {len(failing) - MAX_ROWS} more failing cell(s)\n")
+    # every (cell, ref) run: as check recorded them, else the cells (a merged report)
+    seen = {k[0] for k in [*errors, *warnings]}
+    listed = [(str(r["cell"]), str(r["ref"])) for r in recorded.values()] or [
+        (c.name, "") for c in result.cells if c.name not in seen]
+    runs = list(dict.fromkeys([*failing, *sorted(warnings), *listed]))
+    shown = [k for k in runs if errors[k] or warnings[k]][:MAX_ROWS]
+    clean = len(runs) - len([k for k in runs if errors[k] or warnings[k]])
+    rows = [(_key(*k), minors.get(k[0], ""), files.get(_key(*k), ""), errors[k], warnings[k]) for k in shown]
+    out.write(f"\ncells: {len(result.cells)}\n")
+    _table(out, ("cell", "kube", "files", "errors", "warnings"), rows,
+           f"({clean} cell run(s) without findings)" if clean else "")
+    if per_template:
+        tpl_rows = sorted(per_template, key=lambda t: (-per_template[t]["error"], t))
+        trows = [(t, len(template_cells[t]), per_template[t]["error"], per_template[t]["warning"])
+                 for t in tpl_rows[:MAX_ROWS]]
+        out.write("\n")
+        _table(out, ("template", "cells with errors", "errors", "warnings"), trows,
+               f"... and {len(tpl_rows) - MAX_ROWS} more template(s)" if len(tpl_rows) > MAX_ROWS else "")

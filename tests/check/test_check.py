@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ksfixture import git, write_checkout
@@ -166,3 +168,47 @@ def test_auto_in_the_matrix_file_and_over_refs(tmp_path: Path, capsys: pytest.Ca
     assert code == 1
     findings = json.loads((tmp_path / "r.json").read_text())["findings"]
     assert {f["ref"] for f in findings if f["rule"] == "unknown-field"} == {"v1"}
+
+
+def test_text_report_reproduces_each_failing_cell_and_tabulates(checkout: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["check", str(checkout), "--auto", "--host", "node1"], capsys)
+    assert code == 1
+    i = out.index("reproduce a failing cell:")
+    name, command = out[i + 1].strip().split(": ", 1)
+    assert name == "default+auto1"
+    table = out[out.index("cells: 5") + 1:]
+    assert table[:3] == ["cell           kube  files  errors  warnings",
+                         "default+auto1  1.33      1       3         0",
+                         "(4 cell run(s) without findings)"]
+    assert table[4].split() == ["template", "cells", "with", "errors", "errors", "warnings"]
+    assert table[5].split() == ["roles/network_plugin/calico/templates/calico-typha.yml.j2", "1", "3", "0"]
+    assert out[-1] == "4 file(s), 4 document(s): 3 error(s), 0 warning(s)"
+    # the command alone renders that cell and finds the same field
+    args = shlex.split(command)
+    assert args[:4] == ["kvalidate", "check", str(checkout), "--no-config"]
+    code, _, _ = run([*args[1:], "--host", "node1", "-f", f"json={tmp_path}/one.json"], capsys)
+    again = json.loads((tmp_path / "one.json").read_text())
+    assert code == 1 and len(again["cells"]) == 1
+    assert [f["path"] for f in again["findings"] if f["rule"] == "unknown-field"] == [
+        "spec.template.spec.containers[0].volumeMounts[1].value"]
+
+
+def test_identical_renderings_are_validated_once_per_worker(checkout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kvalidate.pipeline as pipeline
+    from kvalidate.check import CheckOptions, run_check
+    from kvalidate.model import Cell
+
+    calls: list[str] = []
+    real = pipeline._relative_findings
+
+    def counting(text: str, store: Any) -> Any:
+        calls.append(text)
+        return real(text, store)
+
+    monkeypatch.setattr(pipeline, "_relative_findings", counting)
+    on = {"typha_enabled": True}
+    cells = (Cell("a", extra_vars=on), Cell("b", extra_vars=on), Cell("c", extra_vars={**on, "typha_replicas": 2}))
+    result = run_check(CheckOptions(checkout=checkout, cells=cells, jobs=1))
+    assert result.files == 9  # three hosts render calico-typha.yml in each cell
+    assert len(calls) == len(set(calls)) == 2  # one text for a and b (all hosts), another for c
