@@ -34,17 +34,30 @@ EXPECTED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("oracle")
+# Every flag of templates_under_test's bug shapes on at once (the typha pair, kube-vip, haproxy, the
+# mis-indented kubeReserved block): their renderings, bugs included, must be Ansible's too.
+FLAGS_ON = {"typha_enabled": True, "typha_secure": True, "typha_prometheusmetricsenabled": True,
+            "calico_bpf_enabled": True, "calico_ipam_host_local": True, "calico_felix_prometheusmetricsenabled": True,
+            "kube_vip_enabled": True, "loadbalancer_apiserver_type": "haproxy", "kube_reserved": True,
+            "system_reserved": True}
+
+
+def run_oracle(out: Path, extra: dict[str, Any] | None = None) -> Path:
     env = {**os.environ, "KV_ORACLE_OUT": str(out), "ANSIBLE_ACTION_PLUGINS": str(PLUGINS),
            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_LOCAL_TEMP": str(out / "_tmp"),
            "ANSIBLE_NOCOLOR": "1"}
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventory/sample/hosts.yml", "cluster.yml",
            *(a for k, v in EXTRA.items() for a in ("-e", f"{k}={v}"))]
+    if extra:
+        cmd += ["-e", json.dumps(extra)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_oracle(tmp_path_factory.mktemp("oracle"))
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +89,20 @@ def test_same_set_of_renderings_and_no_findings(oracle: Path, ours: Any) -> None
     mine = [(r.host, r.dest) for r in ours[0].renderings if r.via == "template"]
     assert sorted(mine) == sorted(_oracle_files(oracle)) == sorted(EXPECTED)
     assert ours[0].findings == []
+
+
+def test_every_flag_on_same_as_ansible(tmp_path: Path) -> None:
+    theirs = _oracle_files(run_oracle(tmp_path, FLAGS_ON))
+    tree = DirTree(ROOT)
+    run = Engine(tree, load_inventory(tree, "inventory/sample/hosts.yml"), extra_vars={**EXTRA, **FLAGS_ON},
+                 simulator=lambda call: None).run_playbook("cluster.yml")
+    mine = {(r.host, r.dest): r.text for r in run.renderings if r.via == "template"}
+    assert run.findings == []
+    assert {"/etc/kubernetes/calico-typha.yml", "/etc/kubernetes/manifests/kube-vip.yml",
+            "/etc/haproxy/haproxy.cfg", "/etc/kubernetes/manifests/haproxy.yml"} <= {d for _, d in mine}
+    assert sorted(mine) == sorted(theirs)
+    for key, text in theirs.items():
+        assert mine[key] == text, key
 
 
 def test_module_arguments_same_as_ansible(oracle: Path, ours: Any) -> None:
