@@ -54,18 +54,35 @@ class DirTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._dirs: dict[str, Path] = {"": self.root}  # resolved directories (symlinks followed, checked)
 
     @property
     def label(self) -> str:
         return str(self.root)
 
-    def _path(self, path: str) -> Path:
-        rel = normalize(path)
-        p = (self.root / rel) if rel else self.root
-        resolved = p.resolve()
+    def _inside(self, resolved: Path, path: str) -> Path:
         if resolved != self.root and self.root not in resolved.parents:
             raise TreeError(f"path escapes the tree through a symlink: {path}")
         return resolved
+
+    def _dir(self, rel: str) -> Path:
+        """A directory resolved once per run: reading a role's files costs one lstat each, not one
+        per path component (Path.resolve() on every read was a fifth of a scenario's run)."""
+        hit = self._dirs.get(rel)
+        if hit is None:
+            parent, _, name = rel.rpartition("/")
+            base = self._dir(parent) / name
+            hit = self._inside(base.resolve() if base.is_symlink() else base, rel)
+            self._dirs[rel] = hit
+        return hit
+
+    def _path(self, path: str) -> Path:
+        rel = normalize(path)
+        if not rel:
+            return self.root
+        parent, _, name = rel.rpartition("/")
+        p = self._dir(parent) / name
+        return self._inside(p.resolve(), path) if p.is_symlink() else p
 
     def read_bytes(self, path: str) -> bytes:
         try:
