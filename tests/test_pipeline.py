@@ -121,3 +121,17 @@ def test_template_line(line: int, expected: int) -> None:
 @pytest.mark.parametrize(("value", "minor"), [("v1.33.4", "1.33"), ("1.30.0", "1.30"), ("", None), (None, None)])
 def test_kube_minor(value: object, minor: str | None) -> None:
     assert kube_minor(value) == minor
+
+
+def test_template_line_of_a_multi_line_expression() -> None:
+    template = ["kind: KubeletConfiguration", "kubeReserved:", "  {{ kube_reserved | to_nice_yaml }}",
+                "systemReserved:", "  memory: {{ mem }}", "evictionHard: {}"]
+    rendered = ["kind: KubeletConfiguration", "kubeReserved:", "  cpu: 200m", "memory: 512Mi", "systemReserved:",
+                "  memory: 1Gi", "evictionHard: {}"]
+    assert [template_line(template, rendered, n) for n in range(1, 8)] == [1, 2, 3, 3, 4, 5, 6]
+
+
+def test_template_line_inside_a_loop() -> None:
+    template = ["items:", "{% for i in xs %}", "  - name: {{ i }}", "    port: {{ port }}", "{% endfor %}", "end: 1"]
+    rendered = ["items:", "  - name: a", "    port: 1", "  - name: b", "    port: 2", "end: 1"]
+    assert [template_line(template, rendered, n) for n in (2, 5, 6)] == [3, 4, 6]
