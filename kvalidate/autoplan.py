@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .autocover import auto_axes
-from .covering import covering_rows
+from .covering import Rule, covering_rows, forbidden
 from .model import Cell
 
 MAX_CELLS = 64
@@ -54,6 +54,7 @@ class AutoPlan:
     cells: tuple[Cell, ...]
     templates: tuple[TemplatePlan, ...] = ()
     dropped: int = 0  # assignments beyond the cap
+    max_cells: int = MAX_CELLS
     assignments: int = 0  # distinct (gate + row) assignments before packing
     covers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # cell name -> templates
 
@@ -66,7 +67,7 @@ class AutoPlan:
         return (f"auto coverage: {len(self.templates)} template gate(s), {self.assignments} pairwise "
                 f"assignment(s) packed into {len(self.cells)} cell(s) (full product per template: "
                 f"{self.product} cells)" + (f"; {self.dropped} assignment(s) beyond the cap of "
-                                            f"{MAX_CELLS} cells dropped" if self.dropped else ""))
+                                            f"{self.max_cells} cells dropped" if self.dropped else ""))
 
 
 def _is_var(name: str) -> bool:
@@ -87,8 +88,10 @@ def _same(a: Any, b: Any) -> bool:
     return bool(type(a) is type(b) and a == b)
 
 
-def template_plans(gates: Sequence[Any], read: Callable[[str], str | None]) -> list[TemplatePlan]:
-    """One plan per distinct (template, gate) met; `gates` are `TemplateGate`s of one or more runs."""
+def template_plans(gates: Sequence[Any], read: Callable[[str], str | None],
+                   exclude: Sequence[Rule] = ()) -> list[TemplatePlan]:
+    """One plan per distinct (template, gate) met; `gates` are `TemplateGate`s of one or more runs.
+    `exclude` rules (the matrix file's) are honoured by the covering rows."""
     out: list[TemplatePlan] = []
     seen: set[tuple[str, str, str]] = set()
     sources: dict[str, str | None] = {}
@@ -105,15 +108,30 @@ def template_plans(gates: Sequence[Any], read: Callable[[str], str | None]) -> l
         if key in seen:
             continue
         seen.add(key)
-        rows = covering_rows(axes, 2) if axes else [{}]
+        if forbidden(exclude, gate):
+            continue  # the gate itself is excluded: the template is not wanted open
+        rows = [r for r in (covering_rows(axes, 2, _fixed(exclude, gate)) if axes else [{}])
+                if not forbidden(exclude, {**gate, **r})]
         out.append(TemplatePlan(g.template, gate, axes, tuple(rows)))
     return out
 
 
-def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS,
+def _fixed(exclude: Sequence[Rule], gate: Mapping[str, Any]) -> list[Rule]:
+    """Exclusion rules seen from the axes: a rule whose gate keys match is reduced to its other keys."""
+    out: list[Rule] = []
+    for rule in exclude:
+        if all(k not in gate or gate[k] in v for k, v in rule.items()):
+            rest = {k: v for k, v in rule.items() if k not in gate}
+            if rest:
+                out.append(rest)
+    return out
+
+
+def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Sequence[Rule] = (),
          ) -> tuple[list[dict[str, Any]], list[list[str]], int, int]:
-    """Assignments packed first-fit into at most `max_cells` groups of compatible extra vars.
-    Returns (groups, templates per group, distinct assignments, assignments dropped)."""
+    """Assignments packed first-fit into at most `max_cells` groups of compatible extra vars (a
+    merge that an `exclude` rule matches is not made). Returns (groups, templates per group,
+    distinct assignments, assignments dropped)."""
     groups: list[dict[str, Any]] = []
     served: list[list[str]] = []
     seen: list[dict[str, Any]] = []
@@ -125,7 +143,8 @@ def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS,
                 continue
             seen.append(assignment)
             for i, group in enumerate(groups):
-                if all(k not in group or _same(group[k], v) for k, v in assignment.items()):
+                if all(k not in group or _same(group[k], v) for k, v in assignment.items()) \
+                        and not forbidden(exclude, {**group, **assignment}):
                     group.update(assignment)
                     if plan.template not in served[i]:
                         served[i].append(plan.template)
@@ -143,10 +162,11 @@ def _equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
 
 
-def auto_plan(base: Cell, plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS) -> AutoPlan:
+def auto_plan(base: Cell, plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS,
+              exclude: Sequence[Rule] = ()) -> AutoPlan:
     """The auto cells on top of `base` (its scenario, layout, OS, inventory and extra vars kept;
     an assignment's vars on top), from the plans of one or more checkouts (refs)."""
-    groups, served, n, dropped = pack(plans, max_cells)
+    groups, served, n, dropped = pack(plans, max_cells, exclude)
     cells = []
     covers: dict[str, tuple[str, ...]] = {}
     width = len(str(len(groups)))
@@ -157,4 +177,4 @@ def auto_plan(base: Cell, plans: Sequence[TemplatePlan], max_cells: int = MAX_CE
                           layout=base.layout, inventory=base.inventory, os=base.os,
                           kube_version=base.kube_version, description=description))
         covers[name] = tuple(templates)
-    return AutoPlan(tuple(cells), tuple(plans), dropped, n, covers)
+    return AutoPlan(tuple(cells), tuple(plans), dropped, max_cells, n, covers)

@@ -57,6 +57,7 @@ class MatrixConfig:
     os: tuple[str, ...] = ()
     inventory: str = ""
     auto: bool = False
+    auto_max_cells: int = 64
     include: tuple[Mapping[str, Any], ...] = ()
     exclude: tuple[Mapping[str, Any], ...] = ()
     cells: tuple[NamedCell, ...] = ()
@@ -130,6 +131,7 @@ def _build(data: Mapping[str, Any], label: str) -> MatrixConfig:
         os=tuple(data.get("os", ())),
         inventory=str(data.get("inventory", "")),
         auto=bool(data.get("auto", False)),
+        auto_max_cells=int(data.get("auto_max_cells", 64)),
         include=tuple(data.get("include", ())),
         exclude=tuple(data.get("exclude", ())),
         cells=cells,

@@ -26,7 +26,7 @@ def _matches(rule: Rule, row: Mapping[str, Any]) -> bool:
     return all(axis in row and row[axis] in values for axis, values in rule.items())
 
 
-def _forbidden(rules: Sequence[Rule], row: Mapping[str, Any]) -> bool:
+def forbidden(rules: Sequence[Rule], row: Mapping[str, Any]) -> bool:
     """True when some rule has all of its axes assigned in `row` and matches."""
     return any(all(a in row for a in rule) and _matches(rule, row) for rule in rules)
 
@@ -39,7 +39,7 @@ def _tuples(axes: Sequence[tuple[str, Sequence[Any]]], t: int,
         for vals in itertools.product(*(range(len(axes[i][1])) for i in combo)):
             tup = tuple(zip(combo, vals, strict=True))
             row = {axes[i][0]: axes[i][1][v] for i, v in tup}
-            if not _forbidden(rules, row):
+            if not forbidden(rules, row):
                 out.add(tup)
     return out
 
@@ -85,7 +85,7 @@ def _candidate(items: Sequence[tuple[str, Sequence[Any]]], uncovered: set[tuple[
         for v in range(len(items[i][1])):
             trial = {items[j][0]: items[j][1][w] for j, w in chosen.items()}
             trial[items[i][0]] = items[i][1][v]
-            if _forbidden(exclude, trial):
+            if forbidden(exclude, trial):
                 continue
             gain = _gain(uncovered, chosen, i, v, t)
             if gain > best_gain:

@@ -23,7 +23,7 @@ from .model import Cell, SetupError
 _DIMENSIONS = ("scenario", "layout", "os", "kube_version")
 
 
-def _rules(raw: Iterable[Mapping[str, Any]]) -> list[Rule]:
+def exclusion_rules(raw: Iterable[Mapping[str, Any]]) -> list[Rule]:
     return [{k: (v if isinstance(v, list) else [v]) for k, v in rule.items()} for rule in raw]
 
 
@@ -75,7 +75,7 @@ def reproduce(cell: Cell, checkout: str = ".") -> str:
 
 def _axis_blocks(config: MatrixConfig) -> list[list[dict[str, Any]]]:
     grouped = {a for g in config.pairwise for a in g.axes}
-    exclude = _rules(config.exclude)
+    exclude = exclusion_rules(config.exclude)
     blocks: list[list[dict[str, Any]]] = []
     free = [a for a in config.axes if a not in grouped]
     if free:
@@ -96,7 +96,7 @@ def expand(config: MatrixConfig, kube_versions: Sequence[str] = (), scenarios: S
         "scenario": scenarios or [""], "layout": config.layouts or [""], "os": config.os or [""],
         "kube_version": kv or [""],
     }
-    exclude = _rules(config.exclude)
+    exclude = exclusion_rules(config.exclude)
     order = list(config.axes)
     cells: list[Cell] = []
     seen: set[str] = set()

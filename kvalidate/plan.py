@@ -17,7 +17,8 @@ from typing import Any
 
 from .autoplan import MAX_CELLS, AutoPlan, auto_plan, template_plans
 from .config import CONFIG_NAME, MatrixConfig, load_config
-from .matrix import cell_name, expand, parse_shard, reproduce, shard
+from .covering import Rule
+from .matrix import cell_name, exclusion_rules, expand, parse_shard, reproduce, shard
 from .model import Cell, SetupError
 
 
@@ -67,13 +68,14 @@ def discover_gates(checkout: Any, cell: Cell) -> list[Any]:
     return engine.run_playbook(inputs.playbook).gates
 
 
-def auto_cells(checkouts: Sequence[Any], base: Cell, max_cells: int = MAX_CELLS) -> AutoPlan:
+def auto_cells(checkouts: Sequence[Any], base: Cell, max_cells: int = MAX_CELLS,
+               exclude: Sequence[Rule] = ()) -> AutoPlan:
     """Automatic coverage on top of `base`, united over `checkouts` (one per `--ref`): the
     templates of every ref get their pairs, and every ref runs every cell."""
     plans = []
     for co in checkouts:
-        plans += template_plans(discover_gates(co, base), functools.partial(_read, co.tree))
-    return auto_plan(base, plans, max_cells)
+        plans += template_plans(discover_gates(co, base), functools.partial(_read, co.tree), exclude)
+    return auto_plan(base, plans, max_cells, exclude)
 
 
 def _read(tree: Any, path: str) -> str | None:
@@ -115,7 +117,9 @@ def plan_cells(checkout: Any, config: MatrixConfig | None, over: Overrides, shar
                     inventory=over.inventory or c.inventory, kube_version=over.kube_version or c.kube_version)
         out.append(replace(c, command=reproduce(c, checkout_arg)))
     if auto or (config is not None and config.auto):
-        plan = auto_cells([checkout, *more_checkouts], out[0])
+        plan = auto_cells([checkout, *more_checkouts], out[0],
+                          config.auto_max_cells if config is not None else MAX_CELLS,
+                          exclusion_rules(config.exclude) if config is not None else ())
         names = {c.name for c in out}
         out += [replace(c, command=reproduce(c, checkout_arg)) for c in plan.cells if c.name not in names]
         if notes is not None:

@@ -102,3 +102,24 @@ def test_truth_values(default: object, present: bool, values: list[object]) -> N
 def test_gate_values_keep_the_type_of_the_default(when: str, gate_value: object) -> None:
     (p,) = template_plans([gate("plain.j2", when)], SOURCES.get)
     assert next(iter(p.gate.values())) == gate_value
+
+
+@pytest.mark.parametrize(("exclude", "never"), [
+    ([{"typha_secure": [True], "calico_ipam_host_local": [True]}],
+     {"typha_secure": True, "calico_ipam_host_local": True}),
+    ([{"typha_enabled": [True], "calico_datastore": ["etcd"]}], {"typha_enabled": True, "calico_datastore": "etcd"}),
+])
+def test_exclusions_hold_for_rows_and_packed_cells(exclude: list[dict[str, list[Any]]],
+                                                   never: dict[str, Any]) -> None:
+    ps = template_plans(GATES, SOURCES.get, exclude)
+    cells = auto_plan(Cell("base"), ps, exclude=exclude).cells
+    assert cells
+    assert not any(all(c.extra_vars.get(k) == v for k, v in never.items()) for c in cells)
+    for p in ps:  # the pairs not excluded are still all covered
+        rows = [c.extra_vars for c in cells if all(c.extra_vars.get(k) == v for k, v in p.gate.items())]
+        assert uncovered(p.axes, rows, 2, [r for r in exclude if set(r) <= set(p.axes)]) == []
+
+
+def test_an_excluded_gate_drops_the_template() -> None:
+    ps = template_plans(GATES, SOURCES.get, [{"typha_enabled": [True]}])
+    assert "typha.j2" not in {p.template for p in ps}

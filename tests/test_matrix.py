@@ -157,6 +157,8 @@ def test_parse_shard(spec: str, ok: bool) -> None:
         ("axes:\n  a: [1]\naxes:\n  b: [2]\n", "kvalidate.yaml:3: axes is set twice (first at line 1)"),
         ("axes: [1\n", "kvalidate.yaml:2: invalid YAML"),
         ("kube_versions: latest\n", "kvalidate.yaml:1: kube_versions:"),
+        ("auto: true\nauto_max_cells: 0\n", "kvalidate.yaml:2: auto_max_cells: 0 is less than the minimum of 1"),
+        ("auto: yes please\n", "kvalidate.yaml:1: auto: \"yes please\" is not of type \"boolean\""),
     ],
 )
 def test_bad_matrix_files_name_the_line(text: str, message: str) -> None:
@@ -178,6 +180,12 @@ def test_merge_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert merged["summary"]["documents"] == 2 and [f["path"] for f in merged["findings"]] == ["dta"]
     assert main(["merge", str(ok)]) == 2
     assert capsys.readouterr().err.startswith(f"kvalidate: {ok} is not a kvalidate JSON report")
+
+
+def test_auto_settings_are_read() -> None:
+    cfg = parse_config("auto: true\nauto_max_cells: 5\n", "kvalidate.yaml")
+    assert (cfg.auto, cfg.auto_max_cells) == (True, 5)
+    assert parse_config("axes: {a: [1]}\n", "kvalidate.yaml").auto_max_cells == 64
 
 
 def test_config_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
