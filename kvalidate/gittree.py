@@ -37,7 +37,7 @@ class GitTree:
     def __init__(self, repo: Path, ref: str) -> None:
         self.repo = repo
         self.ref = ref
-        self.commit = self._git("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").strip()
+        self.commit = self._commit(ref)
         listing = self._git("ls-tree", "-r", "-z", "--full-tree", self.commit)
         self._files: dict[str, tuple[str, str]] = {}  # path -> (mode, blob sha)
         self._dirs: dict[str, set[str]] = {"": set()}
@@ -53,6 +53,17 @@ class GitTree:
             self._add_dir(posixpath.dirname(path), child=posixpath.basename(path))
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+
+    def _commit(self, ref: str) -> str:
+        """`ref` as git resolves it; else a branch only one remote has (`release-2.27` in a clone
+        whose local branch is master resolves to `origin/release-2.27`, as `git switch` would)."""
+        try:
+            return self._git("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").strip()
+        except SetupError:
+            remote = self._git("for-each-ref", "--format=%(refname)", f"refs/remotes/*/{ref}").split()
+            if len(remote) != 1:
+                raise
+            return self._git("rev-parse", "--verify", "--end-of-options", f"{remote[0]}^{{commit}}").strip()
 
     def _git(self, *args: str) -> str:
         try:

@@ -212,3 +212,21 @@ def test_identical_renderings_are_validated_once_per_worker(checkout: Path, monk
     result = run_check(CheckOptions(checkout=checkout, cells=cells, jobs=1))
     assert result.files == 9  # three hosts render calico-typha.yml in each cell
     assert len(calls) == len(set(calls)) == 2  # one text for a and b (all hosts), another for c
+
+
+def test_a_ref_only_a_remote_has_is_found_as_git_switch_would(tmp_path: Path) -> None:
+    from kvalidate.gittree import GitTree
+    from kvalidate.model import SetupError
+
+    repo = write_checkout(tmp_path / "repo")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "one")
+    git(repo, "branch", "release-1")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "two")
+    git(tmp_path, "clone", "-q", str(repo), str(tmp_path / "clone"))
+    clone = tmp_path / "clone"
+    assert GitTree(clone, "release-1").commit == git(repo, "rev-parse", "release-1").strip()
+    assert GitTree(clone, "main").commit == git(repo, "rev-parse", "main").strip()
+    with pytest.raises(SetupError):
+        GitTree(clone, "release-2")
