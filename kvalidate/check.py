@@ -92,7 +92,7 @@ class _Worker:
                 result.findings.append(replace(f, cell=cell.name, ref=ref))
         result.stats["kube_minor"] = {cell.name: minor}
         label = f"{cell.name} @ {ref}" if ref else cell.name
-        result.stats["runs"] = {label: {"cell": cell.name, "ref": ref, "files": result.files}}
+        result.stats["runs"] = {label: {"cell": cell.name, "ref": ref, "files": result.files, "kube": minor}}
         if self.options.emit_dir is not None:
             emit(renderings, _emit_root(self.options, ref, cell))
         from .ansible.codecache import CODE_CACHE

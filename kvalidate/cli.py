@@ -211,15 +211,34 @@ def check(
     raise typer.Exit(result.exit_code())
 
 
-def _with_progress(options: Any, run: Any, tty: bool) -> Result:
-    """A progress bar on stderr when it is a terminal and there is more than one cell."""
-    if not tty or len(options.cells) * max(1, len(options.refs)) < 2:
+def _with_progress(options: Any, run: Any, tty: bool, delay: float = 1.0) -> Result:
+    """A progress bar on stderr when it is a terminal, for runs of more than one cell that last
+    longer than `delay` seconds (it appears at the first cell done after that, and is erased)."""
+    total = len(options.cells) * max(1, len(options.refs))
+    if not tty or total < 2:
         return run(options)  # type: ignore[no-any-return]
+    import time
+
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True, console=None) as bar:
-        task = bar.add_task("cells", total=len(options.cells) * max(1, len(options.refs)))
-        return run(options, lambda done, total: bar.update(task, completed=done))  # type: ignore[no-any-return]
+    start = time.monotonic()
+    bars: list[tuple[Progress, Any]] = []
+
+    def update(done: int, total: int) -> None:
+        if not bars:
+            if time.monotonic() - start < delay:
+                return
+            bar = Progress(transient=True, console=Console(stderr=True))
+            bar.start()
+            bars.append((bar, bar.add_task("cells", total=total)))
+        bars[0][0].update(bars[0][1], completed=done)
+
+    try:
+        return run(options, update)  # type: ignore[no-any-return]
+    finally:
+        for bar, _ in bars:
+            bar.stop()
 
 
 @app.command()

@@ -74,6 +74,7 @@ def write_matrix(result: Result, out: TextIO) -> None:
             template_cells[where].add(key)
     recorded: dict[str, dict[str, object]] = result.stats.get("runs", {})
     files = {_key(str(r["cell"]), str(r["ref"])): r["files"] for r in recorded.values()}
+    kube = {_key(str(r["cell"]), str(r["ref"])): r.get("kube", "") for r in recorded.values()}
     minors: dict[str, str] = result.stats.get("kube_minor", {})
     commands = {c.name: c.command for c in result.cells}
     failing = sorted(errors, key=lambda k: (-errors[k], k))
@@ -93,7 +94,8 @@ def write_matrix(result: Result, out: TextIO) -> None:
     runs = list(dict.fromkeys([*failing, *sorted(warnings), *listed]))
     shown = [k for k in runs if errors[k] or warnings[k]][:MAX_ROWS]
     clean = len(runs) - len([k for k in runs if errors[k] or warnings[k]])
-    rows = [(_key(*k), minors.get(k[0], ""), files.get(_key(*k), ""), errors[k], warnings[k]) for k in shown]
+    rows = [(_key(*k), kube.get(_key(*k)) or minors.get(k[0], ""), files.get(_key(*k), ""), errors[k], warnings[k])
+            for k in shown]
     out.write(f"\ncells: {len(result.cells)}\n")
     _table(out, ("cell", "kube", "files", "errors", "warnings"), rows,
            f"({clean} cell run(s) without findings)" if clean else "")
