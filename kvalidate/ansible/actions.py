@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -169,7 +170,10 @@ def _simulate(engine: Engine, task: Mapping[str, Any], module: str, args: Any, s
     if call.module == "copy" and "content" in a:
         # `copy: content:` writes a templated text: a rendering too (the task file is its source)
         content = a["content"]
-        text = content if isinstance(content, str) else str(content)
+        # plugins/action/copy.py (2.18): a dict or list is written as `json.dumps(content)`,
+        # anything else as `to_bytes(content)` (str() for a non-string)
+        text = json.dumps(content) if isinstance(content, dict | list) else (
+            content if isinstance(content, str) else str(content))
         engine.result.renderings.append(Rendering(
             template=ctx.file, role=call.role, dest=str(a.get("dest", "")), host=target, task=call.task_name,
             item=engine.current.get("item"), text=text, via="copy", vars_host=host))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, MappingView
 from itertools import chain, islice
@@ -47,6 +48,33 @@ __all__ = ["_escape_backslashes", "AnsibleUndefined", "RenderLimitError", "Sandb
 # milliseconds; anything near these limits is hostile or broken.
 MAX_SEQUENCE = 10_000_000  # characters of a string, or items of a list, built by `*` / `**`
 DEFAULT_DEADLINE_S = 10.0
+
+
+# ansible-core 2.18's AnsibleEnvironment is not sandboxed: a template may call any method of a
+# value, `dict.pop` and `dict.__setitem__` included (Kubespray's local-volume-provisioner-cm.yml.j2
+# renames keys with both). These dunder methods of plain containers reach no code object or global,
+# so the sandbox allows them; every other `_` name stays refused.
+CONTAINER_DUNDERS = frozenset({"__setitem__", "__delitem__", "__getitem__", "__contains__"})
+# Names of the methods that mutate a container (jinja2.sandbox's `_mutable_spec`, and the dunders
+# above). A template whose source calls one gets copies of its variables (`mutates`), as Ansible
+# re-templates (and so copies) a variable's containers at every access.
+MUTATOR_NAMES = frozenset({"add", "append", "appendleft", "clear", "difference_update", "discard", "extend",
+                           "extendleft", "insert", "pop", "popitem", "popleft", "remove", "reverse", "rotate",
+                           "setdefault", "sort", "symmetric_difference_update", "update", "__setitem__",
+                           "__delitem__"})
+_MUTATOR_CALL = re.compile(r"\.\s*(?:" + "|".join(sorted(MUTATOR_NAMES)) + r")\b")
+
+
+def mutates(source: str) -> bool:
+    """Whether a template's source may call a container mutator (conservative: a false positive
+    only costs copies)."""
+    return _MUTATOR_CALL.search(source) is not None
+
+
+def _mutation(obj: Any, attr: str) -> bool:
+    if attr in ("__setitem__", "__delitem__"):
+        return type(obj) in (dict, list)
+    return modifies_known_mutable(obj, attr)
 
 
 class RenderLimitError(SecurityError):
@@ -165,8 +193,10 @@ class SandboxEnvironment(SandboxedEnvironment):
     # -- untrusted-template guards ---------------------------------------------------------
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         self.deadline.check()
-        if id(obj) in self.frozen and modifies_known_mutable(obj, attr):
+        if id(obj) in self.frozen and _mutation(obj, attr):
             return False
+        if attr in CONTAINER_DUNDERS and type(obj) in (dict, list):
+            return True
         return bool(super().is_safe_attribute(obj, attr, value))
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
@@ -195,6 +225,7 @@ class SandboxEnvironment(SandboxedEnvironment):
         data, env = _create_overlay(source, dict(overrides or {}), self)
         template = template_from_source(env, data, name)
         template.kv_source = data  # for findings: the line where a name is first used
+        template.kv_mutates = mutates(data)
         self._compiled[key] = (template, env)
         return template, env
 

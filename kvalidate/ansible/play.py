@@ -104,16 +104,32 @@ class RoleCtx:
     params: Mapping[str, Any] = field(default_factory=dict)
     parents: tuple[Role, ...] = ()
     public: bool = True
+    included: bool = False  # by include_role/import_role from a task of `parents[0]`
 
     @property
     def key(self) -> tuple[str, ...]:
-        return (self.role.path, *(p.path for p in self.parents), str(id(self.params)))
+        return (self.role.path, *(p.path for p in self.parents), str(id(self.params)), "i" * self.included)
 
 
 def facts_layer(facts: Mapping[str, Any]) -> dict[str, Any]:
     """ansible_facts plus the facts injected as `ansible_*` variables (INJECT_FACTS_AS_VARS)."""
     bare = {(k[8:] if k.startswith("ansible_") else k): v for k, v in facts.items()}
     return {"ansible_facts": bare, **{f"ansible_{k}": v for k, v in bare.items()}}
+
+
+ROLE_NAME_VARS = ("ansible_play_role_names", "role_names", "ansible_dependent_role_names", "ansible_role_names")
+# ansible.constants.LOCALHOST: names for which InventoryData.get_host creates the implicit localhost
+LOCALHOST_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+# The version the engine's semantics are (ansible-core 2.18); a caller may report another
+# (`Engine.ansible_version`), as the Kubespray layer does for a checkout that pins another range.
+ANSIBLE_VERSION = "2.18.19"
+
+
+def version_var(version: str) -> dict[str, Any]:
+    """`ansible_version` as ansible-core builds it (cli/__init__.py, `version_info(gitinfo=False)`)."""
+    parts = [*version.split("."), "0", "0"][:3]
+    nums = [int(p) if p.isdigit() else 0 for p in parts]
+    return {"string": version, "full": version, "major": nums[0], "minor": nums[1], "revision": nums[2]}
 
 
 class HostVars(Mapping[str, Any]):
@@ -128,7 +144,9 @@ class HostVars(Mapping[str, Any]):
 
     def __getitem__(self, host: str) -> Scope:
         if host not in self.engine.inventory.hosts:
-            raise KeyError(host)
+            if host not in LOCALHOST_NAMES:
+                raise KeyError(host)
+            self.engine.implicit_localhost(host)
         return self.engine.hostvars_scope(host)
 
     def __iter__(self) -> Any:
@@ -146,6 +164,11 @@ class PlayState:
     vars_files: list[dict[str, Any]]
     public: list[RoleCtx]
     playbook_dir: str
+    roles: list[Role] = field(default_factory=list)  # Play.roles (duplicates kept, as Ansible's)
+    hosts_all: list[str] = field(default_factory=list)  # the play's hosts, failed ones included
+    role_names: list[str] = field(default_factory=list)  # ansible_play_role_names
+    dependent_names: list[str] = field(default_factory=list)  # ansible_dependent_role_names
+    all_role_names: list[str] = field(default_factory=list)  # ansible_role_names
     ran_roles: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # role -> hosts it ran on
 
 
@@ -156,7 +179,7 @@ class Engine:
                  env: Mapping[str, str] | None = None, simulator: Simulator | None = None,
                  limit: Iterable[str] | None = None, templar: Templar | None = None,
                  passwords: Mapping[str, str] | None = None, skip_task_files: Iterable[str] = (),
-                 keep_going: bool = False, record_gates: bool = False) -> None:
+                 keep_going: bool = False, record_gates: bool = False, ansible_version: str | None = None) -> None:
         self.tree: Tree = cached_tree(tree)
         tree = self.tree
         self.files = Files(tree)
@@ -178,6 +201,8 @@ class Engine:
         self.groups: dict[str, list[str]] = inventory.groups_map()
         self.group_names: dict[str, list[str]] = {h: inventory.group_names(h) for h in inventory.hosts}
         self.hostvars = HostVars(self)
+        # `ansible_version`: the version the run reports (2.18's by default)
+        self.ansible_version = version_var(ansible_version or ANSIBLE_VERSION)
         self.result = RunResult()
         self.play: PlayState | None = None
         self._play_scopes: dict[str, Scope] = {}
@@ -220,10 +245,14 @@ class Engine:
 
     @staticmethod
     def _with_role(base: dict[str, Any], role: RoleCtx) -> dict[str, Any]:
-        return {**base, "role_name": role.role.name, "role_path": f"{CHECKOUT_ROOT}/{role.role.path}",
-                "ansible_role_name": role.role.name,
-                "ansible_parent_role_names": [p.name for p in reversed(role.parents)],
-                "ansible_parent_role_paths": [f"{CHECKOUT_ROOT}/{p.path}" for p in reversed(role.parents)]}
+        out = {**base, "role_name": role.role.name, "role_path": f"{CHECKOUT_ROOT}/{role.role.path}",
+               "ansible_role_name": role.role.name}
+        if role.included and role.parents:
+            # IncludeRole.get_include_params: only a role included from a role has them, the
+            # including role first (a role's dependencies do not)
+            out["ansible_parent_role_names"] = [p.name for p in role.parents]
+            out["ansible_parent_role_paths"] = [f"{CHECKOUT_ROOT}/{p.path}" for p in role.parents]
+        return out
 
     def _magic_base(self, host: str) -> dict[str, Any]:
         play = self.play
@@ -232,16 +261,19 @@ class Engine:
             "inventory_hostname": host, "inventory_hostname_short": host.split(".")[0],
             "groups": self.groups, "group_names": self.group_names.setdefault(host, ["ungrouped"]),
             "hostvars": self.hostvars, "omit": OMIT_TOKEN, "playbook_dir": pdir,
-            "ansible_play_hosts": play.hosts if play else [], "ansible_play_hosts_all": play.hosts if play else [],
-            "ansible_play_batch": play.hosts if play else [], "play_hosts": play.hosts if play else [],
-            "ansible_play_name": play.name if play else "", "ansible_check_mode": False, "ansible_diff_mode": False,
-            "ansible_version": {"full": "2.18.19", "major": 2, "minor": 18, "revision": 19, "string": "2.18.19"},
+            "ansible_check_mode": False, "ansible_diff_mode": False, "ansible_version": self.ansible_version,
             "ansible_run_tags": ["all"], "ansible_skip_tags": [], "ansible_verbosity": 0, "ansible_forks": 5,
-            "inventory_dir": f"{CHECKOUT_ROOT}/{posixpath.dirname(self.inventory.source)}".rstrip("/"),
-            "inventory_file": f"{CHECKOUT_ROOT}/{self.inventory.source}" if self.inventory.source else None,
-            "ansible_role_names": [r.role.name for r in play.public] if play else [],
-            "role_names": [r.role.name for r in play.public] if play else [],
         }
+        if host in self.inventory.hosts:
+            # InventoryManager's host vars for an inventory host (not the implicit localhost)
+            m["inventory_dir"] = f"{CHECKOUT_ROOT}/{posixpath.dirname(self.inventory.source)}".rstrip("/")
+            m["inventory_file"] = f"{CHECKOUT_ROOT}/{self.inventory.source}" if self.inventory.source else None
+        if play is not None:
+            m.update({"ansible_play_role_names": play.role_names, "role_names": play.role_names,
+                      "ansible_dependent_role_names": play.dependent_names,
+                      "ansible_role_names": play.all_role_names, "ansible_play_name": play.name,
+                      "ansible_play_hosts_all": list(play.hosts_all), "ansible_play_hosts": list(play.hosts),
+                      "ansible_play_batch": list(play.hosts), "play_hosts": list(play.hosts)})
         return m
 
     def layers(self, host: str, role: RoleCtx | None, task_vars: list[Mapping[str, Any]],
@@ -292,9 +324,20 @@ class Engine:
             out += [*self.all_dependencies(loaded), loaded]
         return out
 
+    def implicit_localhost(self, host: str) -> None:
+        """InventoryData._create_implicit_localhost: a host in no group (not even `all`'s host
+        list) with `ansible_connection: local`; `all`'s group vars still apply to it. Ansible sets
+        `ansible_python_interpreter` to its own `sys.executable`; a fixed path here keeps renderings
+        reproducible."""
+        self.inventory.host_vars.setdefault(host, {"ansible_python_interpreter": "/usr/bin/python3",
+                                                   "ansible_connection": "local"})
+        self.group_names.setdefault(host, [])
+
     def group_vars_chain(self, host: str) -> list[Mapping[str, Any]]:
         """The host's group vars, highest precedence first (cached until its groups change)."""
         hit = self._group_vars.get(host)
+        if hit is None and host not in self.inventory.hosts:
+            hit = self._group_vars[host] = [self.inventory.groups["all"].vars]
         if hit is None:
             hit = self._group_vars[host] = [g.vars for g in reversed(self.inventory.group_chain(host))]
         return hit
@@ -334,6 +377,27 @@ class Engine:
         if not any(task_vars) and not top:
             return base
         return base.derive(self.layers(host, role, task_vars, top))
+
+    def add_play_role(self, role: Role) -> None:
+        """IncludeRole.get_block_list, once per include: `myplay.roles.append(actual_role)`."""
+        if self.play is not None:
+            self.play.roles.append(role)
+            self._add_role_names(self.play, role)
+            for host in self.hosts:  # values cached from the old lists
+                self.resolver.changed(host, ROLE_NAME_VARS)
+
+    def _add_role_names(self, play: PlayState, role: Role) -> None:
+        # VariableManager._get_magic_variables (2.18): names from Play.roles, recomputed at each
+        # get_vars; here the lists are shared by every host's magic variables and grow in place.
+        # The dependency names are a set there (unordered): first-seen order here.
+        play.role_names.append(role.name)
+        for d in self.all_dependencies(role):
+            if d.name not in play.dependent_names:
+                play.dependent_names.append(d.name)
+            if d.name not in play.all_role_names:
+                play.all_role_names.append(d.name)
+        if role.name not in play.all_role_names:
+            play.all_role_names.append(role.name)
 
     def reset_play_scopes(self) -> None:
         self._play_scopes.clear()

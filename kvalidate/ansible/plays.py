@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2.exceptions import UndefinedError
 
 from kvalidate.ansible.errors import render_finding
-from kvalidate.ansible.loader import LoadError, find_role, load_role, task_file
+from kvalidate.ansible.loader import LoadError, Role, find_role, load_role, task_file
 from kvalidate.ansible.lookups import tree_path
 from kvalidate.ansible.play import PlayState, RoleCtx
 from kvalidate.ansible.tasks import action_of, check_when, execute_task, loop_items, short
@@ -102,7 +102,8 @@ def _with_deps(engine: Engine, rc: RoleCtx, base: str, out: list[RoleCtx]) -> No
     out.append(rc)
 
 
-def _prescan(engine: Engine, tasks: Any, base: str, out: list[RoleCtx], depth: int = 0) -> None:
+def _prescan(engine: Engine, tasks: Any, base: str, out: list[RoleCtx], direct: list[Role],
+             depth: int = 0) -> None:
     """Static imports make roles public for the whole play: find `import_role` (and follow
     `import_tasks`) before the play runs, as Ansible does when it parses the play."""
     if depth > 20 or not isinstance(tasks, list):
@@ -111,12 +112,13 @@ def _prescan(engine: Engine, tasks: Any, base: str, out: list[RoleCtx], depth: i
         if not isinstance(t, Mapping):
             continue
         for key in ("block", "rescue", "always"):
-            _prescan(engine, t.get(key), base, out, depth + 1)
+            _prescan(engine, t.get(key), base, out, direct, depth + 1)
         module, args = action_of(t)
         if short(module) == "import_role" and isinstance(args, Mapping):
             try:
                 rc = make_role(engine, str(args.get("name")), {}, base, None, True, **_froms(args))
                 _with_deps(engine, rc, base, out)
+                direct.append(rc.role)  # IncludeRole.get_block_list: myplay.roles.append(actual_role)
             except LoadError as e:
                 load_failure(engine, e)
         elif short(module) == "import_tasks":
@@ -124,7 +126,7 @@ def _prescan(engine: Engine, tasks: Any, base: str, out: list[RoleCtx], depth: i
             if isinstance(fname, str) and "{{" not in fname:
                 p = posixpath.normpath(posixpath.join(base, fname))
                 if engine.tree.is_file(p):
-                    _prescan(engine, engine.files.yaml(p), posixpath.dirname(p), out, depth + 1)
+                    _prescan(engine, engine.files.yaml(p), posixpath.dirname(p), out, direct, depth + 1)
 
 
 def _froms(args: Mapping[str, Any]) -> dict[str, str]:
@@ -138,18 +140,23 @@ def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: s
     except Exception as e:
         engine.add_finding(render_finding(e, task=f"play {play.get('name', '')}"))
         return
-    hosts = [h for h in engine.inventory.match(pattern if isinstance(pattern, list | str) else str(pattern))
-             if (engine.limit is None or h in engine.limit) and not engine.host_state(h).failed]
+    # get_hosts(pattern, ignore_restrictions=True): --limit (the subset) applies, failed hosts stay
+    hosts_all = [h for h in engine.inventory.match(pattern if isinstance(pattern, list | str) else str(pattern))
+                 if engine.limit is None or h in engine.limit]
+    hosts = [h for h in hosts_all if not engine.host_state(h).failed]
     public: list[RoleCtx] = []
+    direct: list[Role] = []  # Play.roles: the play's roles, then every imported or included role
     try:
         for entry in play.get("roles") or []:
             name, params, _ = role_entry(entry)
-            _with_deps(engine, make_role(engine, name, params, base), base, public)
+            own = make_role(engine, name, params, base)
+            _with_deps(engine, own, base, public)
+            direct.append(own.role)
     except LoadError as e:
         load_failure(engine, e)
         return
     for key in ("pre_tasks", "tasks", "post_tasks"):
-        _prescan(engine, play.get(key), base, public)
+        _prescan(engine, play.get(key), base, public, direct)
     vars_files: list[dict[str, Any]] = []
     for vf in play.get("vars_files") or []:
         p = tree_path(posixpath.join(base, str(engine.templar.template(vf, static))))
@@ -160,7 +167,10 @@ def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: s
             continue
         vars_files.append(dict(data) if isinstance(data, Mapping) else {})
     engine.play = PlayState(name=str(play.get("name", "")), hosts=hosts, vars=dict(play.get("vars") or {}),
-                            vars_files=vars_files, public=public, playbook_dir=playbook_dir)
+                            vars_files=vars_files, public=public, playbook_dir=playbook_dir,
+                            hosts_all=hosts_all)
+    for role in direct:
+        engine.add_play_role(role)
     engine.reset_play_scopes()
     if not hosts:
         return
@@ -333,7 +343,9 @@ def _include_role(engine: Engine, task: Mapping[str, Any], kind: str, args: Any,
         except LoadError as e:
             load_failure(engine, e)
             continue
-        rc = _public_twin(engine, rc)
+        rc = _public_twin(engine, replace(rc, included=ctx.role is not None))
+        if kind == "include_role":
+            engine.add_play_role(rc.role)
         if rc.public and engine.play is not None and rc not in engine.play.public:
             engine.play.public.append(rc)
             engine.reset_play_scopes()

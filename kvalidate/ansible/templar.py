@@ -31,6 +31,7 @@ from kvalidate.ansible.variables import (
     MISSING,
     ChainedUndefined,
     Scope,
+    UndefinedVariable,
     VarsView,
     is_possibly_template,
     undefined,
@@ -46,18 +47,21 @@ DEADLINE_S = 10.0
 class RenderVars(Mapping[str, Any]):
     """What one rendering sees: its locals, then the scope (templated lazily), then globals."""
 
-    __slots__ = ("locals", "scope", "globals", "vars_view")
+    __slots__ = ("locals", "scope", "globals", "vars_view", "copying")
 
     def __init__(self, scope: Scope | None, locals: Mapping[str, Any] | None,
-                 globals: Mapping[str, Any]) -> None:
+                 globals: Mapping[str, Any], copying: bool = False) -> None:
         self.locals = dict(locals or ())
         self.scope = scope
         self.globals = globals
         self.vars_view: VarsView | None = None
+        # a template that may mutate containers sees copies (Ansible templates, and so copies, a
+        # variable's containers at every access; the variable cache must stay as it was)
+        self.copying = copying
 
     def lookup(self, key: str) -> Any:
         if key in self.locals:
-            return self.locals[key]
+            return _thaw(self.locals[key]) if self.copying else self.locals[key]
         if self.scope is not None:
             if key == "vars":
                 if self.vars_view is None:
@@ -65,16 +69,22 @@ class RenderVars(Mapping[str, Any]):
                 return self.vars_view
             value = self.scope.get_value(key)
             if value is not MISSING:
-                return value
+                return _thaw(value) if self.copying else value
         return self.globals.get(key, missing)
 
     def add_locals(self, more: Mapping[str, Any] | None) -> RenderVars:
         if not more:
             return self
         out = RenderVars(self.scope, {**self.locals, **{k: v for k, v in more.items() if v is not missing}},
-                         self.globals)
+                         self.globals, self.copying)
         out.vars_view = self.vars_view
         return out
+
+    def copies(self) -> RenderVars:
+        out = RenderVars(self.scope, self.locals, self.globals, copying=True)
+        out.vars_view = self.vars_view
+        return out
+
 
     def __getitem__(self, key: str) -> Any:
         value = self.lookup(key)
@@ -90,6 +100,15 @@ class RenderVars(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.locals) + len(self.scope or ())
+
+
+def _thaw(value: Any) -> Any:
+    """A copy of the plain containers of `value`, as Templar.template rebuilds them."""
+    if type(value) is dict:
+        return {k: _thaw(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_thaw(v) for v in value]
+    return value
 
 
 class LazyContext(Context):
@@ -237,8 +256,16 @@ class Templar:
             deadline.until = time.monotonic() + self.deadline_s
         self._depth += 1
         try:
+            if template.kv_mutates and not rvars.copying:
+                rvars = rvars.copies()
             ctx = _new_context(template, rvars, True)
             res = concat(template.root_render_func(ctx))
+        except TypeError as e:
+            # Templar.do_template: a TypeError naming the undefined class (a filter given an
+            # undefined value, `undefined | from_json`) is an undefined-variable error.
+            if "Undefined" not in str(e):
+                raise
+            raise _undefined_from(e) from e
         finally:
             self._depth -= 1
             env.concat = saved  # type: ignore[method-assign]
@@ -250,6 +277,21 @@ class Templar:
             if data_nl > res_nl:
                 res += env.newline_sequence * (data_nl - res_nl)
         return res
+
+
+def _undefined_from(exc: TypeError) -> UndefinedVariable:
+    """The undefined value behind a TypeError: the innermost frame that holds one names it."""
+    found: Undefined | None = None
+    tb = exc.__traceback__
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            if isinstance(value, Undefined):
+                found = value
+        tb = tb.tb_next
+    if isinstance(found, ChainedUndefined):
+        missing = found.__dict__.get("missing") or found._undefined_name
+        return UndefinedVariable(f"{found._undefined_message}: {exc}", missing, found.__dict__.get("chain", ()))
+    return UndefinedVariable(str(exc), None, ())
 
 
 def _escape(data: str, env: SandboxEnvironment) -> str:

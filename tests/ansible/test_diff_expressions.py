@@ -173,3 +173,36 @@ def test_same_as_ansible(name: str, expr: str) -> None:
     if ours[0] == "ok":
         assert ours[1] == theirs[1]
         assert type(ours[1]) in (type(theirs[1]), *(type(theirs[1]).__mro__)), (type(ours[1]), type(theirs[1]))
+
+
+# Failures of the same kind: ansible-core turns a TypeError that names its undefined class (a filter
+# given an undefined value) into AnsibleUndefinedVariable (Templar.do_template); a task's loop that
+# fails so is skipped when its `when` is false (Kubespray's cri-o "Stop and remove pods" task).
+ERROR_KIND_ROWS: list[tuple[str, str]] = [
+    ("from_json-undefined-attr", "{{ (res_ok.stdout | from_json).items | default([]) }}"),
+    ("from_json-undefined", "{{ nowhere | from_json }}"), ("from_json-dict", "{{ d | from_json }}"),
+    ("from_yaml-undefined-attr", "{{ res_ok.stdout | from_yaml }}"),
+    ("b64decode-undefined-attr", "{{ res_ok.stdout | b64decode }}"),
+    ("int-undefined-attr", "{{ res_ok.rc2 | int }}"), ("plain-undefined", "{{ nowhere }}"),
+    ("type-error", "{{ 1 + 'a' }}"), ("len-of-int", "{{ int_value | length }}"),
+]
+
+
+def _kind(f: Any) -> str:
+    from ansible.errors import AnsibleUndefinedVariable
+    from jinja2.exceptions import UndefinedError
+
+    try:
+        f()
+    except (AnsibleUndefinedVariable, UndefinedError):
+        return "undefined"
+    except Exception:  # noqa: BLE001
+        return "error"
+    return "ok"
+
+
+@pytest.mark.parametrize(("name", "expr"), ERROR_KIND_ROWS, ids=[r[0] for r in ERROR_KIND_ROWS])
+def test_same_error_kind_as_ansible(name: str, expr: str) -> None:
+    t = Templar()
+    ours = _kind(lambda: t.template(expr, scope_of(dict(VARS), t)))
+    assert ours == _kind(lambda: ansible_template(expr, dict(VARS)))

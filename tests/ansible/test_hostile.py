@@ -36,7 +36,9 @@ HOSTILE: list[tuple[str, str, dict[str, object], str]] = [
     ("huge-center", "{{ 'x' | center(1000000000) }}", {}, "sandbox"),
     ("huge-indent", "{{ 'ab' | indent(1000000000) }}", {}, "sandbox"),
     ("huge-lipsum", "{{ lipsum(100000000) }}", {}, "sandbox"),
-    ("mutate-cached-var", "{{ mylist.append(3) }}", {"mylist": "{{ [1, 2] }}"}, "sandbox"),
+    ("container-dunder-self", "{{ {}.__setitem__.__self__ }}", {}, "sandbox"),
+    ("container-dunder-class", "{{ [].__class__ }}", {}, "sandbox"),
+    ("container-dunder-init", "{{ {}.__init__.__globals__ }}", {}, "sandbox"),
 ]
 
 
