@@ -33,6 +33,7 @@ from typing import Any
 
 from ansible.template import _create_overlay, _escape_backslashes  # noqa: F401  (re-exported)
 from ansible.template.native_helpers import AnsibleUndefined, Json2Python
+from ansible.utils.display import Display
 from ansible.utils.native_jinja import NativeJinjaText
 from jinja2.exceptions import SecurityError
 from jinja2.nativetypes import NativeCodeGenerator
@@ -43,6 +44,18 @@ from kvalidate.ansible.codecache import template_from_source
 
 __all__ = ["_escape_backslashes", "AnsibleUndefined", "RenderLimitError", "SandboxEnvironment", "eval_concat",
            "text_concat"]
+
+
+
+def _quiet(*args: Any, **kwargs: Any) -> None:
+    """ansible-core's display, turned into nothing."""
+
+
+# ansible-core code kvalidate calls (the `unique` filter's fallback, deprecations of plugins) writes
+# warnings to stderr through the process-wide `Display` singleton; kvalidate prints only through its
+# reporters, so that singleton's `display` (which `warning`, `deprecated` and `error` end in) is
+# silenced for the process that imports kvalidate's engine.
+Display().display = _quiet
 
 # Sizes and time limits for untrusted templates. A real Kubespray template renders in
 # milliseconds; anything near these limits is hostile or broken.

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kvalidate.ansible.inventory import Group, Inventory
-from kvalidate.ansible.loader import Files, LoadError, _yaml_files
+from kvalidate.ansible.loader import Files, LoadError
+from kvalidate.model import SetupError
 from kvalidate.tree import Tree
 
 
@@ -80,16 +81,46 @@ def _walk_yaml(name: str, node: Mapping[str, Any] | None, hosts: list[str], grou
         _walk_yaml(child, sub, hosts, groups, host_vars)
 
 
+# ansible-core 2.18 DataLoader.find_vars_files (host_group_vars): `NAME` (a directory or a file),
+# then NAME.yml, NAME.yaml, NAME.json; the first that exists is the only one read.
+VARS_EXTENSIONS = ("", ".yml", ".yaml", ".json")
+
+
+def vars_dir_files(tree: Tree, path: str) -> list[str]:
+    """DataLoader._get_dir_vars_files: sorted, recursive into directories without an extension,
+    files without an extension or with a YAML/JSON one, no hidden or backup (`~`) files."""
+    out: list[str] = []
+    for name in tree.list_dir(path):
+        if name.startswith(".") or name.endswith("~"):
+            continue
+        full, ext = f"{path}/{name}", posixpath.splitext(name)[1]
+        if tree.is_dir(full) and not ext:
+            out += vars_dir_files(tree, full)
+        elif tree.is_file(full) and (not ext or ext in VARS_EXTENSIONS):
+            out.append(full)
+    return out
+
+
+def vars_files(tree: Tree, directory: str, name: str) -> list[str]:
+    """The files that hold `group_vars/NAME` (or `host_vars/NAME`), in load order."""
+    for ext in VARS_EXTENSIONS:
+        p = f"{directory}/{name}{ext}"
+        if tree.is_dir(p):
+            return vars_dir_files(tree, p)
+        if tree.is_file(p):
+            return [p]
+    return []
+
+
 def _vars_of(files: Files, directory: str, name: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    paths = [p for p in (f"{directory}/{name}{ext}" for ext in ("", ".yml", ".yaml", ".json"))
-             if files.tree.is_file(p)]
-    if files.tree.is_dir(f"{directory}/{name}"):
-        paths += _yaml_files(files.tree, f"{directory}/{name}")
-    for p in paths:
+    for p in vars_files(files.tree, directory, name):
         data = files.yaml(p)
-        if isinstance(data, Mapping):
-            out.update(data)
+        if data:  # host_group_vars.load_found_files: empty files are skipped
+            if not isinstance(data, Mapping):
+                # ansible-core: "Could not process '...'" (combine_vars of a non-mapping): no run
+                raise SetupError(f"cannot process {p}: variables must be a mapping")
+            out.update(data)  # combine_vars, hash_behaviour=replace
     return out
 
 
@@ -107,7 +138,7 @@ def load_inventory(tree: Tree, path: str, facts: Mapping[str, Mapping[str, Any]]
     else:
         hosts, groups, host_vars = _parse_ini(text, path)
     base = posixpath.dirname(path)
-    for name in list(groups) + ["all"]:
+    for name in dict.fromkeys([*groups, "all", "ungrouped"]):
         gv = _vars_of(files, posixpath.join(base, "group_vars"), name)
         groups.setdefault(name, Group(name)).vars.update(gv)
     for host in hosts:

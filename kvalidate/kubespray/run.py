@@ -25,6 +25,7 @@ import yaml
 
 from kvalidate.ansible.inventory import Group
 from kvalidate.ansible.inventory import Inventory as EngineInventory
+from kvalidate.ansible.inventory_file import vars_files
 from kvalidate.ansible.play import Engine, RunResult
 from kvalidate.kubespray.checkout import Checkout, declared_kube_version
 from kvalidate.kubespray.facts import inventory_facts, ipv6_overlay
@@ -49,9 +50,6 @@ FETCH_TASK_FILES = (
     "roles/download/tasks/download_*.yml", "roles/download/tasks/extract_file.yml",
     "roles/download/tasks/check_pull_required.yml", "roles/download/tasks/set_container_facts.yml",
 )
-# ansible-core DataLoader.find_vars_files: the first of these that exists wins
-VARS_EXTENSIONS = ("", ".yml", ".yaml", ".json")
-
 
 @dataclass(frozen=True)
 class CellInputs:
@@ -81,31 +79,6 @@ def _load(tree: Tree, path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SetupError(f"vars file {path} is not a mapping")
     return data
-
-
-def _dir_files(tree: Tree, path: str) -> list[str]:
-    """ansible-core `_get_dir_vars_files`: sorted, recursive, no hidden or backup files."""
-    out: list[str] = []
-    for name in tree.list_dir(path):
-        if name.startswith(".") or name.endswith("~"):
-            continue
-        full, ext = f"{path}/{name}", posixpath.splitext(name)[1]
-        if tree.is_dir(full) and not ext:
-            out += _dir_files(tree, full)
-        elif tree.is_file(full) and (not ext or ext in VARS_EXTENSIONS):
-            out.append(full)
-    return out
-
-
-def vars_files(tree: Tree, directory: str, name: str) -> list[str]:
-    """The files that hold `group_vars/NAME` (or `host_vars/NAME`), in load order."""
-    for ext in VARS_EXTENSIONS:
-        p = f"{directory}/{name}{ext}"
-        if tree.is_dir(p):
-            return _dir_files(tree, p)
-        if tree.is_file(p):
-            return [p]
-    return []
 
 
 def read_vars_dir(tree: Tree, directory: str | None) -> dict[str, dict[str, Any]]:

@@ -55,3 +55,28 @@ def test_groups_and_variables_same_as_ansible(root: Path, source: str) -> None:
             assert scope.get_value(name) == theirs.get(name, scope.get_value(name) if name not in theirs else None), (
                 host.name, name)
             assert (name in scope) == (name in theirs), (host.name, name)
+
+
+# group_vars/ and host_vars/ files: ansible-core's host_group_vars plugin (DataLoader.find_vars_files)
+# reads only the first of NAME (a directory or a file), NAME.yml, NAME.yaml, NAME.json, and in a
+# directory only some files (fixtures/varsfiles holds one of each case; "never" values must not load).
+VARSFILES = FIXTURES / "varsfiles"
+
+
+def test_vars_files_same_as_ansible() -> None:
+    inv, vm = _theirs(VARSFILES, "hosts.yml")
+    ours = load_inventory(DirTree(VARSFILES), "hosts.yml")
+    engine = Engine(DirTree(VARSFILES), ours)
+    seen: set[Any] = set()
+    for host in inv.get_hosts("all"):
+        theirs = {k: v for k, v in vm.get_vars(host=host).items()
+                  if k.startswith(("k_", "other_", "all_", "ungrouped_", "h"))
+                  and k not in ("hostvars", "groups")}
+        scope = engine.hostvars_scope(host.name)
+        mine = {k: scope.get_value(k) for k in scope if k in theirs or k.startswith(
+            ("k_", "other_", "all_", "ungrouped_", "h1", "h2", "h3"))}
+        assert mine == theirs, host.name
+        seen |= set(theirs.values())
+    assert "never" not in seen and "never-for-grouped" not in seen
+    assert {"json-later-wins", "from-subdir", "file-without-extension", "yml-wins", "all-as-file",
+            "host-file-without-extension", "from-dir", "json"} <= seen
