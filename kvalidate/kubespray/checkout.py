@@ -48,6 +48,7 @@ class Checkout:
     kube_versions: tuple[str, ...]  # kubelet_checksums.amd64 keys, newest first
     default_kube_version: str  # role default (derived from the checksums on 2.28+)
     sample_kube_version: str  # inventory/sample pin ("" when the sample sets none)
+    ansible_version: str = ""  # the ansible-core version runs report ("" -> the engine's own)
 
     @property
     def kube_minors(self) -> tuple[str, ...]:
@@ -154,6 +155,25 @@ def _literal_var(tree: Tree, paths: list[str], name: str) -> str:
     return ""
 
 
+ANSIBLE_VERSION_PLAYBOOKS = ("playbooks/ansible_version.yml", "ansible_version.yml")
+
+
+def accepted_ansible_version(tree: Tree) -> str:
+    """The ansible-core version the checkout's own check accepts: its `minimal_ansible_version`
+    (playbooks/ansible_version.yml asserts `minimal <= ansible_version.string < maximal`). The
+    engine's semantics stay 2.18's; only the reported `ansible_version` follows the checkout, so
+    that a version check a user cannot fix is no finding. requirements.txt is not read: it pins the
+    `ansible` package (9.13.0), whose ansible-core version it does not say. "" if not found."""
+    for path in ANSIBLE_VERSION_PLAYBOOKS:
+        plays = _yaml(tree, path) if tree.is_file(path) else None
+        for play in plays if isinstance(plays, list) else []:
+            pvars = play.get("vars") if isinstance(play, dict) else None
+            low = pvars.get("minimal_ansible_version") if isinstance(pvars, dict) else None
+            if low is not None and re.fullmatch(r"\d+(\.\d+){1,2}", str(low)):
+                return str(low)
+    return ""
+
+
 def open_checkout(tree: Tree) -> Checkout:
     """Read a Kubespray checkout; SetupError (one line) if `tree` is not one."""
     playbook = next((p for p in ("playbooks/cluster.yml", "cluster.yml") if tree.is_file(p)), "")
@@ -177,6 +197,7 @@ def open_checkout(tree: Tree) -> Checkout:
         kubeadm_config_versions=tuple(kubeadm), group_mappings=mappings, group_fallback=fallback,
         inventory_needs_k8s_cluster=needs_static, kube_versions=versions,
         default_kube_version=default, sample_kube_version="" if "{{" in sample else sample,
+        ansible_version=accepted_ansible_version(tree),
     )
 
 

@@ -169,7 +169,7 @@ def run_cell(inputs: CellInputs, oracle_parity: bool = False) -> RunResult:
     engine = Engine(inputs.checkout.tree, engine_inventory(inputs), extra_vars=inputs.extra_vars,
                     env=inputs.environment, simulator=simulator, passwords=inputs.passwords,
                     skip_task_files=inputs.skip_task_files if oracle_parity else FETCH_TASK_FILES,
-                    keep_going=True)
+                    keep_going=True, ansible_version=inputs.checkout.ansible_version or None)
     return engine.run_playbook(inputs.playbook)
 
 

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from kvalidate.ansible import Engine, Inventory
 from kvalidate.kubespray.checkout import (
     Checkout,
+    accepted_ansible_version,
     declared_kube_version,
     minor,
     open_checkout,
@@ -93,3 +95,37 @@ def test_unsupported_minor(make_checkout: Callable[[str], Checkout]) -> None:
 def test_declared_kube_version(make_checkout: Callable[[str], Checkout], extra: dict[str, Any],
                                group_vars: dict[str, dict[str, Any]], expected: str) -> None:
     assert declared_kube_version(make_checkout("master"), extra, group_vars) == expected
+
+
+_VERSION_PLAY = """\
+- name: Check Ansible version
+  hosts: all
+  gather_facts: false
+  vars:
+    minimal_ansible_version: {low}
+    maximal_ansible_version: {high}
+  tasks:
+    - name: "Check {{{{ minimal_ansible_version }}}} <= Ansible version < {{{{ maximal_ansible_version }}}}"
+      assert:
+        that:
+          - ansible_version.string is version(minimal_ansible_version, ">=")
+          - ansible_version.string is version(maximal_ansible_version, "<")
+"""
+
+
+@pytest.mark.parametrize(("path", "low", "high", "expected", "rules"), [
+    ("playbooks/ansible_version.yml", "2.16.4", "2.17.0", "2.16.4", []),
+    ("playbooks/ansible_version.yml", "2.14.0", "2.15.0", "2.14.0", []),
+    ("ansible_version.yml", "2.18.0", "2.19.0", "2.18.0", []),
+    # not read: the engine reports its own 2.18.19, outside this range
+    ("playbooks/other.yml", "2.16.4", "2.17.0", "", ["task-failed"]),
+    ("playbooks/ansible_version.yml", "'{{ x }}'", "2.17.0", "", ["undefined-variable"]),
+])
+def test_reported_ansible_version_passes_the_checkout_check(
+        tree_at: Callable[[dict[str, str]], Path], path: str, low: str, high: str, expected: str,
+        rules: list[str]) -> None:
+    tree = DirTree(tree_at({path: _VERSION_PLAY.format(low=low, high=high)}))
+    assert accepted_ansible_version(tree) == expected
+    inv = Inventory.from_data({"node1": ["all"]})
+    findings = Engine(tree, inv, ansible_version=expected or None).run_playbook(path).findings
+    assert [f.rule for f in findings] == rules
