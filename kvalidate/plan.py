@@ -117,7 +117,7 @@ def plan_cells(checkout: Any, config: MatrixConfig | None, over: Overrides, shar
                     inventory=over.inventory or c.inventory, kube_version=over.kube_version or c.kube_version)
         out.append(replace(c, command=reproduce(c, checkout_arg)))
     if auto or (config is not None and config.auto):
-        plan = auto_cells([checkout, *more_checkouts], out[0],
+        plan = auto_cells([checkout, *more_checkouts], auto_base(out[0], config, over),
                           config.auto_max_cells if config is not None else MAX_CELLS,
                           exclusion_rules(config.exclude) if config is not None else ())
         names = {c.name for c in out}
@@ -128,6 +128,18 @@ def plan_cells(checkout: Any, config: MatrixConfig | None, over: Overrides, shar
         i, n = parse_shard(shard_spec)
         out = shard(out, i, n)
     return out
+
+
+def auto_base(first: Cell, config: MatrixConfig | None, over: Overrides) -> Cell:
+    """The cell automatic coverage builds on: the first cell's scenario, layout, OS, inventory
+    and minor, with the matrix file's `vars` and the command line's `-e`, but none of the matrix's
+    axis values (a row of the matrix is not the baseline)."""
+    if config is None or not config.axes:
+        return first
+    dims = {"scenario": first.scenario, "layout": first.layout, "os": first.os,
+            "kube_version": first.kube_version, "vars": {}}
+    return replace(first, name=cell_name(dims, []), extra_vars={**config.vars, **over.extra_vars},
+                   description="")
 
 
 def _scenario_path(tree: Any, scenario: str) -> str:

@@ -230,3 +230,22 @@ def test_a_ref_only_a_remote_has_is_found_as_git_switch_would(tmp_path: Path) ->
     assert GitTree(clone, "main").commit == git(repo, "rev-parse", "main").strip()
     with pytest.raises(SetupError):
         GitTree(clone, "release-2")
+
+
+def test_auto_builds_on_the_matrix_base_not_on_its_first_row(checkout: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    (checkout / "kvalidate.yaml").write_text(
+        "vars: {typha_replicas: 3}\nlayouts: [all-in-one]\n"
+        "axes:\n  typha_enabled: [true, false]\n  typha_secure: [true, false]\nauto: true\n")
+    code, _, _ = run(["check", str(checkout), "-f", f"json={tmp_path}/m.json"], capsys)
+    assert code == 1
+    cells = json.loads((tmp_path / "m.json").read_text())["cells"]
+    auto = [c for c in cells if "+auto" in c["name"]]
+    assert [c["name"] for c in cells if "+auto" not in c["name"]] == [
+        "layout=all-in-one,typha_enabled=true,typha_secure=true", "layout=all-in-one,typha_enabled=true,"
+        "typha_secure=false", "layout=all-in-one,typha_enabled=false,typha_secure=true",
+        "layout=all-in-one,typha_enabled=false,typha_secure=false"]
+    assert auto and all(c["name"].startswith("layout=all-in-one+auto") for c in auto)
+    assert all(c["layout"] == "all-in-one" and c["extra_vars"]["typha_replicas"] == 3 for c in auto)
+    assert {tuple(sorted(c["extra_vars"])) for c in auto} == {
+        ("calico_ipam_host_local", "kube_network_plugin", "typha_enabled", "typha_replicas", "typha_secure")}
