@@ -75,13 +75,22 @@ def _template(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, 
             "uid": 0, "gid": 0}
 
 
+def _fact_hosts(engine: Engine, task: Mapping[str, Any], scope: Scope, targets: list[str]) -> list[str]:
+    """Where a task's facts go: StrategyBase._process_pending_results (2.18) gives them to the
+    delegated host alone under `delegate_facts` (`get_delegated_hosts`), else to the task's hosts
+    (every host of the batch under run_once)."""
+    if task.get("delegate_to") is not None and boolean(task.get("delegate_facts", False), strict=False):
+        return [str(engine.templar.template(task["delegate_to"], scope))]
+    return targets
+
+
 def _set_fact(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str, targets: list[str],
               ctx: TaskCtx) -> dict[str, Any]:
     a = _args(engine, args, scope)
     cacheable = boolean(a.pop("cacheable", False), strict=False)
     facts = {k: boolean(v, strict=False) if isinstance(v, str) and v.lower() in ("true", "false", "yes", "no")
              else v for k, v in a.items()}
-    for t in targets:
+    for t in _fact_hosts(engine, task, scope, targets):
         engine.set_var(t, "nonpersistent", facts)
         if cacheable:
             engine.set_facts(t, facts)
@@ -106,7 +115,7 @@ def _include_vars(engine: Engine, task: Mapping[str, Any], args: Any, scope: Sco
         data = dict(loaded) if isinstance(loaded, Mapping) else {}
     if a.get("name"):
         data = {str(a["name"]): data}
-    for t in targets:
+    for t in _fact_hosts(engine, task, scope, targets):
         engine.set_var(t, "vars_cache", data)
     return {"changed": False, "failed": False, "ansible_facts": data}
 

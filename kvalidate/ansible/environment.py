@@ -75,7 +75,8 @@ MUTATOR_NAMES = frozenset({"add", "append", "appendleft", "clear", "difference_u
                            "extendleft", "insert", "pop", "popitem", "popleft", "remove", "reverse", "rotate",
                            "setdefault", "sort", "symmetric_difference_update", "update", "__setitem__",
                            "__delitem__"})
-_MUTATOR_CALL = re.compile(r"\.\s*(?:" + "|".join(sorted(MUTATOR_NAMES)) + r")\b")
+# `.pop(`, and `'pop'` as given to the `attr` filter
+_MUTATOR_CALL = re.compile(r"[.'\"]\s*(?:" + "|".join(sorted(MUTATOR_NAMES)) + r")\b")
 
 
 def mutates(source: str) -> bool:

@@ -43,6 +43,7 @@ ROWS: list[tuple[str, list[str]]] = [
     ("setitem", ["{{ d.__setitem__('z', 9) }}{{ d | dictsort }}", "{{ d | dictsort }}"]),
     ("delitem-update", ["{{ d.__delitem__('a') }}{{ d.update({'y': 1}) }}{{ d }}", "{{ ref }}"]),
     ("getitem-contains", ["{{ d.__getitem__('a') }}{{ d.__contains__('b') }}"]),
+    ("attr-filter-pop", ["{{ (d.b | attr('pop'))('c') }}{{ d }}", "{{ d }}", "{{ ref }}"]),
     ("local-set", ["{% set l = [1] %}{% do l.append(2) %}{{ l }}", "{{ plain }}"]),
 ]
 
