@@ -10,6 +10,7 @@ from ..model import Cell, Finding, Result, SetupError, Severity
 
 _FIELDS = {f.name for f in fields(Finding)}
 _CELL_FIELDS = {f.name for f in fields(Cell)}
+_RUN_STATS = ("runs", "kube_minor")
 
 
 def write(result: Result, out: TextIO) -> None:
@@ -29,8 +30,10 @@ def read(path: str) -> Result:
                     for f in doc["findings"]]
         summary = doc.get("summary", {})
         cells = [Cell(**{k: v for k, v in c.items() if k in _CELL_FIELDS}) for c in doc.get("cells", [])]
+        # per-run counters of a matrix (kvalidate.check): the merged text report tabulates them
+        stats = {k: dict(summary[k]) for k in _RUN_STATS if isinstance(summary.get(k), dict)}
         return Result(findings=findings, documents=int(summary.get("documents", 0)),
-                      files=int(summary.get("files", 0)), cells=cells)
+                      files=int(summary.get("files", 0)), cells=cells, stats=stats)
     except OSError as e:
         raise SetupError(f"cannot read report {path}: {e.strerror or e}") from e
     except (ValueError, KeyError, TypeError) as e:
@@ -45,6 +48,9 @@ def merge(results: list[Result]) -> Result:
         out.findings.extend(r.findings)
         out.documents += r.documents
         out.files += r.files
+        for k in _RUN_STATS:
+            if k in r.stats:
+                out.stats.setdefault(k, {}).update(r.stats[k])
         for c in r.cells:
             if c.name not in names:
                 names.add(c.name)

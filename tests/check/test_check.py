@@ -38,15 +38,29 @@ def test_default_cell_is_clean(checkout: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_pair_of_flags_reports_the_field_the_line_and_the_template(
-        checkout: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    checkout: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     before = tree_hash(checkout)
-    code, _, _ = run(["check", str(checkout), *BUG, "--host", "node1", "-f", f"json={tmp_path}/r.json",
-                      "--emit", str(tmp_path / "emit")], capsys)
+    code, _, _ = run(
+        [
+            "check",
+            str(checkout),
+            *BUG,
+            "--host",
+            "node1",
+            "-f",
+            f"json={tmp_path}/r.json",
+            "--emit",
+            str(tmp_path / "emit"),
+        ],
+        capsys,
+    )
     assert code == 1
     report = json.loads((tmp_path / "r.json").read_text())
     unknown = [f for f in report["findings"] if f["rule"] == "unknown-field"]
     assert [(f["host"], f["path"], f["line"], f["template_line"]) for f in unknown] == [
-        ("node1", "spec.template.spec.containers[0].volumeMounts[1].value", 26, 29)]
+        ("node1", "spec.template.spec.containers[0].volumeMounts[1].value", 26, 29)
+    ]
     f = unknown[0]
     assert f["template"] == "roles/network_plugin/calico/templates/calico-typha.yml.j2"
     assert f["dest"] == "/etc/kubernetes/calico-typha.yml" and f["cell"] == "default"
@@ -55,21 +69,31 @@ def test_pair_of_flags_reports_the_field_the_line_and_the_template(
 
 
 def test_scenario_cell(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["check", str(checkout), "--scenario", "ubuntu24-calico-typha", "-e",
-                        '{"typha_secure": true, "calico_ipam_host_local": true}'], capsys)
+    code, out, _ = run(
+        [
+            "check",
+            str(checkout),
+            "--scenario",
+            "ubuntu24-calico-typha",
+            "-e",
+            '{"typha_secure": true, "calico_ipam_host_local": true}',
+        ],
+        capsys,
+    )
     assert code == 1
     assert any("host instance-1, cell ubuntu24-calico-typha" in line for line in out)
 
 
-def test_matrix_file_pairwise_finds_the_pair(checkout: Path, capsys: pytest.CaptureFixture[str],
-                                             tmp_path: Path) -> None:
+def test_matrix_file_pairwise_finds_the_pair(
+    checkout: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     (checkout / "kvalidate.yaml").write_text(
         "vars: {typha_enabled: true}\n"
         "axes:\n  typha_secure: [true, false]\n  calico_ipam_host_local: [true, false]\n"
         "  typha_replicas: [1, 2]\n"
-        "pairwise:\n  - [typha_secure, calico_ipam_host_local, typha_replicas]\n")
-    code, _, _ = run(["check", str(checkout), "--host", "node1", "-f", f"json={tmp_path}/m.json", "-j", "2"],
-                     capsys)
+        "pairwise:\n  - [typha_secure, calico_ipam_host_local, typha_replicas]\n"
+    )
+    code, _, _ = run(["check", str(checkout), "--host", "node1", "-f", f"json={tmp_path}/m.json", "-j", "2"], capsys)
     assert code == 1
     report = json.loads((tmp_path / "m.json").read_text())
     bad_cells = {f["cell"] for f in report["findings"] if f["rule"] == "unknown-field"}
@@ -92,12 +116,19 @@ def test_refs_are_read_from_git_objects(tmp_path: Path, capsys: pytest.CaptureFi
     git(repo, "commit", "-qm", "buggy")
     git(repo, "tag", "v1")
     tpl = repo / "roles/network_plugin/calico/templates/calico-typha.yml.j2"
-    tpl.write_text(tpl.read_text().replace("{% if calico_ipam_host_local %}\n            - name: USE_POD_CIDR\n"
-                                           '              value: "true"\n{% endif %}\n', ""))
+    tpl.write_text(
+        tpl.read_text().replace(
+            "{% if calico_ipam_host_local %}\n            - name: USE_POD_CIDR\n"
+            '              value: "true"\n{% endif %}\n',
+            "",
+        )
+    )
     git(repo, "commit", "-qam", "fixed")
     tpl.write_text("broken: [\n")  # the work tree is not what --ref reads
-    code, _, _ = run(["check", str(repo), *BUG, "--ref", "v1", "--ref", "main", "--host", "node1",
-                      "-f", f"json={tmp_path}/r.json"], capsys)
+    code, _, _ = run(
+        ["check", str(repo), *BUG, "--ref", "v1", "--ref", "main", "--host", "node1", "-f", f"json={tmp_path}/r.json"],
+        capsys,
+    )
     assert code == 1
     findings = json.loads((tmp_path / "r.json").read_text())["findings"]
     assert {f["ref"] for f in findings} == {"v1"}
@@ -112,8 +143,9 @@ def test_refs_are_read_from_git_objects(tmp_path: Path, capsys: pytest.CaptureFi
         (["check", "--layout", "huge"], "kvalidate: unknown layout 'huge'"),
     ],
 )
-def test_unusable_input_is_exit_2(checkout: Path, args: list[str], message: str,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_unusable_input_is_exit_2(
+    checkout: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     argv = [args[0], *([str(checkout)] if not args[1].startswith("/") else []), *args[1:]]
     code, _, err = run(argv, capsys)
     assert code == 2 and len(err) == 1 and err[0].startswith(message), err
@@ -121,8 +153,9 @@ def test_unusable_input_is_exit_2(checkout: Path, args: list[str], message: str,
 
 def test_not_a_checkout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["check", str(tmp_path)], capsys)
-    assert code == 2 and err == [f"kvalidate: {tmp_path} is not a Kubespray checkout: no playbooks/cluster.yml "
-                                 "and roles/"]
+    assert code == 2 and err == [
+        f"kvalidate: {tmp_path} is not a Kubespray checkout: no playbooks/cluster.yml and roles/"
+    ]
 
 
 def test_emit_inside_the_checkout_is_refused(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,24 +163,25 @@ def test_emit_inside_the_checkout_is_refused(checkout: Path, capsys: pytest.Capt
     assert code == 2 and "never writes into the checkout" in err[0]
 
 
-def test_auto_finds_the_pair_without_naming_a_flag(checkout: Path, capsys: pytest.CaptureFixture[str],
-                                                   tmp_path: Path) -> None:
+def test_auto_finds_the_pair_without_naming_a_flag(
+    checkout: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     # a third flag of the template's own, so that pairs are fewer than the product
     tpl = checkout / "roles/network_plugin/calico/templates/calico-typha.yml.j2"
-    tpl.write_text(tpl.read_text() + "{% if typha_metrics %}\n---\napiVersion: v1\nkind: Service\n"
-                   "metadata: {name: typha-metrics}\n{% endif %}\n")
+    tpl.write_text(
+        tpl.read_text() + "{% if typha_metrics %}\n---\napiVersion: v1\nkind: Service\n"
+        "metadata: {name: typha-metrics}\n{% endif %}\n"
+    )
     defaults = checkout / "roles/network_plugin/calico/defaults/main.yml"
     defaults.write_text(defaults.read_text() + "typha_metrics: false\n")
-    code, _, err = run(["check", str(checkout), "--auto", "--host", "node1", "-f", f"json={tmp_path}/a.json"],
-                       capsys)
+    code, _, err = run(["check", str(checkout), "--auto", "--host", "node1", "-f", f"json={tmp_path}/a.json"], capsys)
     assert code == 1
     assert err[0].startswith("kvalidate: auto coverage: 1 template gate(s), ")
     report = json.loads((tmp_path / "a.json").read_text())
     bad = {f["cell"] for f in report["findings"] if f["rule"] == "unknown-field"}
     cells = {c["name"]: c for c in report["cells"]}
     assert bad and all(cells[c]["extra_vars"]["typha_enabled"] is True for c in bad)
-    assert all(cells[c]["extra_vars"]["typha_secure"] and cells[c]["extra_vars"]["calico_ipam_host_local"]
-               for c in bad)
+    assert all(cells[c]["extra_vars"]["typha_secure"] and cells[c]["extra_vars"]["calico_ipam_host_local"] for c in bad)
     assert 1 + 4 <= len(cells) < 1 + 2 * 2 * 2  # the base cell and fewer than the product of the three flags
 
 
@@ -158,29 +192,52 @@ def test_auto_in_the_matrix_file_and_over_refs(tmp_path: Path, capsys: pytest.Ca
     git(repo, "commit", "-qm", "buggy")
     git(repo, "tag", "v1")
     tpl = repo / "roles/network_plugin/calico/templates/calico-typha.yml.j2"
-    tpl.write_text(tpl.read_text().replace("{% if calico_ipam_host_local %}\n            - name: USE_POD_CIDR\n"
-                                           '              value: "true"\n{% endif %}\n', ""))
+    tpl.write_text(
+        tpl.read_text().replace(
+            "{% if calico_ipam_host_local %}\n            - name: USE_POD_CIDR\n"
+            '              value: "true"\n{% endif %}\n',
+            "",
+        )
+    )
     git(repo, "commit", "-qam", "fixed")
     config = tmp_path / "auto.yaml"
     config.write_text("auto: true\n")
-    code, _, _ = run(["check", str(repo), "--config", str(config), "--ref", "v1", "--ref", "main",
-                      "--host", "node1", "-f", f"json={tmp_path}/r.json"], capsys)
+    code, _, _ = run(
+        [
+            "check",
+            str(repo),
+            "--config",
+            str(config),
+            "--ref",
+            "v1",
+            "--ref",
+            "main",
+            "--host",
+            "node1",
+            "-f",
+            f"json={tmp_path}/r.json",
+        ],
+        capsys,
+    )
     assert code == 1
     findings = json.loads((tmp_path / "r.json").read_text())["findings"]
     assert {f["ref"] for f in findings if f["rule"] == "unknown-field"} == {"v1"}
 
 
-def test_text_report_reproduces_each_failing_cell_and_tabulates(checkout: Path, tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_text_report_reproduces_each_failing_cell_and_tabulates(
+    checkout: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(["check", str(checkout), "--auto", "--host", "node1"], capsys)
     assert code == 1
     i = out.index("reproduce a failing cell:")
     name, command = out[i + 1].strip().split(": ", 1)
     assert name == "default+auto1"
-    table = out[out.index("cells: 5") + 1:]
-    assert table[:3] == ["cell           kube  files  errors  warnings",
-                         "default+auto1  1.33      1       3         0",
-                         "(4 cell run(s) without findings)"]
+    table = out[out.index("cells: 5") + 1 :]
+    assert table[:3] == [
+        "cell           kube  files  errors  warnings",
+        "default+auto1  1.33      1       3         0",
+        "(4 cell run(s) without findings)",
+    ]
     assert table[4].split() == ["template", "cells", "with", "errors", "errors", "warnings"]
     assert table[5].split() == ["roles/network_plugin/calico/templates/calico-typha.yml.j2", "1", "3", "0"]
     assert out[-1] == "4 file(s), 4 document(s): 3 error(s), 0 warning(s)"
@@ -191,7 +248,8 @@ def test_text_report_reproduces_each_failing_cell_and_tabulates(checkout: Path, 
     again = json.loads((tmp_path / "one.json").read_text())
     assert code == 1 and len(again["cells"]) == 1
     assert [f["path"] for f in again["findings"] if f["rule"] == "unknown-field"] == [
-        "spec.template.spec.containers[0].volumeMounts[1].value"]
+        "spec.template.spec.containers[0].volumeMounts[1].value"
+    ]
 
 
 def test_identical_renderings_are_validated_once_per_worker(checkout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,20 +290,66 @@ def test_a_ref_only_a_remote_has_is_found_as_git_switch_would(tmp_path: Path) ->
         GitTree(clone, "release-2")
 
 
-def test_auto_builds_on_the_matrix_base_not_on_its_first_row(checkout: Path, tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_auto_builds_on_the_matrix_base_not_on_its_first_row(
+    checkout: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (checkout / "kvalidate.yaml").write_text(
         "vars: {typha_replicas: 3}\nlayouts: [all-in-one]\n"
-        "axes:\n  typha_enabled: [true, false]\n  typha_secure: [true, false]\nauto: true\n")
+        "axes:\n  typha_enabled: [true, false]\n  typha_secure: [true, false]\nauto: true\n"
+    )
     code, _, _ = run(["check", str(checkout), "-f", f"json={tmp_path}/m.json"], capsys)
     assert code == 1
     cells = json.loads((tmp_path / "m.json").read_text())["cells"]
     auto = [c for c in cells if "+auto" in c["name"]]
     assert [c["name"] for c in cells if "+auto" not in c["name"]] == [
-        "layout=all-in-one,typha_enabled=true,typha_secure=true", "layout=all-in-one,typha_enabled=true,"
-        "typha_secure=false", "layout=all-in-one,typha_enabled=false,typha_secure=true",
-        "layout=all-in-one,typha_enabled=false,typha_secure=false"]
+        "layout=all-in-one,typha_enabled=true,typha_secure=true",
+        "layout=all-in-one,typha_enabled=true,typha_secure=false",
+        "layout=all-in-one,typha_enabled=false,typha_secure=true",
+        "layout=all-in-one,typha_enabled=false,typha_secure=false",
+    ]
     assert auto and all(c["name"].startswith("layout=all-in-one+auto") for c in auto)
     assert all(c["layout"] == "all-in-one" and c["extra_vars"]["typha_replicas"] == 3 for c in auto)
     assert {tuple(sorted(c["extra_vars"])) for c in auto} == {
-        ("calico_ipam_host_local", "kube_network_plugin", "typha_enabled", "typha_replicas", "typha_secure")}
+        ("calico_ipam_host_local", "kube_network_plugin", "typha_enabled", "typha_replicas", "typha_secure")
+    }
+
+
+def test_separate_layout_renders_only_etcd_on_the_etcd_host(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tut = Path(__file__).resolve().parents[2] / "templates_under_test"
+    out = tmp_path / "emit"
+    code = main(
+        [
+            "check",
+            str(tut),
+            "--no-config",
+            "--layout",
+            "separate",
+            "-e",
+            "typha_enabled=true",
+            "--emit",
+            str(out),
+            "-f",
+            f"json={tmp_path}/r.json",
+        ]
+    )
+    capsys.readouterr()
+    assert code == 1  # the duplicate nodeSelector of the apps role, on the control plane only
+    etcd_host = sorted(str(p.relative_to(out / "instance-3")) for p in (out / "instance-3").rglob("*") if p.is_file())
+    assert etcd_host == ["etc/etcd.env"]
+    findings = json.loads((tmp_path / "r.json").read_text())["findings"]
+    assert {f["host"] for f in findings} == {"instance-1"}
+
+
+def test_merged_shards_print_the_same_matrix_tables(checkout: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    (checkout / "kvalidate.yaml").write_text(
+        "vars: {typha_enabled: true}\naxes:\n  typha_secure: [true, false]\n  calico_ipam_host_local: [true, false]\n")
+    _, whole, _ = run(["check", str(checkout), "--host", "node1", "-j", "1"], capsys)
+    for i in (1, 2):
+        run(["check", str(checkout), "--host", "node1", "--shard", f"{i}/2", "-f", f"json={tmp_path}/s{i}.json"],
+            capsys)
+    code, merged, _ = run(["merge", f"{tmp_path}/s1.json", f"{tmp_path}/s2.json"], capsys)
+    assert code == 1
+    start = whole.index("cells: 4")
+    assert merged[merged.index("cells: 4"):] == whole[start:]
+    assert whole[start + 2].split()[1:] == ["1.33", "1", "3", "0"]  # minor and files per run kept
