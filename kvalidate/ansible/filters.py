@@ -92,10 +92,19 @@ _COLLECTION_FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _guard_sizes(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """No filter argument is a width or count of millions in a real template (indent, center,
-    format widths, random ranges...): refuse them before they allocate."""
-    for a in (*args, *kwargs.values()):
+# Filters whose integer arguments are widths or counts that allocate (the filtered value itself and
+# other filters' arguments are data: `default(16777216)` is containerd's gRPC message size).
+SIZE_FILTERS = frozenset({"indent", "center", "to_nice_yaml", "to_nice_json", "to_yaml", "to_json", "slice",
+                          "batch", "wordwrap", "truncate", "comment", "format"})
+
+
+def _guard_sizes(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """No width or count argument is in the millions in a real template (indent, center, a
+    `%*s` format width...): refuse them before they allocate."""
+    base = name.rsplit(".", 1)[-1]
+    if base not in SIZE_FILTERS or (base == "format" and "*" not in str(args[0] if args else "")):
+        return
+    for a in (*args[1:], *kwargs.values()):
         if type(a) is int and abs(a) > MAX_SEQUENCE:
             raise RenderLimitError(f"filter argument {a} is too large")
 
@@ -120,18 +129,18 @@ def _combinatorial(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return functools.update_wrapper(guarded, func)
 
 
-def _unroll(func: Callable[..., Any]) -> Callable[..., Any]:
+def _unroll(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _guard_sizes(args, kwargs)
+        _guard_sizes(name, args, kwargs)
         ret = func(*args, **kwargs)
         return list(ret) if _is_rolled(ret) else ret
 
     return functools.update_wrapper(wrapper, func)
 
 
-def _native_text(func: Callable[..., Any]) -> Callable[..., Any]:
+def _native_text(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _guard_sizes(args, kwargs)
+        _guard_sizes(name, args, kwargs)
         return NativeJinjaText(func(*args, **kwargs))
 
     return functools.update_wrapper(wrapper, func)
@@ -139,7 +148,7 @@ def _native_text(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     # ansible-core matches the name as written: `ansible.builtin.to_nice_yaml` is not in the list.
-    return _native_text(func) if name in STRING_TYPE_FILTERS else _unroll(func)
+    return _native_text(name, func) if name in STRING_TYPE_FILTERS else _unroll(name, func)
 
 
 def _build() -> dict[str, Callable[..., Any]]:

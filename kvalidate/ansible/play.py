@@ -79,11 +79,24 @@ class TemplateGate:
     defaults: Mapping[str, Any] = field(compare=False, hash=False, repr=False, default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CheckGate:
+    """An `assert` (`that`: conditions that must hold) or `fail` task (`that` empty: its gate is the
+    failure condition) met during a run with `record_gates=True`: the checkout's own rules on
+    variable values, which automatic coverage must not violate."""
+
+    module: str  # "assert" or "fail"
+    conditions: tuple[str, ...]
+    that: tuple[str, ...]
+    defaults: Mapping[str, Any] = field(compare=False, hash=False, repr=False, default_factory=dict)
+
+
 @dataclass
 class RunResult:
     renderings: list[Rendering] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     gates: list[TemplateGate] = field(default_factory=list)  # only with Engine(record_gates=True)
+    checks: list[CheckGate] = field(default_factory=list)  # only with Engine(record_gates=True)
 
 
 @dataclass

@@ -214,11 +214,21 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
 
 def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any, ctx: TaskCtx) -> None:
     """Automatic coverage's hook: a `template` task met (before its `when` is checked) becomes a
-    `TemplateGate` (template path, its gating conditions, role defaults). Best effort and free of
-    side effects on the run: a `src` that cannot be templated here is not recorded."""
+    `TemplateGate` (template path, its gating conditions, role defaults), an `assert` or `fail`
+    task a `CheckGate`. Best effort and free of side effects on the run: a `src` that cannot be
+    templated here is not recorded."""
     from kvalidate.ansible.lookups import find_file
-    from kvalidate.ansible.play import TemplateGate
+    from kvalidate.ansible.play import CheckGate, TemplateGate
 
+    if short(module) in ("assert", "fail"):
+        conds = tuple(str(c) for c in conditions_of((*ctx.include_when, *conditions_of(conds)))
+                      if not isinstance(c, bool))
+        that = args.get("that") if isinstance(args, Mapping) and short(module) == "assert" else None
+        check = CheckGate(short(module), conds, tuple(str(c) for c in conditions_of(that) if not isinstance(c, bool)),
+                          engine.scope_defaults(ctx.role))
+        if (check.that or check.module == "fail") and check not in engine.result.checks:
+            engine.result.checks.append(check)
+        return
     if short(module) != "template" or not isinstance(args, Mapping):
         return
     try:

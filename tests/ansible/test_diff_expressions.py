@@ -107,6 +107,9 @@ FILTER_ROWS: list[tuple[str, str]] = [
     ("short-ipaddr", "{{ ips | ipaddr('address') }}"), ("short-ipwrap", "{{ ip6 | ipwrap }}"),
     ("short-json_query", "{{ items | json_query('[].name') }}"), ("dictsort", "{{ d | dictsort }}"),
     ("human_to_bytes", "{{ '1K' | human_to_bytes }}"),
+    # large integers that are data, not sizes (release-2.23's containerd config.toml.j2)
+    ("default-large-int", "{{ nowhere | default(16777216) }}"), ("format-large-int", "{{ '%d' | format(16777216) }}"),
+    ("int-large", "{{ '16777216000' | int }}"), ("max-large", "{{ [16777216000, 1] | max }}"),
 ]
 
 TEST_ROWS: list[tuple[str, str]] = [

@@ -41,6 +41,13 @@ FILES = {
   template: {src: "{{ item }}.j2", dest: "/tmp/{{ item }}"}
   loop: [one, missing]
   when: item != 'missing'
+- name: rule
+  assert:
+    that: ["other != 'z'", "imp or true"]
+  when: flag | bool
+- name: stop
+  fail: {msg: no}
+  when: other == 'z'
 """,
     "roles/app/tasks/imported.yml": "- template: {src: imported.j2, dest: /tmp/imported}\n",
     "roles/app/tasks/included.yml": "- template: {src: included.j2, dest: /tmp/included}\n  when: deep\n",
@@ -104,3 +111,18 @@ def test_off_by_default(tmp_path: Path) -> None:
     assert plain.gates == [] and recorded.gates
     assert [r.text for r in plain.renderings] == [r.text for r in recorded.renderings]
     assert [(r.template, r.dest) for r in plain.renderings] == [(r.template, r.dest) for r in recorded.renderings]
+
+
+def test_assert_and_fail_tasks_are_recorded_as_checks(tmp_path: Path) -> None:
+    from kvalidate.ansible.play import CheckGate
+
+    for rel, text in FILES.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    run = Engine(DirTree(tmp_path), Inventory.from_data({"h1": ["g"]}), extra_vars=EXTRA,
+                 record_gates=True).run_playbook("site.yml")
+    assert run.checks == [
+        CheckGate("assert", ("app_enabled", "flag | bool"), ("other != 'z'", "imp or true")),
+        CheckGate("fail", ("app_enabled", "other == 'z'"), ()),
+    ]
+    assert run.checks[0].defaults["flag"] is False

@@ -35,6 +35,8 @@ HOSTILE: list[tuple[str, str, dict[str, object], str]] = [
     ("huge-permutations", "{{ range(50) | permutations | list | length }}", {}, "sandbox"),
     ("huge-center", "{{ 'x' | center(1000000000) }}", {}, "sandbox"),
     ("huge-indent", "{{ 'ab' | indent(1000000000) }}", {}, "sandbox"),
+    ("huge-format-width", "{{ '%*s' | format(1000000000, 'x') }}", {}, "sandbox"),
+    ("huge-nice-json-indent", "{{ {'a': [1]} | to_nice_json(indent=1000000000) }}", {}, "sandbox"),
     ("huge-lipsum", "{{ lipsum(100000000) }}", {}, "sandbox"),
     ("container-dunder-self", "{{ {}.__setitem__.__self__ }}", {}, "sandbox"),
     ("container-dunder-class", "{{ [].__class__ }}", {}, "sandbox"),
