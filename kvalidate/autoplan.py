@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .autochecks import CheckRules
 from .autocover import auto_axes
 from .covering import Rule, covering_rows, forbidden
 from .model import Cell
@@ -57,6 +58,7 @@ class AutoPlan:
     max_cells: int = MAX_CELLS
     assignments: int = 0  # distinct (gate + row) assignments before packing
     covers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # cell name -> templates
+    rejected: int = 0  # assignments the checkout's own asserts reject
 
     @property
     def product(self) -> int:
@@ -66,8 +68,10 @@ class AutoPlan:
     def summary(self) -> str:
         return (f"auto coverage: {len(self.templates)} template gate(s), {self.assignments} pairwise "
                 f"assignment(s) packed into {len(self.cells)} cell(s) (full product per template: "
-                f"{self.product} cells)" + (f"; {self.dropped} assignment(s) beyond the cap of "
-                                            f"{self.max_cells} cells dropped" if self.dropped else ""))
+                f"{self.product} cells)"
+                + (f"; {self.rejected} rejected by the checkout's asserts" if self.rejected else "")
+                + (f"; {self.dropped} assignment(s) beyond the cap of {self.max_cells} cells dropped"
+                   if self.dropped else ""))
 
 
 def _is_var(name: str) -> bool:
@@ -128,23 +132,28 @@ def _fixed(exclude: Sequence[Rule], gate: Mapping[str, Any]) -> list[Rule]:
 
 
 def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Sequence[Rule] = (),
-         ) -> tuple[list[dict[str, Any]], list[list[str]], int, int]:
+         checks: CheckRules | None = None) -> tuple[list[dict[str, Any]], list[list[str]], int, int, int]:
     """Assignments packed first-fit into at most `max_cells` groups of compatible extra vars (a
-    merge that an `exclude` rule matches is not made). Returns (groups, templates per group,
-    distinct assignments, assignments dropped)."""
+    merge that an `exclude` rule matches, or that one of the checkout's asserts (`checks`)
+    rejects, is not made; an assignment they reject alone is dropped). Returns (groups, templates
+    per group, distinct assignments, assignments dropped by the cap, assignments rejected)."""
     groups: list[dict[str, Any]] = []
     served: list[list[str]] = []
     seen: list[dict[str, Any]] = []
-    dropped = 0
+    dropped = rejected = 0
     for plan in plans:
         for row in plan.rows:
             assignment = {**plan.gate, **row}
             if not assignment or any(_equal(assignment, s) for s in seen):
                 continue
             seen.append(assignment)
+            if checks is not None and checks.rejects(assignment):
+                rejected += 1
+                continue
             for i, group in enumerate(groups):
                 if all(k not in group or _same(group[k], v) for k, v in assignment.items()) \
-                        and not forbidden(exclude, {**group, **assignment}):
+                        and not forbidden(exclude, {**group, **assignment}) \
+                        and not (checks is not None and checks.rejects({**group, **assignment}, list(assignment))):
                     group.update(assignment)
                     if plan.template not in served[i]:
                         served[i].append(plan.template)
@@ -155,7 +164,7 @@ def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Seq
                     continue
                 groups.append(dict(assignment))
                 served.append([plan.template])
-    return groups, served, len(seen), dropped
+    return groups, served, len(seen), dropped, rejected
 
 
 def _equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -163,10 +172,10 @@ def _equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def auto_plan(base: Cell, plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS,
-              exclude: Sequence[Rule] = ()) -> AutoPlan:
+              exclude: Sequence[Rule] = (), checks: CheckRules | None = None) -> AutoPlan:
     """The auto cells on top of `base` (its scenario, layout, OS, inventory and extra vars kept;
     an assignment's vars on top), from the plans of one or more checkouts (refs)."""
-    groups, served, n, dropped = pack(plans, max_cells, exclude)
+    groups, served, n, dropped, rejected = pack(plans, max_cells, exclude, checks)
     cells = []
     covers: dict[str, tuple[str, ...]] = {}
     width = len(str(len(groups)))
@@ -177,4 +186,4 @@ def auto_plan(base: Cell, plans: Sequence[TemplatePlan], max_cells: int = MAX_CE
                           layout=base.layout, inventory=base.inventory, os=base.os,
                           kube_version=base.kube_version, description=description))
         covers[name] = tuple(templates)
-    return AutoPlan(tuple(cells), tuple(plans), dropped, max_cells, n, covers)
+    return AutoPlan(tuple(cells), tuple(plans), dropped, max_cells, n, covers, rejected)

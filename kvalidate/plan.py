@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .autochecks import CheckRules
 from .autoplan import MAX_CELLS, AutoPlan, auto_plan, template_plans
 from .config import CONFIG_NAME, MatrixConfig, load_config
 from .covering import Rule
@@ -54,8 +55,9 @@ def scenario_paths(tree: Any, patterns: Sequence[str]) -> list[str]:
     return out
 
 
-def discover_gates(checkout: Any, cell: Cell) -> list[Any]:
-    """Run `cell` once with the engine recording every template task met (`TemplateGate`s)."""
+def discover_gates(checkout: Any, cell: Cell) -> Any:
+    """Run `cell` once with the engine recording every template task met (`RunResult.gates`) and
+    every assert/fail task (`RunResult.checks`)."""
     from .ansible.play import Engine
     from .check import inventory_base
     from .kubespray.run import cell_inputs, engine_inventory
@@ -65,7 +67,7 @@ def discover_gates(checkout: Any, cell: Cell) -> list[Any]:
     engine = Engine(inputs.checkout.tree, engine_inventory(inputs), extra_vars=inputs.extra_vars,
                     env=inputs.environment, simulator=inputs.simulator, passwords=inputs.passwords,
                     skip_task_files=inputs.skip_task_files, keep_going=True, record_gates=True)
-    return engine.run_playbook(inputs.playbook).gates
+    return engine.run_playbook(inputs.playbook)
 
 
 def auto_cells(checkouts: Sequence[Any], base: Cell, max_cells: int = MAX_CELLS,
@@ -73,9 +75,12 @@ def auto_cells(checkouts: Sequence[Any], base: Cell, max_cells: int = MAX_CELLS,
     """Automatic coverage on top of `base`, united over `checkouts` (one per `--ref`): the
     templates of every ref get their pairs, and every ref runs every cell."""
     plans = []
+    checks = []
     for co in checkouts:
-        plans += template_plans(discover_gates(co, base), functools.partial(_read, co.tree), exclude)
-    return auto_plan(base, plans, max_cells, exclude)
+        run = discover_gates(co, base)
+        plans += template_plans(run.gates, functools.partial(_read, co.tree), exclude)
+        checks += run.checks
+    return auto_plan(base, plans, max_cells, exclude, CheckRules(checks))
 
 
 def _read(tree: Any, path: str) -> str | None:

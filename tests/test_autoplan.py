@@ -59,14 +59,14 @@ def test_every_pair_of_every_template_is_in_some_cell_with_its_gate_open() -> No
 
 def test_packing_merges_compatible_assignments() -> None:
     ps = plans()
-    groups, served, n, dropped = pack(ps)
+    groups, served, n, dropped, _ = pack(ps)
     assert n == sum(len(p.rows) for p in ps if p.axes) + 1  # plain.j2: its gate alone
     assert len(groups) < n and dropped == 0
     assert any(len(s) > 1 for s in served)
 
 
 def test_cap_drops_and_counts() -> None:
-    groups, _, n, dropped = pack(plans(), max_cells=1)
+    groups, _, n, dropped, _ = pack(plans(), max_cells=1)
     assert len(groups) == 1 and dropped > 0 and n > 1
 
 

@@ -1,0 +1,59 @@
+"""autochecks.py: the checkout's assert/fail tasks as rules on automatic-coverage assignments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kvalidate.ansible.play import CheckGate
+from kvalidate.autochecks import CheckRules
+from kvalidate.autoplan import pack, template_plans
+
+DEFAULTS = {"typha_enabled": False, "calico_datastore": "kdd", "kube_proxy_strict_arp": False,
+            "kube_vip_arp_enabled": False, "derived": "{{ x }}"}
+TYPHA_KDD = CheckGate("assert", ("typha_enabled",), ('calico_datastore == "kdd"',), DEFAULTS)
+VIP_ARP = CheckGate("fail", ("kube_vip_arp_enabled", "not kube_proxy_strict_arp | bool"), (), DEFAULTS)
+
+
+@pytest.mark.parametrize(("checks", "values", "rejected"), [
+    ([TYPHA_KDD], {"typha_enabled": True, "calico_datastore": "etcd"}, True),
+    ([TYPHA_KDD], {"typha_enabled": True}, False),  # the default datastore is kdd
+    ([TYPHA_KDD], {"calico_datastore": "etcd"}, False),  # not triggered without typha
+    ([VIP_ARP], {"kube_vip_arp_enabled": True}, True),
+    ([VIP_ARP], {"kube_vip_arp_enabled": True, "kube_proxy_strict_arp": True}, False),
+    ([VIP_ARP], {"unrelated": 1}, False),
+    # undecidable: a fact, an expression default, an unknown filter; never a reason to drop
+    ([CheckGate("assert", ("typha_enabled",), ("ansible_os_family == 'Debian'",), DEFAULTS)],
+     {"typha_enabled": True}, False),
+    ([CheckGate("assert", ("typha_enabled",), ("derived == 'y'",), DEFAULTS)], {"typha_enabled": True}, False),
+    ([CheckGate("assert", ("typha_enabled",), ("x | ipaddr",), DEFAULTS)], {"typha_enabled": True}, False),
+    # already failing with the defaults alone (an unconditional fail): not the assignment's doing
+    ([CheckGate("fail", (), (), DEFAULTS)], {"typha_enabled": True}, False),
+    ([CheckGate("assert", ("{{ broken",), ("x",), DEFAULTS)], {"typha_enabled": True}, False),
+])
+def test_rejects(checks: list[CheckGate], values: dict[str, Any], rejected: bool) -> None:
+    assert CheckRules(checks).rejects(values) is rejected
+
+
+def test_touched_limits_the_checks_consulted() -> None:
+    rules = CheckRules([TYPHA_KDD])
+    bad = {"typha_enabled": True, "calico_datastore": "etcd"}
+    assert rules.rejects(bad, ["calico_datastore"]) and not rules.rejects(bad, ["other"])
+
+
+def test_pack_never_builds_a_cell_an_assert_rejects() -> None:
+    from kvalidate.ansible.play import TemplateGate
+
+    typha = "{% if typha_secure %}a{% endif %}"
+    node = "{% if calico_datastore == 'etcd' %}x{% endif %}"
+    defaults = {**DEFAULTS, "typha_secure": False}
+    gates = [TemplateGate("typha.j2", "calico", ("typha_enabled",), defaults),
+             TemplateGate("node.j2", "calico", (), defaults)]
+    plans = template_plans(gates, {"typha.j2": typha, "node.j2": node}.get)
+    groups, _, _, _, rejected = pack(plans, checks=CheckRules([TYPHA_KDD]))
+    assert rejected == 0
+    assert not any(g.get("typha_enabled") is True and g.get("calico_datastore") == "etcd" for g in groups)
+    assert any(g.get("calico_datastore") == "etcd" for g in groups)  # still covered, in another cell
+    unchecked, *_ = pack(plans)
+    assert any(g.get("typha_enabled") is True and g.get("calico_datastore") == "etcd" for g in unchecked)
