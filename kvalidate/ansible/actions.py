@@ -187,8 +187,15 @@ def _simulate(engine: Engine, task: Mapping[str, Any], module: str, args: Any, s
             template=ctx.file, role=call.role, dest=str(a.get("dest", "")), host=target, task=call.task_name,
             item=engine.current.get("item"), text=text, via="copy", vars_host=host))
     result = engine.simulator(call) if engine.simulator else None
-    return dict(result) if result is not None else {k: (list(v) if isinstance(v, list) else v)
-                                                    for k, v in DEFAULT_RESULT.items()}
+    if result is None:
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in DEFAULT_RESULT.items()}
+    out = dict(result)
+    # TaskExecutor._execute (2.18): a result without `failed` fails when its `rc` is not 0; one
+    # without `changed` did not change
+    if "failed" not in out:
+        out["failed"] = "rc" in out and out["rc"] not in (0, "0")
+    out.setdefault("changed", False)
+    return out
 
 
 def run_action(engine: Engine, task: Mapping[str, Any], module: str, args: Any, scope: Scope, host: str,

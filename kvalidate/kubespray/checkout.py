@@ -19,6 +19,7 @@ Nothing here is keyed on a version number: each fact is found where the branch k
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class Checkout:
     default_kube_version: str  # role default (derived from the checksums on 2.28+)
     sample_kube_version: str  # inventory/sample pin ("" when the sample sets none)
     ansible_version: str = ""  # the ansible-core version runs report ("" -> the engine's own)
+    ci_inventory_dir: str = ""  # checkout dir holding CI's inventory (its group_vars apply), "" if outside
 
     @property
     def kube_minors(self) -> tuple[str, ...]:
@@ -155,6 +157,28 @@ def _literal_var(tree: Tree, paths: list[str], name: str) -> str:
     return ""
 
 
+CI_DEFINITIONS = (".gitlab-ci.yml", "tests/scripts/testcases_run.sh")
+_CI_INVENTORY = re.compile(r"ANSIBLE_INVENTORY\s*[:=]\s*[\"']?(?:\$\{?CI_PROJECT_DIR\}?/|\./)?([^\s\"']+)")
+
+
+def ci_inventory_dir(tree: Tree) -> str:
+    """Where the checkout's CI puts the inventory it runs on, when that is inside the checkout:
+    release-2.23 `.gitlab-ci.yml` `ANSIBLE_INVENTORY: ./inventory/sample/${CI_JOB_NAME}-${BUILD_NUMBER}.ini`,
+    release-2.27 `testcases_run.sh` `ANSIBLE_INVENTORY=${CI_PROJECT_DIR}/inventory/sample/`: the
+    sample's group_vars then apply to every CI scenario. Master uses `/tmp/inventory` (none)."""
+    for path in CI_DEFINITIONS:
+        if not tree.is_file(path):
+            continue
+        for m in _CI_INVENTORY.finditer(tree.read_text(path)):
+            value = m.group(1)
+            if value.startswith("/") or "$" in value.split("/")[0]:
+                continue
+            directory = value.rstrip("/") if value.endswith("/") else posixpath.dirname(value)
+            if directory and tree.is_dir(directory):
+                return directory
+    return ""
+
+
 ANSIBLE_VERSION_PLAYBOOKS = ("playbooks/ansible_version.yml", "ansible_version.yml")
 
 
@@ -197,7 +221,7 @@ def open_checkout(tree: Tree) -> Checkout:
         kubeadm_config_versions=tuple(kubeadm), group_mappings=mappings, group_fallback=fallback,
         inventory_needs_k8s_cluster=needs_static, kube_versions=versions,
         default_kube_version=default, sample_kube_version="" if "{{" in sample else sample,
-        ansible_version=accepted_ansible_version(tree),
+        ansible_version=accepted_ansible_version(tree), ci_inventory_dir=ci_inventory_dir(tree),
     )
 
 

@@ -1,7 +1,9 @@
 """Cells as Kubespray runs them: a CI scenario, or the default cell a new user gets.
 
 A CI scenario (`tests/files/X.yml`) runs as `ansible-playbook -e @tests/common_vars.yml
--e @tests/files/X.yml cluster.yml` on a bare inventory: no group_vars, the hosts and groups of
+-e @tests/files/X.yml cluster.yml` on CI's inventory: no group_vars where CI keeps it outside the
+checkout (master), the sample's group_vars where CI writes it into `inventory/sample`
+(release-2.23..2.27, `checkout.ci_inventory_dir`); the hosts and groups of
 its `cluster_layout` (or of `scenarios[mode]`, `mode` defaulting to `default`), the OS of its
 `cloud_image` (KUBESPRAY.md section 6). The instance keys (`cloud_image`, `mode`, `vm_*`,
 `cluster_layout`) stay in the extra vars, as in CI, where they are inert.
@@ -129,8 +131,12 @@ def scenario_cell(checkout: Checkout, scenario: str) -> CellSpec:
     data = read_vars_file(tree, path)
     inventory, layout = scenario_inventory(checkout, path, data)
     name = posixpath.basename(path).removesuffix(".yml")
+    # CI's inventory inside the checkout (inventory/sample on release-2.23..2.27): its group_vars apply
+    ci_dir = checkout.ci_inventory_dir
+    gv = f"{ci_dir}/group_vars" if ci_dir and tree.is_dir(f"{ci_dir}/group_vars") else None
     return CellSpec(name=name, inventory=inventory, os=str(data.get("cloud_image") or DEFAULT_OS),
-                    layout=layout, extra_var_files=files, extra_vars=merged)
+                    layout=layout, extra_var_files=files, extra_vars=merged, group_vars_dir=gv,
+                    inventory_source=f"{ci_dir}/{name}.ini" if gv else "")
 
 
 def default_cell(checkout: Checkout) -> CellSpec:

@@ -3,7 +3,8 @@ run by real ansible-playbook (local connection, the real `copy` module writing i
 directory) and by kvalidate's engine. Every file `copy` writes there must be byte-identical to the
 text kvalidate records for it: role-name variables (`ansible_play_role_names` grows as roles are
 included), host lists (with and without --limit), `hostvars['localhost']` created on demand, and
-content given as a dict, list, number, boolean or text (the copy action JSON-encodes dicts and lists)."""
+content given as a dict, list, number, boolean or text (the copy action JSON-encodes dicts and lists),
+facts given to a delegated host, and what TaskExecutor adds to a module's result (`failed`, `changed`)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kvalidate.ansible import Engine, load_inventory
+from kvalidate.ansible import Engine, ModuleCall, load_inventory
 from kvalidate.tree import DirTree
 
 ROOT = Path(__file__).resolve().parent / "fixtures" / "magic"
 NAMES = ["magic.json", "localhost.json", "first.json", "dep_a.json", "inner.json", "second.json", "third.json",
-         "list.txt", "int.txt", "bool.txt", "text.txt", "dictish.txt", "delegated.json"]
+         "list.txt", "int.txt", "bool.txt", "text.txt", "dictish.txt", "delegated.json", "results.json"]
 LIMITS: list[list[str] | None] = [None, ["node1"]]
 
 
@@ -34,9 +36,14 @@ def _theirs(out: Path, limit: list[str] | None) -> dict[tuple[str, str], str]:
     return {tuple(p.name.split("-", 1)): p.read_text() for p in out.iterdir() if p.is_file()}  # type: ignore[misc]
 
 
+def _kv_result(call: ModuleCall) -> dict[str, Any] | None:
+    """fixtures/magic/action_plugins/kv_result.py: the module result is the `result` argument."""
+    return dict(call.args["result"]) if call.module == "kv_result" else None
+
+
 def _ours(out: Path, limit: list[str] | None) -> dict[tuple[str, str], str]:
     tree = DirTree(ROOT)
-    engine = Engine(tree, load_inventory(tree, "hosts.yml"), limit=limit,
+    engine = Engine(tree, load_inventory(tree, "hosts.yml"), limit=limit, simulator=_kv_result,
                     extra_vars={"out": str(out), "ansible_connection": "local",
                                 "ansible_python_interpreter": sys.executable})
     run = engine.run_playbook("site.yml")

@@ -53,6 +53,7 @@ FLAVOURS: dict[str, dict[str, str]] = {
         "roles/dynamic_groups/tasks/main.yml": _GROUP_BY_LOOP.format(key='"{{ item.key }}"'),
         "roles/kubernetes/control-plane/templates/kubeadm-config.v1beta4.yaml.j2": "kind: X\n",
         "tests/common_vars.yml": "dns_min_replicas: 1\nkube_network_plugin: calico\n",
+        ".gitlab-ci.yml": "variables:\n  ANSIBLE_INVENTORY: /tmp/inventory\n",
         "tests/cloud_playbooks/roles/packet-ci/vars/main.yml":
             "scenarios:\n  default:\n    - node_groups: [kube_control_plane, etcd]\n"
             "    - node_groups: [kube_node]\n  all-in-one:\n"
@@ -73,6 +74,7 @@ FLAVOURS: dict[str, dict[str, str]] = {
         "roles/kubernetes/control-plane/templates/kubeadm-config.v1beta4.yaml.j2": "kind: X\n",
         "inventory/sample/group_vars/k8s_cluster/k8s-cluster.yml": "kube_version: v1.31.1\n",
         "tests/common_vars.yml": "dns_min_replicas: 1\n",
+        "tests/scripts/testcases_run.sh": "export ANSIBLE_INVENTORY=${CI_PROJECT_DIR}/inventory/sample/\n",
         "tests/cloud_playbooks/roles/packet-ci/vars/main.yml":
             "scenarios:\n  default:\n    - [kube_control_plane, etcd]\n    - [kube_node]\n"
             "  all-in-one:\n    - [kube_control_plane, etcd, kube_node]\n",
@@ -91,6 +93,7 @@ FLAVOURS: dict[str, dict[str, str]] = {
             "kubelet_checksums:\n  amd64:\n    v1.27.3: a\n    v1.26.1: b\n    v1.25.0: c\n",
         "roles/kubernetes/control-plane/templates/kubeadm-config.v1beta3.yaml.j2": "kind: X\n",
         "tests/cloud_playbooks/roles/packet-ci/templates/inventory.j2": "[all]\n",
+        ".gitlab-ci.yml": "variables:\n  ANSIBLE_INVENTORY: ./inventory/sample/${CI_JOB_NAME}-${BUILD_NUMBER}.ini\n",
         **_COMMON,
     },
 }

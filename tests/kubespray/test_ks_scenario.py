@@ -37,7 +37,7 @@ def test_scenario_cell(make_checkout: MakeCheckout, flavour: str, scenario: str,
     assert (cell.name, cell.layout, cell.os) == (scenario, layout, os)
     assert cell.inventory.hosts == hosts
     assert cell.inventory.members("etcd") == etcd
-    assert cell.group_vars_dir is None  # CI loads no group_vars
+    assert cell.group_vars_dir == (None if flavour == "master" else "inventory/sample/group_vars")  # CI inventory
 
 
 @pytest.mark.parametrize(("flavour", "files", "plugin"), [
@@ -151,3 +151,13 @@ def test_kube_version_value(make_checkout: MakeCheckout, flavour: str, wanted: s
 def test_kube_version_unsupported(make_checkout: MakeCheckout) -> None:
     with pytest.raises(SetupError, match="Kubernetes 1.20 is not supported"):
         cell_spec(make_checkout("master"), Cell("x", kube_version="1.20"))
+
+
+@pytest.mark.parametrize(("flavour", "group_vars_dir"), [
+    ("master", None), ("2.27", "inventory/sample/group_vars"), ("2.23", "inventory/sample/group_vars")])
+def test_ci_inventory_group_vars(make_checkout: MakeCheckout, flavour: str, group_vars_dir: str | None) -> None:
+    """CI's inventory inside inventory/sample (2.23 .gitlab-ci.yml, 2.27 testcases_run.sh) brings the
+    sample's group_vars to every scenario; master's /tmp/inventory brings none."""
+    checkout = make_checkout(flavour)
+    assert checkout.ci_inventory_dir == ("inventory/sample" if group_vars_dir else "")
+    assert scenario_cell(checkout, "demo-aio").group_vars_dir == group_vars_dir
