@@ -130,6 +130,10 @@ def facts_layer(facts: Mapping[str, Any]) -> dict[str, Any]:
     return {"ansible_facts": bare, **{f"ansible_{k}": v for k, v in bare.items()}}
 
 
+# VariableManager._get_magic_variables: only with a play
+PLAY_MAGIC = frozenset({"ansible_play_role_names", "role_names", "ansible_dependent_role_names", "ansible_role_names",
+                        "ansible_play_name", "ansible_play_hosts_all", "ansible_play_hosts", "ansible_play_batch",
+                        "play_hosts"})
 ROLE_NAME_VARS = ("ansible_play_role_names", "role_names", "ansible_dependent_role_names", "ansible_role_names")
 # ansible.constants.LOCALHOST: names for which InventoryData.get_host creates the implicit localhost
 LOCALHOST_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -256,6 +260,14 @@ class Engine:
             hit = self._role_magic[key] = self._with_role(base, role)
         return hit
 
+    def hostvars_magic(self, host: str) -> dict[str, Any]:
+        """HostVars.raw_get is `get_vars(host=...)` with no play: no play names, hosts or roles."""
+        key = "\0hostvars\0" + host
+        hit = self._magic.get(key)
+        if hit is None:
+            hit = self._magic[key] = {k: v for k, v in self.magic(host, None).items() if k not in PLAY_MAGIC}
+        return hit
+
     @staticmethod
     def _with_role(base: dict[str, Any], role: RoleCtx) -> dict[str, Any]:
         out = {**base, "role_name": role.role.name, "role_path": f"{CHECKOUT_ROOT}/{role.role.path}",
@@ -361,7 +373,7 @@ class Engine:
             st = self.host_state(host)
             groups = self.group_vars_chain(host)
             layers: list[Mapping[str, Any]] = [
-                self.magic(host, None), self.extra_vars, st.nonpersistent, st.vars_cache, st.facts,
+                self.hostvars_magic(host), self.extra_vars, st.nonpersistent, st.vars_cache, st.facts,
                 self.inventory.host_vars.get(host, {}), *groups]
             scope = Scope(self.resolver, host, layers, persistent=True)
             self._hostvars_scopes[host] = scope
