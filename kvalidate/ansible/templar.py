@@ -66,7 +66,7 @@ class RenderVars(Mapping[str, Any]):
             if key == "vars":
                 if self.vars_view is None:
                     self.vars_view = VarsView(self.scope)
-                return self.vars_view
+                return ThawingView(self.vars_view) if self.copying else self.vars_view
             value = self.scope.get_value(key)
             if value is not MISSING:
                 return _thaw(value) if self.copying else value
@@ -103,12 +103,36 @@ class RenderVars(Mapping[str, Any]):
 
 
 def _thaw(value: Any) -> Any:
-    """A copy of the plain containers of `value`, as Templar.template rebuilds them."""
-    if type(value) is dict:
+    """A copy of the plain containers of `value`, as Templar.template rebuilds them; a view of
+    variables (`hostvars`, a host's variables, `vars`) gives copies of what it holds."""
+    if isinstance(value, dict):
         return {k: _thaw(v) for k, v in value.items()}
-    if type(value) is list:
+    if isinstance(value, list):
         return [_thaw(v) for v in value]
+    if isinstance(value, Mapping) and not isinstance(value, RenderVars | ThawingView):
+        return ThawingView(value)
     return value
+
+
+class ThawingView(Mapping[str, Any]):
+    """A view of variables whose values are copies (for templates that mutate containers)."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Mapping[str, Any]) -> None:
+        self.inner = inner
+
+    def __getitem__(self, key: str) -> Any:
+        return _thaw(self.inner[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.inner
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.inner)
+
+    def __len__(self) -> int:
+        return len(self.inner)
 
 
 class LazyContext(Context):
