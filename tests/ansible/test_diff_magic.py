@@ -21,7 +21,8 @@ from kvalidate.tree import DirTree
 
 ROOT = Path(__file__).resolve().parent / "fixtures" / "magic"
 NAMES = ["magic.json", "localhost.json", "first.json", "dep_a.json", "inner.json", "second.json", "third.json",
-         "list.txt", "int.txt", "bool.txt", "text.txt", "dictish.txt", "delegated.json", "results.json", "mutation.txt", "after.txt"]
+         "list.txt", "int.txt", "bool.txt", "text.txt", "dictish.txt", "delegated.json", "results.json",
+         "mutation.txt", "after.txt"]
 LIMITS: list[list[str] | None] = [None, ["node1"]]
 
 
