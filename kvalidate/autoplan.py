@@ -10,7 +10,9 @@
    whose gate is already open and that tests nothing needs no assignment: the base cell has it.
 3. Pack: every cell renders every template, so assignments that agree on every variable they
    share go into one cell (first fit, in template order: deterministic). Each assignment is kept
-   whole, so every template still sees each of its pairs with its gate open.
+   whole, so every template still sees each of its pairs with its gate open. The matrix file's
+   `exclude` rules and the checkout's own `assert`/`fail` tasks (`autochecks`) veto an
+   assignment, or a merge, they would reject.
 4. Cap: at most `max_cells` cells (the run's cost is linear in cells, ~0.4 s CPU each on
    Kubespray master); assignments beyond it are dropped and counted, never silently.
 
