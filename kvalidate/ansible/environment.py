@@ -200,6 +200,9 @@ class SandboxEnvironment(SandboxedEnvironment):
         self.deadline = _Deadline()
         # containers held by the variable cache, by id: templates must not mutate them.
         self.frozen: dict[int, Any] = {}
+        # shared with `#jinja2:` overlays: whether the template rendering now may mutate containers
+        # (its source names a mutator, so its variables are copies: templar.RenderVars.copying)
+        self.render_state: dict[str, bool] = {"mutable": False}
         self.globals["range"] = _guarded_range(self.deadline)
         self.globals["lipsum"] = _guarded_lipsum(self.globals["lipsum"])  # type: ignore[arg-type]
         self._compiled: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
@@ -207,7 +210,9 @@ class SandboxEnvironment(SandboxedEnvironment):
     # -- untrusted-template guards ---------------------------------------------------------
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         self.deadline.check()
-        if id(obj) in self.frozen and _mutation(obj, attr):
+        if _mutation(obj, attr) and (id(obj) in self.frozen or not self.render_state["mutable"]):
+            # a template that names no mutator has the cached values themselves: it may not
+            # mutate anything (only a method name built at run time gets here)
             return False
         if attr in CONTAINER_DUNDERS and type(obj) in (dict, list):
             return True

@@ -214,7 +214,9 @@ class Templar:
         wantlist = bool(kwargs.pop("wantlist", False))
         if self.lookup_handler is None:
             raise LookupError(f"lookup('{name}') is not available here")
-        return self.lookup_handler(context.parent, name, list(args), kwargs, wantlist)
+        out = self.lookup_handler(context.parent, name, list(args), kwargs, wantlist)
+        # lookup('vars') gives cached values: a template that may mutate gets copies
+        return _thaw(out) if self.env.render_state["mutable"] else out
 
     @pass_context
     def _query(self, context: Context, name: str, /, *args: Any, **kwargs: Any) -> Any:
@@ -279,9 +281,12 @@ class Templar:
         if top:
             deadline.until = time.monotonic() + self.deadline_s
         self._depth += 1
+        state = self.env.render_state
+        was_mutable = state["mutable"]
         try:
             if template.kv_mutates and not rvars.copying:
                 rvars = rvars.copies()
+            state["mutable"] = rvars.copying
             ctx = _new_context(template, rvars, True)
             res = concat(template.root_render_func(ctx))
         except TypeError as e:
@@ -291,6 +296,7 @@ class Templar:
                 raise
             raise _undefined_from(e) from e
         finally:
+            state["mutable"] = was_mutable
             self._depth -= 1
             env.concat = saved  # type: ignore[method-assign]
             if top:

@@ -38,6 +38,9 @@ HOSTILE: list[tuple[str, str, dict[str, object], str]] = [
     ("huge-format-width", "{{ '%*s' | format(1000000000, 'x') }}", {}, "sandbox"),
     ("huge-nice-json-indent", "{{ {'a': [1]} | to_nice_json(indent=1000000000) }}", {}, "sandbox"),
     ("huge-lipsum", "{{ lipsum(100000000) }}", {}, "sandbox"),
+    # a template whose source names no mutator has the cached values themselves: a method name
+    # built at run time may not mutate them (Ansible would mutate a copy)
+    ("dynamic-mutator-name", "{{ (mylist | attr('app' ~ 'end'))(3) }}", {"mylist": "{{ [1, 2] }}"}, "sandbox"),
     ("container-dunder-self", "{{ {}.__setitem__.__self__ }}", {}, "sandbox"),
     ("container-dunder-class", "{{ [].__class__ }}", {}, "sandbox"),
     ("container-dunder-init", "{{ {}.__init__.__globals__ }}", {}, "sandbox"),
