@@ -71,15 +71,20 @@ def minor_of(version: str | None) -> str:
     return f"{m.group(1)}.{m.group(2)}"
 
 
-def _strip(node: Any) -> Any:
+def _strip(node: Any, names: bool = False) -> Any:
+    """Drop descriptions and unused `x-kubernetes-*` annotations of a schema. `names` marks a
+    `properties` (or `$defs`) map, whose keys are field names, not keywords: JSONSchemaProps has
+    fields called `x-kubernetes-validations` and `description` that must stay."""
     if isinstance(node, dict):
         out = {}
         for k, v in node.items():
-            if k == "description" and isinstance(v, str):
+            if not names and k == "description" and isinstance(v, str):
                 continue
-            if k.startswith("x-kubernetes-") and k not in _KEEP_X:
+            if not names and k.startswith("x-kubernetes-") and k not in _KEEP_X:
                 continue
-            out[k] = _strip(v)
+            out[k] = _strip(v, names=not names and k in ("properties", "$defs", "patternProperties"))
+        if names:
+            return out
         fmt = out.get("format")
         if fmt == "int32":
             out.setdefault("minimum", -(2**31))

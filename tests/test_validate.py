@@ -284,3 +284,34 @@ def test_kinds_differ_per_minor() -> None:
     old, new = SchemaStore.for_version("1.28"), SchemaStore.for_version("1.33")
     assert old.lookup("flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema") is not None
     assert new.lookup("flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema") is None
+
+
+def test_crd_with_cel_rules_and_map_type_is_valid(store: SchemaStore) -> None:
+    # x-kubernetes-* are field names of JSONSchemaProps, not annotations to strip (kube-ovn, cert-manager CRDs)
+    text = textwrap.dedent("""\
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata:
+          name: widgets.example.com
+        spec:
+          group: example.com
+          names: {kind: Widget, plural: widgets}
+          scope: Namespaced
+          versions:
+            - name: v1
+              served: true
+              storage: true
+              schema:
+                openAPIV3Schema:
+                  type: object
+                  description: a widget
+                  x-kubernetes-validations:
+                    - rule: "self.spec.size > 0"
+                  properties:
+                    spec:
+                      type: object
+                      x-kubernetes-map-type: atomic
+                      x-kubernetes-preserve-unknown-fields: true
+        """)
+    assert check(text, store) == []
+    assert check(text.replace("x-kubernetes-map-type", "x-kubernetes-mapp-type"), store)[0][0] == "unknown-field"
