@@ -21,18 +21,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from kvalidate.ansible.inventory import Group
 from kvalidate.ansible.inventory import Inventory as EngineInventory
 from kvalidate.ansible.inventory_file import vars_files
 from kvalidate.ansible.play import Engine, RunResult
 from kvalidate.kubespray.checkout import Checkout, declared_kube_version
 from kvalidate.kubespray.facts import inventory_facts, ipv6_overlay
-from kvalidate.kubespray.scenario import CellSpec, cell_spec
+from kvalidate.kubespray.scenario import CellSpec, cell_spec, read_vars_file
 from kvalidate.kubespray.simulate import SimRules, Simulator, make_simulator, with_written_files
-from kvalidate.model import Cell, SetupError
-from kvalidate.tree import Tree, TreeError
+from kvalidate.model import Cell
+from kvalidate.tree import Tree
 
 # oracle/render.py prepare_inventory(): deterministic `lookup('password', credentials_dir ...)`
 PASSWORD_SEEDS: dict[str, str] = {
@@ -69,18 +67,6 @@ class CellInputs:
     skip_task_files: tuple[str, ...] = SKIP_TASK_FILES  # fnmatch patterns of tree paths
 
 
-def _load(tree: Tree, path: str) -> dict[str, Any]:
-    try:
-        data = yaml.load(tree.read_text(path), Loader=yaml.CSafeLoader)  # libyaml: 10x SafeLoader, same types
-    except (TreeError, yaml.YAMLError) as e:
-        raise SetupError(f"cannot read vars file {path}: {e}") from e
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise SetupError(f"vars file {path} is not a mapping")
-    return data
-
-
 def read_vars_dir(tree: Tree, directory: str | None) -> dict[str, dict[str, Any]]:
     """Every entity of a group_vars/ or host_vars/ directory -> its merged vars (later files
     replace top-level keys, as ansible-core's combine_vars does with hash_behaviour=replace)."""
@@ -92,7 +78,7 @@ def read_vars_dir(tree: Tree, directory: str | None) -> dict[str, dict[str, Any]
     for name in names:
         merged: dict[str, Any] = {}
         for f in vars_files(tree, directory, name):
-            merged.update(_load(tree, f))
+            merged.update(read_vars_file(tree, f))
         out[name] = merged
     return out
 
