@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = command.main(args=argv, prog_name="kvalidate", standalone_mode=False)
     except SetupError as e:
-        print(f"kvalidate: {e}", file=sys.stderr)
+        print(f"kvalidate: {' '.join(str(e).split())}", file=sys.stderr)  # one line, whatever the cause
         return 2
     except click.exceptions.NoArgsIsHelpError as e:
         print(e.format_message() if hasattr(e, "format_message") else str(e), file=sys.stderr)
@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as e:  # noqa: BLE001 - the promise is: never a traceback
-        print(f"kvalidate: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"kvalidate: internal error: {type(e).__name__}: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     return code if isinstance(code, int) else 0
 

@@ -111,3 +111,26 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     proc = subprocess.run([str(exe), "validate", str(tmp_path / "missing")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "start"),
+    [
+        ("{bad json", "kvalidate: extra vars '{bad json' are not valid YAML/JSON:"),
+        ("[1, 2]", "kvalidate: extra vars '[1, 2]' are not a mapping"),
+        ("@/nonexistent/vars.yml", "kvalidate: cannot read vars file /nonexistent/vars.yml:"),
+    ],
+)
+def test_bad_extra_vars_are_one_line(tmp_path: Path, spec: str, start: str, capsys: pytest.CaptureFixture[str]) -> None:
+    t = tmp_path / "t.j2"
+    t.write_text("a: 1\n")
+    code, _, err = run(["render", str(t), "-e", spec], capsys)
+    assert code == 2 and len(err) == 1 and err[0].startswith(start), err
+
+
+def test_extra_vars_apply_in_order(tmp_path: Path) -> None:
+    from kvalidate.ansible import parse_extra_vars
+
+    f = tmp_path / "v.yml"
+    f.write_text("a: from-file\nb: file\n")
+    assert parse_extra_vars(["a=first", f"@{f}", "b=last"]) == {"a": "from-file", "b": "last"}

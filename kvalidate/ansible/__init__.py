@@ -33,28 +33,40 @@ __all__ = ["DEFAULT_RESULT", "Engine", "Finding", "Inventory", "ModuleCall", "Re
 
 
 def parse_extra_vars(specs: Iterable[str], files: Iterable[Path] = ()) -> dict[str, Any]:
-    """`--vars FILE` (YAML) then `-e` specs (`k=v k2=v2`, `@file`, or a YAML/JSON mapping), later wins.
-    `k=v` values stay strings, as `ansible-playbook -e` leaves them."""
+    """`--vars FILE` (YAML) first, then `-e` specs in the order given (`k=v k2=v2`, `@file`, or a
+    YAML/JSON mapping), a later one winning, as `ansible-playbook -e` merges them. `k=v` values stay
+    strings. Anything unreadable is a one-line SetupError."""
     out: dict[str, Any] = {}
-    for f in [*files, *(Path(s[1:]) for s in specs if s.startswith("@"))]:
-        try:
-            data = yaml.safe_load(f.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as e:
-            raise SetupError(f"cannot read vars file {f}: {e}") from e
-        if data is not None and not isinstance(data, Mapping):
-            raise SetupError(f"vars file {f} is not a mapping")
-        out.update(data or {})
+    for f in files:
+        out.update(_vars_file(f))
     for spec in specs:
         if spec.startswith("@"):
-            continue
-        if spec.lstrip().startswith(("{", "[")):
-            data = yaml.safe_load(spec)
+            out.update(_vars_file(Path(spec[1:])))
+        elif spec.lstrip().startswith(("{", "[")):
+            try:
+                data = yaml.safe_load(spec)
+            except yaml.YAMLError as e:
+                raise SetupError(f"extra vars {spec!r} are not valid YAML/JSON: {_one_line(e)}") from e
             if not isinstance(data, Mapping):
                 raise SetupError(f"extra vars {spec!r} are not a mapping")
             out.update(data)
         else:
             out.update(parse_kv(spec))
     return out
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
+
+
+def _vars_file(f: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise SetupError(f"cannot read vars file {f}: {_one_line(e)}") from e
+    if data is not None and not isinstance(data, Mapping):
+        raise SetupError(f"vars file {f} is not a mapping")
+    return dict(data or {})
 
 
 def render_template(path: Path, extra_vars: Mapping[str, Any] | None = None,
