@@ -90,6 +90,8 @@ class _Worker:
         for f in run.findings:
             if not self.options.hosts or f.host in self.options.hosts or not f.host:
                 result.findings.append(replace(f, cell=cell.name, ref=ref))
+        result.findings.extend(_semantic(run.renderings, inputs.facts, cell.name, ref, checkout.tree,
+                                         self.options.hosts))
         result.stats["kube_minor"] = {cell.name: minor}
         label = f"{cell.name} @ {ref}" if ref else cell.name
         result.stats["runs"] = {label: {"cell": cell.name, "ref": ref, "files": result.files, "kube": minor}}
@@ -108,6 +110,40 @@ class _Worker:
         declared = declared_kube_version(checkout, inputs.extra_vars, inputs.group_vars)
         found = kube_minor(declared) or _rendered_kube_version(renderings)
         return found or minor_of(None)
+
+
+def host_addresses(facts: Any) -> dict[str, frozenset[str]]:
+    """Each host's own IP addresses, from its facts (what a node-local value would contain)."""
+    out: dict[str, frozenset[str]] = {}
+    for host, f in facts.items():
+        addrs: set[str] = set()
+        for key in ("ansible_default_ipv4", "ansible_default_ipv6"):
+            v = f.get(key)
+            if isinstance(v, dict) and isinstance(v.get("address"), str):
+                addrs.add(v["address"])
+        for key in ("ansible_all_ipv4_addresses", "ansible_all_ipv6_addresses"):
+            addrs.update(a for a in f.get(key) or ()
+                         if isinstance(a, str) and not a.startswith(("127.", "::1", "fe80")))
+        out[host] = frozenset(addrs)
+    return out
+
+
+def _semantic(renderings: Sequence[Any], facts: Any, cell: str, ref: str, tree: Tree,
+              hosts: Sequence[str]) -> list[Finding]:
+    """Semantic rules over all renderings of the cell (every host: cross-host rules need them all)."""
+    from .pipeline import template_line
+    from .rules import CellContext, run_rules
+
+    ctx = CellContext(renderings, host_addresses(facts), cell=cell, ref=ref)
+    out = []
+    texts = {r.host + "\0" + r.dest: r.text for r in renderings}
+    for f in run_rules(ctx):
+        if hosts and f.host not in hosts:
+            continue
+        source = _read(tree, f.template) or ""
+        rendered = texts.get(f.host + "\0" + f.dest, "")
+        out.append(replace(f, template_line=template_line(source.splitlines(), rendered.splitlines(), f.line)))
+    return out
 
 
 def _read(tree: Tree, path: str) -> str | None:

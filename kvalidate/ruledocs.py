@@ -28,5 +28,8 @@ RULE_DOCS: dict[str, str] = {
     "api-validation": "What the API server's handwritten validation rejects (422) and no schema says: a volumeMount "
                       "naming no volume, a selector that does not match the template labels, duplicate names, "
                       "port ranges and names, Service ports.",
+    # rules/: semantic rules over all renderings of a cell
+    "node-local-cluster-config": "A kubeadm ClusterConfiguration (cluster-wide: kubeadm keeps the first control "
+                                 "plane's copy) carries a component flag holding the rendering host's own address.",
     "no-schema": "No schema is known for this apiVersion and kind: the document was not validated.",
 }

@@ -33,6 +33,7 @@ from kvalidate.tree import DirTree
 TYPHA = "roles/network_plugin/calico/templates/calico-typha.yml.j2"
 AUTOSCALER = "roles/kubernetes-apps/ansible/templates/dns-autoscaler.yml.j2"
 KUBELET = "roles/kubernetes/node/templates/kubelet-config.v1beta1.yaml.j2"
+KUBEADM = "roles/kubernetes/control-plane/templates/kubeadm-config.v1beta4.yaml.j2"
 MOUNTS = "spec.template.spec.containers[0].volumeMounts"
 # (severity, rule, path): the env entries that land in volumeMounts when typha_secure and
 # typha_prometheusmetricsenabled are both on
@@ -79,6 +80,9 @@ def expected(cells: list[dict[str, Any]]) -> Golden:
                     for h in ("instance-1", "instance-2", "instance-3")}
         # dns-autoscaler renders on the first control plane of every cell
         out.add(("error", "duplicate-key", AUTOSCALER, "instance-1", c["name"], "spec.template.spec.nodeSelector"))
+        if c["layout"] == "ha":  # two control planes: the node-local advertise-address is seen
+            out |= {("error", "node-local-cluster-config", KUBEADM, h, c["name"], "apiServer.extraArgs[0].value")
+                    for h in CONTROL_PLANES["ha"]}
         if _both(c):  # calico manifests render on every control plane
             out |= {(sev, rule, TYPHA, h, c["name"], path)
                     for h in CONTROL_PLANES[c["layout"]] for sev, rule, path in TYPHA_PAIR}
@@ -100,7 +104,8 @@ def test_demo_findings_are_the_golden_set(report: dict[str, Any]) -> None:
     found = {(f["severity"], f["rule"], f["template"], f["host"], f["cell"], f["path"]) for f in report["findings"]}
     assert len(found) == len(report["findings"])  # no finding reported twice
     assert found == expected(report["cells"])
-    assert report["summary"]["errors"] == 25 + 6 * 6 and report["summary"]["warnings"] == 3
+    ha_cells = sum(c["layout"] == "ha" for c in report["cells"])
+    assert report["summary"]["errors"] == 25 + 6 * 6 + 2 * ha_cells and report["summary"]["warnings"] == 3
 
 
 def test_typha_pair_lines(report: dict[str, Any]) -> None:
@@ -115,7 +120,7 @@ def test_typha_pair_lines(report: dict[str, Any]) -> None:
 
 def test_demo_text_report(report: dict[str, Any]) -> None:
     lines = report["text"]
-    assert "443 file(s), 519 document(s): 61 error(s), 3 warning(s)" in lines
+    assert "443 file(s), 519 document(s): 87 error(s), 3 warning(s)" in lines
     cell = next(c["name"] for c in report["cells"] if _both(c) and (c["layout"], c["kube_version"]) == ("ha", "1.34"))
     pairs = list(zip(lines, lines[1:], strict=False))
     assert ('instance-2/etc/kubernetes/calico-typha.yml:113:11: error unknown-field: '
@@ -150,7 +155,7 @@ def test_checkout_shape() -> None:
 def test_cluster_configuration_carries_a_node_local_address() -> None:
     """Per control plane the ClusterConfiguration differs in advertise-address: the cluster-wide
     document holds a node-local value (kubeadm uploads the first one; every control plane then
-    advertises the first node's IP). A semantic rule is to come; the shape must stay."""
+    advertises the first node's IP); kvalidate.rules.node_local reports it (golden set above)."""
     configs = _texts(_run("ha"), "/etc/kubernetes/kubeadm-config.yaml")
     assert sorted(configs) == ["instance-1", "instance-2"]
     cluster = {h: next(d for d in yaml.safe_load_all(t) if d["kind"] == "ClusterConfiguration")
@@ -184,7 +189,7 @@ def test_kube_vip_mounts_admin_conf_on_every_control_plane() -> None:
 
 @pytest.mark.parametrize(("scenario", "rules"), [
     ("ubuntu24-calico-all-in-one", set()),  # no dns-autoscaler there
-    ("ubuntu24-calico-ha-haproxy", {"duplicate-key"}),
+    ("ubuntu24-calico-ha-haproxy", {"duplicate-key", "node-local-cluster-config"}),
     ("debian12-calico-typha", {"duplicate-key"}),  # typha_secure alone: no pair bug
 ])
 def test_ci_scenarios(scenario: str, rules: set[str], tmp_path: Path) -> None:

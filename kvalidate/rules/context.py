@@ -1,0 +1,51 @@
+"""What a semantic rule sees of one cell."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..documents import parse_text
+from ..model import Document, Source
+from ..pipeline import RenderingLike, is_yaml, output_path
+
+
+@dataclass
+class CellContext:
+    renderings: Sequence[RenderingLike]
+    addresses: Mapping[str, frozenset[str]]  # host -> its own IP addresses and names
+    cell: str = ""
+    ref: str = ""
+    template_text: Callable[[str], str | None] | None = None
+    _docs: dict[int, list[Document]] = field(default_factory=dict)
+
+    def documents(self, r: RenderingLike) -> list[Document]:
+        """Parsed documents of a YAML rendering (cached), positioned in its output file."""
+        key = id(r)
+        if key not in self._docs:
+            if not is_yaml(r):
+                self._docs[key] = []
+            else:
+                src = Source(output_path(r), template=r.template, host=r.host, cell=self.cell, ref=self.ref,
+                             dest=r.dest)
+                self._docs[key] = parse_text(r.text, src).documents
+        return self._docs[key]
+
+
+def flatten(data: Any, prefix: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], Any]:
+    """Scalar leaves by path; list items of `{name, value}` pairs keyed by their name (kubeadm's
+    extraArgs in v1beta4 are such a list), so that reordering does not count as a difference."""
+    out: dict[tuple[str | int, ...], Any] = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.update(flatten(v, (*prefix, k)))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            if isinstance(v, dict) and set(v) == {"name", "value"} and isinstance(v["name"], str):
+                out[(*prefix, i, "value")] = v["value"]
+            else:
+                out.update(flatten(v, (*prefix, i)))
+    else:
+        out[prefix] = data
+    return out
