@@ -192,7 +192,7 @@ def rendered_versions(renderings: Sequence[Any]) -> dict[str, str]:
 
 def _register_rendered_crds(store: SchemaStore, renderings: Sequence[Any]) -> None:
     """CRDs the cell renders itself (MetalLB, cert-manager, ...) serve its custom resources."""
-    from .crd import schemas_from_crd
+    from .crd import schemas_in
     from .documents import parse_text
     from .pipeline import is_yaml
 
@@ -200,11 +200,10 @@ def _register_rendered_crds(store: SchemaStore, renderings: Sequence[Any]) -> No
         if "CustomResourceDefinition" not in r.text or not is_yaml(r):
             continue
         for doc in parse_text(r.text, Source("")).documents:
-            if isinstance(doc.data, dict) and doc.data.get("kind") == "CustomResourceDefinition":
-                try:
-                    store.add_crd_schemas(schemas_from_crd(doc.data), f"crd:{r.template}")
-                except (KeyError, TypeError, ValueError):
-                    continue  # a broken CRD is reported by its own validation
+            try:
+                store.add_crd_schemas(schemas_in([doc.data]), f"crd:{r.template}")
+            except (KeyError, TypeError, ValueError):
+                continue  # a broken CRD is reported by its own validation
 
 
 def _emit_root(options: CheckOptions, ref: str, cell: Cell) -> Path:

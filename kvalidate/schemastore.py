@@ -234,12 +234,7 @@ class SchemaStore:
 
 def _extension_lookup(minor: str, api_version: str, kind: str,
                       versions: Mapping[str, str]) -> SchemaEntry | None:
-    """Component configs and pinned CRDs (issue 6); absent modules simply find nothing."""
-    try:
-        from . import components  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    entry: SchemaEntry | None = components.lookup(minor, api_version, kind)
-    if entry is None and hasattr(components, "pinned_crd_lookup"):
-        entry = components.pinned_crd_lookup(api_version, kind, versions)
-    return entry
+    """Component configs, then pinned CRDs (imported here: those modules import SchemaEntry)."""
+    from . import components
+
+    return components.lookup(minor, api_version, kind) or components.pinned_crd_lookup(api_version, kind, versions)
