@@ -97,3 +97,19 @@ def git(root: Path, *args: str) -> str:
            "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(root), "PATH": "/usr/bin:/bin"}
     return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True,
                           env=env).stdout
+
+
+def buggy_then_fixed_repo(root: Path) -> tuple[Path, Path]:
+    """A git repo of the checkout: tag `v1` has the typha pair bug, `main` has it fixed.
+    Returns (repo, the typha template in the work tree)."""
+    repo = write_checkout(root)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "buggy")
+    git(repo, "tag", "v1")
+    tpl = repo / "roles/network_plugin/calico/templates/calico-typha.yml.j2"
+    tpl.write_text(tpl.read_text().replace(
+        "{% if calico_ipam_host_local %}\n            - name: USE_POD_CIDR\n"
+        '              value: "true"\n{% endif %}\n', ""))
+    git(repo, "commit", "-qam", "fixed")
+    return repo, tpl

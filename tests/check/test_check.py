@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ksfixture import git, write_checkout
+from ksfixture import buggy_then_fixed_repo, git, write_checkout
 
 from kvalidate.cli import main
 
@@ -110,20 +110,7 @@ def test_matrix_file_pairwise_finds_the_pair(
 
 
 def test_refs_are_read_from_git_objects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    repo = write_checkout(tmp_path / "repo")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "buggy")
-    git(repo, "tag", "v1")
-    tpl = repo / "roles/network_plugin/calico/templates/calico-typha.yml.j2"
-    tpl.write_text(
-        tpl.read_text().replace(
-            "{% if calico_ipam_host_local %}\n            - name: USE_POD_CIDR\n"
-            '              value: "true"\n{% endif %}\n',
-            "",
-        )
-    )
-    git(repo, "commit", "-qam", "fixed")
+    repo, tpl = buggy_then_fixed_repo(tmp_path / "repo")
     tpl.write_text("broken: [\n")  # the work tree is not what --ref reads
     code, _, _ = run(
         ["check", str(repo), *BUG, "--ref", "v1", "--ref", "main", "--host", "node1", "-f", f"json={tmp_path}/r.json"],
@@ -186,20 +173,7 @@ def test_auto_finds_the_pair_without_naming_a_flag(
 
 
 def test_auto_in_the_matrix_file_and_over_refs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    repo = write_checkout(tmp_path / "repo")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "buggy")
-    git(repo, "tag", "v1")
-    tpl = repo / "roles/network_plugin/calico/templates/calico-typha.yml.j2"
-    tpl.write_text(
-        tpl.read_text().replace(
-            "{% if calico_ipam_host_local %}\n            - name: USE_POD_CIDR\n"
-            '              value: "true"\n{% endif %}\n',
-            "",
-        )
-    )
-    git(repo, "commit", "-qam", "fixed")
+    repo, tpl = buggy_then_fixed_repo(tmp_path / "repo")
     config = tmp_path / "auto.yaml"
     config.write_text("auto: true\n")
     code, _, _ = run(
