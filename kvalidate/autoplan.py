@@ -28,10 +28,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .autochecks import CheckRules
-from .autocover import auto_axes
-from .covering import Rule, covering_rows, forbidden
-from .model import Cell
+from kvalidate.autochecks import CheckRules
+from kvalidate.autocover import auto_axes
+from kvalidate.covering import Rule, covering_rows, forbidden
+from kvalidate.model import Cell
 
 MAX_CELLS = 64
 # names a gate or flag can test that extra vars must not set: magic and per-host variables

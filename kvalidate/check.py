@@ -21,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .model import Cell, Finding, Result, SetupError, Source
-from .pipeline import check_renderings, emit, kube_minor
-from .schemastore import SchemaStore, minor_of
-from .tree import DirTree, Tree
+from kvalidate.model import Cell, Finding, Result, SetupError, Source
+from kvalidate.pipeline import check_renderings, emit, kube_minor
+from kvalidate.schemastore import SchemaStore, minor_of
+from kvalidate.tree import DirTree, Tree
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,12 @@ class _Worker:
     validated: dict[tuple[int, int], dict[bytes, tuple[list[Finding], int]]] = field(default_factory=dict)
 
     def checkout(self, ref: str) -> Any:
-        from .kubespray.checkout import open_checkout
+        from kvalidate.kubespray.checkout import open_checkout
 
         if ref not in self.trees:
             tree: Tree
             if ref:
-                from .gittree import GitTree
+                from kvalidate.gittree import GitTree
 
                 tree = GitTree(self.options.checkout, ref)
             else:
@@ -70,9 +70,9 @@ class _Worker:
         return self.stores[key]
 
     def run(self, ref: str, cell: Cell) -> Result:
-        from .kubespray.facts import load_overlay
-        from .kubespray.run import cell_inputs, run_cell
-        from .kubespray.scenario import cell_spec
+        from kvalidate.kubespray.facts import load_overlay
+        from kvalidate.kubespray.run import cell_inputs, run_cell
+        from kvalidate.kubespray.scenario import cell_spec
 
         checkout = self.checkout(ref)
         base = inventory_base(cell) if cell.inventory else None
@@ -97,13 +97,13 @@ class _Worker:
         result.stats["runs"] = {label: {"cell": cell.name, "ref": ref, "files": result.files, "kube": minor}}
         if self.options.emit_dir is not None:
             emit(renderings, _emit_root(self.options, ref, cell))
-        from .ansible.codecache import CODE_CACHE
+        from kvalidate.ansible.codecache import CODE_CACHE
 
         CODE_CACHE.flush()  # workers exit without atexit handlers; compiled code is kept for the next run
         return result
 
     def _minor(self, checkout: Any, inputs: Any, renderings: Sequence[Any]) -> str:
-        from .kubespray.checkout import declared_kube_version
+        from kvalidate.kubespray.checkout import declared_kube_version
 
         if self.options.kube_version:
             return minor_of(self.options.kube_version)
@@ -131,8 +131,8 @@ def host_addresses(facts: Any) -> dict[str, frozenset[str]]:
 def _semantic(renderings: Sequence[Any], facts: Any, cell: str, ref: str, tree: Tree,
               hosts: Sequence[str]) -> list[Finding]:
     """Semantic rules over all renderings of the cell (every host: cross-host rules need them all)."""
-    from .pipeline import template_line
-    from .rules import CellContext, run_rules
+    from kvalidate.pipeline import template_line
+    from kvalidate.rules import CellContext, run_rules
 
     ctx = CellContext(renderings, host_addresses(facts), cell=cell, ref=ref)
     out = []
@@ -154,7 +154,7 @@ def _read(tree: Tree, path: str) -> str | None:
 
 
 def inventory_base(cell: Cell) -> Any:
-    from .kubespray.inventory import inventory_cell
+    from kvalidate.kubespray.inventory import inventory_cell
 
     path = Path(cell.inventory)
     if not path.is_file():
@@ -192,9 +192,9 @@ def rendered_versions(renderings: Sequence[Any]) -> dict[str, str]:
 
 def _register_rendered_crds(store: SchemaStore, renderings: Sequence[Any]) -> None:
     """CRDs the cell renders itself (MetalLB, cert-manager, ...) serve its custom resources."""
-    from .crd import schemas_in
-    from .documents import parse_text
-    from .pipeline import is_yaml
+    from kvalidate.crd import schemas_in
+    from kvalidate.documents import parse_text
+    from kvalidate.pipeline import is_yaml
 
     for r in renderings:
         if "CustomResourceDefinition" not in r.text or not is_yaml(r):
@@ -233,7 +233,7 @@ def _task(args: tuple[str, Cell]) -> Result:
 
 
 def _crash(ref: str, cell: Cell, e: BaseException) -> Result:
-    from .model import Severity
+    from kvalidate.model import Severity
 
     return Result(findings=[Finding(Severity.ERROR, "internal-error",
                                     f"kvalidate could not run this cell: {type(e).__name__}: {e}",
@@ -266,7 +266,7 @@ def run_check(options: CheckOptions, progress: Callable[[int, int], None] | None
 
 
 def _map(tasks: list[tuple[str, Cell]], jobs: int) -> Iterator[Result]:
-    from .validate import tune_gc
+    from kvalidate.validate import tune_gc
 
     # freeze what is loaded (forked workers share it copy-on-write) and collect rarely: the engine
     # allocates many short-lived objects (0.43 -> 0.32 s CPU per Kubespray master cell)

@@ -14,11 +14,11 @@ from typing import Annotated, Any, TextIO
 import click
 import typer
 
-from .model import Result, SetupError
-from .report import REPORTERS
-from .schemastore import SchemaStore
-from .tree import DirTree
-from .validate import tune_gc, validate_paths
+from kvalidate.model import Result, SetupError
+from kvalidate.report import REPORTERS
+from kvalidate.schemastore import SchemaStore
+from kvalidate.tree import DirTree
+from kvalidate.validate import tune_gc, validate_paths
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Render Kubespray templates as Ansible would and validate every output strictly.")
@@ -68,7 +68,7 @@ def validate(
     formats = parse_formats(fmt)
     store = SchemaStore.for_version(kube_version)
     if crds:
-        from .crdload import load_crds
+        from kvalidate.crdload import load_crds
 
         load_crds(store, [str(p) for p in crds])
     tune_gc()
@@ -85,9 +85,9 @@ def demo(
     """The main job on the embedded default (what `make run` runs): `kvalidate check` on
     templates_under_test, a small Kubespray-shaped checkout with deliberate bugs, over its matrix
     (templates_under_test/kvalidate.yaml)."""
-    from .check import CheckOptions, default_jobs, is_terminal, run_check
-    from .kubespray.checkout import open_checkout
-    from .plan import Overrides, find_config, plan_cells
+    from kvalidate.check import CheckOptions, default_jobs, is_terminal, run_check
+    from kvalidate.kubespray.checkout import open_checkout
+    from kvalidate.plan import Overrides, find_config, plan_cells
 
     formats = parse_formats(fmt)
     root = TEMPLATES_UNDER_TEST
@@ -114,8 +114,8 @@ def render(
     fmt: FormatOpt = None,
 ) -> None:
     """Render one template as Ansible's template module would; write exactly the text to stdout."""
-    from .ansible import parse_extra_vars, render_template
-    from .model import Finding, Severity, Source
+    from kvalidate.ansible import parse_extra_vars, render_template
+    from kvalidate.model import Finding, Severity, Source
 
     text, findings = render_template(template, parse_extra_vars(extra or [], vars_files or []))
     if text is None:
@@ -127,7 +127,7 @@ def render(
         sys.stdout.buffer.write(text.encode("utf-8"))
         sys.stdout.flush()
         raise typer.Exit(0)
-    from .validate import validate_text
+    from kvalidate.validate import validate_text
 
     source = Source(file=str(template), template=str(template))
     found: list[Finding] = [*findings, *validate_text(text, source, kube_version)]
@@ -174,10 +174,10 @@ def check(
     fmt: FormatOpt = None,
 ) -> None:
     """Render a Kubespray checkout as cluster.yml would, per host and cell, and validate every output."""
-    from .ansible import parse_extra_vars
-    from .check import CheckOptions, default_jobs, is_terminal, run_check
-    from .kubespray.checkout import open_checkout
-    from .plan import Overrides, find_config, plan_cells
+    from kvalidate.ansible import parse_extra_vars
+    from kvalidate.check import CheckOptions, default_jobs, is_terminal, run_check
+    from kvalidate.kubespray.checkout import open_checkout
+    from kvalidate.plan import Overrides, find_config, plan_cells
 
     formats = parse_formats(fmt)
     root = checkout.resolve()
@@ -186,7 +186,7 @@ def check(
     if emit_dir is not None and (emit_dir.resolve() == root or root in emit_dir.resolve().parents):
         raise SetupError(f"--emit {emit_dir} is inside the checkout: kvalidate never writes into the checkout")
     refs = tuple(ref or ())
-    from .gittree import GitTree
+    from kvalidate.gittree import GitTree
 
     if refs:
         first = open_checkout(GitTree(root, refs[0]))
@@ -247,7 +247,7 @@ def merge(
     fmt: FormatOpt = None,
 ) -> None:
     """Merge JSON reports of shards into one and write any report format from it."""
-    from .report import json_report
+    from kvalidate.report import json_report
 
     formats = parse_formats(fmt)
     result = json_report.merge([json_report.read(r) for r in reports])
@@ -256,7 +256,7 @@ def merge(
 
 
 def _add_schemas_group() -> None:
-    from .schemacmd import schemas_app
+    from kvalidate.schemacmd import schemas_app
 
     app.add_typer(schemas_app, name="schemas")
 
@@ -269,7 +269,7 @@ def config_schema_cmd() -> None:
     """Print the JSON Schema of kvalidate.yaml (for editors and CI linting)."""
     import json
 
-    from .config import config_schema
+    from kvalidate.config import config_schema
 
     print(json.dumps(config_schema(), indent=2))
 

@@ -17,8 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .model import Severity
-from .schemastore import SchemaEntry
+from kvalidate.model import Severity
+from kvalidate.schemastore import SchemaEntry
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 COMPONENTS_DIR = SCHEMA_DIR / "components"
@@ -208,6 +208,6 @@ def lookup_untyped(minor: str, template: str) -> tuple[str, str, SchemaEntry] | 
 
 def pinned_crd_lookup(api_version: str, kind: str, versions: Mapping[str, str]) -> SchemaEntry | None:
     """Custom resources whose CRD Kubespray downloads or an operator registers (kvalidate.crds)."""
-    from .crds import pinned_crd_lookup as lookup_pinned
+    from kvalidate.crds import pinned_crd_lookup as lookup_pinned
 
     return lookup_pinned(api_version, kind, versions)

@@ -15,8 +15,8 @@ from typing import Any
 
 import jsonschema_rs
 
-from .documents import parse_text
-from .model import SetupError, Source, field_path
+from kvalidate.documents import parse_text
+from kvalidate.model import SetupError, Source, field_path
 
 CONFIG_NAME = "kvalidate.yaml"
 

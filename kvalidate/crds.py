@@ -17,8 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .crd import attach_defs
-from .schemastore import API_CONSUMER, SchemaEntry
+from kvalidate.crd import attach_defs
+from kvalidate.schemastore import API_CONSUMER, SchemaEntry
 
 CRDS_DIR = Path(__file__).resolve().parent.parent / "schemas" / "crds"
 # project -> the Kubespray variable that selects its version

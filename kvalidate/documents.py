@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .model import Document, Finding, Position, SetupError, Severity, Source, field_path
+from kvalidate.model import Document, Finding, Position, SetupError, Severity, Source, field_path
 
 if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - environment check
     raise ImportError("kvalidate needs PyYAML built with libyaml (yaml.CParser); reinstall PyYAML")

@@ -16,9 +16,9 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .config import MatrixConfig
-from .covering import Rule, covering_rows
-from .model import Cell, SetupError
+from kvalidate.config import MatrixConfig
+from kvalidate.covering import Rule, covering_rows
+from kvalidate.model import Cell, SetupError
 
 _DIMENSIONS = ("scenario", "layout", "os", "kube_version")
 

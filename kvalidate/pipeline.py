@@ -17,10 +17,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from .documents import parse_text
-from .model import Finding, Result, Source
-from .schemastore import SchemaStore
-from .validate import validate_document
+from kvalidate.documents import parse_text
+from kvalidate.model import Finding, Result, Source
+from kvalidate.schemastore import SchemaStore
+from kvalidate.validate import validate_document
 
 YAML_SUFFIXES = (".yml", ".yaml", ".json", ".manifest")
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .autochecks import CheckRules
-from .autoplan import MAX_CELLS, AutoPlan, auto_plan, template_plans
-from .config import CONFIG_NAME, MatrixConfig, load_config
-from .covering import Rule
-from .matrix import cell_name, exclusion_rules, expand, parse_shard, reproduce, shard
-from .model import Cell, SetupError
+from kvalidate.autochecks import CheckRules
+from kvalidate.autoplan import MAX_CELLS, AutoPlan, auto_plan, template_plans
+from kvalidate.config import CONFIG_NAME, MatrixConfig, load_config
+from kvalidate.covering import Rule
+from kvalidate.matrix import cell_name, exclusion_rules, expand, parse_shard, reproduce, shard
+from kvalidate.model import Cell, SetupError
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,10 @@ def scenario_paths(tree: Any, patterns: Sequence[str]) -> list[str]:
 def discover_gates(checkout: Any, cell: Cell) -> Any:
     """Run `cell` once with the engine recording every template task met (`RunResult.gates`) and
     every assert/fail task (`RunResult.checks`)."""
-    from .ansible.play import Engine
-    from .check import inventory_base
-    from .kubespray.run import cell_inputs, engine_inventory
-    from .kubespray.scenario import cell_spec
+    from kvalidate.ansible.play import Engine
+    from kvalidate.check import inventory_base
+    from kvalidate.kubespray.run import cell_inputs, engine_inventory
+    from kvalidate.kubespray.scenario import cell_spec
 
     inputs = cell_inputs(checkout, cell_spec(checkout, cell, inventory_base(cell) if cell.inventory else None))
     engine = Engine(inputs.checkout.tree, engine_inventory(inputs), extra_vars=inputs.extra_vars,
@@ -97,7 +97,7 @@ def plan_cells(checkout: Any, config: MatrixConfig | None, over: Overrides, shar
     """The cells to run on `checkout` (an opened Kubespray checkout). With `auto` (or the matrix's
     `auto: true`), the automatic-coverage cells of the first cell follow the planned ones
     (`more_checkouts`: the other refs, whose templates are covered too); `notes` gets a summary."""
-    from .kubespray.checkout import declared_kube_version
+    from kvalidate.kubespray.checkout import declared_kube_version
 
     tree = checkout.tree
     if config is not None:

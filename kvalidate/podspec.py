@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .model import Severity
-from .native import dns1123_label
+from kvalidate.model import Severity
+from kvalidate.native import dns1123_label
 
 Path_ = tuple[str | int, ...]
 Problem = tuple[Severity, Path_, str]

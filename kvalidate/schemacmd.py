@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from . import components, crds
-from .model import SetupError
-from .schemastore import SchemaStore
+from kvalidate import components, crds
+from kvalidate.model import SetupError
+from kvalidate.schemastore import SchemaStore
 
 schemas_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                           help="List pinned schemas, or print the schema a kind is validated against.")
@@ -89,7 +89,7 @@ def schemas_show(
     versions = _versions(calico_version, cilium_version)
     store = SchemaStore.for_version(kube_version, versions)
     if crds:
-        from .crdload import load_crds
+        from kvalidate.crdload import load_crds
 
         load_crds(store, crds)
     entry = store.lookup(api_version, kind)

@@ -31,7 +31,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from .model import SetupError, Severity
+from kvalidate.model import SetupError, Severity
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MINORS = tuple(f"1.{m}" for m in range(25, 38))  # what kubernetes-validate 1.37.0 bundles
@@ -235,6 +235,6 @@ class SchemaStore:
 def _extension_lookup(minor: str, api_version: str, kind: str,
                       versions: Mapping[str, str]) -> SchemaEntry | None:
     """Component configs, then pinned CRDs (imported here: those modules import SchemaEntry)."""
-    from . import components
+    from kvalidate import components
 
     return components.lookup(minor, api_version, kind) or components.pinned_crd_lookup(api_version, kind, versions)

@@ -13,11 +13,11 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .documents import expand_lists, iter_inputs, parse_text
-from .model import Document, Finding, Position, Result, Severity, Source, field_path
-from .native import check_metadata
-from .podspec import check_workload
-from .schemastore import (
+from kvalidate.documents import expand_lists, iter_inputs, parse_text
+from kvalidate.model import Document, Finding, Position, Result, Severity, Source, field_path
+from kvalidate.native import check_metadata
+from kvalidate.podspec import check_workload
+from kvalidate.schemastore import (
     API_CONSUMER,
     BASE64_PATTERN,
     QUANTITY_MESSAGE,

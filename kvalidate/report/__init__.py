@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TextIO
 
-from ..model import Result
-from . import github, json_report, junit, sarif, text
+from kvalidate.model import Result
+from kvalidate.report import github, json_report, junit, sarif, text
 
 Reporter = Callable[[Result, TextIO], None]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..model import Result, Severity
-from .text import context
+from kvalidate.model import Result, Severity
+from kvalidate.report.text import context
 
 
 def escape_data(s: str) -> str:

@@ -6,7 +6,7 @@ import json
 from dataclasses import fields
 from typing import TextIO
 
-from ..model import Cell, Finding, Result, SetupError, Severity
+from kvalidate.model import Cell, Finding, Result, SetupError, Severity
 
 _FIELDS = {f.name for f in fields(Finding)}
 _CELL_FIELDS = {f.name for f in fields(Cell)}

@@ -9,8 +9,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
-from ..model import Finding, Result, Severity
-from .text import location
+from kvalidate.model import Finding, Result, Severity
+from kvalidate.report.text import location
 
 
 def _case_key(f: Finding) -> tuple[str, str, str, str]:

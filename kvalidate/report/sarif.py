@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from .. import __version__
-from ..model import Finding, Result, Severity
-from ..ruledocs import RULE_DOCS
+from kvalidate import __version__
+from kvalidate.model import Finding, Result, Severity
+from kvalidate.ruledocs import RULE_DOCS
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import TextIO
 
-from ..model import Finding, Result, Severity
+from kvalidate.model import Finding, Result, Severity
 
 MAX_ROWS = 25  # rows per table; the rest is counted on one line
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..model import Finding
-from . import node_local
-from .context import CellContext
+from kvalidate.model import Finding
+from kvalidate.rules import node_local
+from kvalidate.rules.context import CellContext
 
 Rule = Callable[[CellContext], Iterator[Finding]]
 

@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..documents import parse_text
-from ..model import Document, Source
-from ..pipeline import RenderingLike, is_yaml, output_path
+from kvalidate.documents import parse_text
+from kvalidate.model import Document, Source
+from kvalidate.pipeline import RenderingLike, is_yaml, output_path
 
 
 @dataclass

@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..model import Document, Finding, Severity, field_path
-from .context import CellContext, flatten
+from kvalidate.model import Document, Finding, Severity, field_path
+from kvalidate.rules.context import CellContext, flatten
 
 ID = "node-local-cluster-config"
 KINDS = {"ClusterConfiguration"}
