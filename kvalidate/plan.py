@@ -58,7 +58,7 @@ def scenario_paths(tree: Any, patterns: Sequence[str]) -> list[str]:
 def discover_gates(checkout: Any, cell: Cell) -> Any:
     """Run `cell` once with the engine recording every template task met (`RunResult.gates`) and
     every assert/fail task (`RunResult.checks`)."""
-    from kvalidate.ansible.play import Engine
+    from kvalidate.ansible.engine import Engine
     from kvalidate.check import inventory_base
     from kvalidate.kubespray.run import cell_inputs, engine_inventory
     from kvalidate.kubespray.scenario import cell_spec

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kvalidate.ansible.play import CheckGate
+from kvalidate.ansible.types import CheckGate
 from kvalidate.autochecks import CheckRules
 from kvalidate.autoplan import pack, template_plans
 
@@ -43,7 +43,7 @@ def test_touched_limits_the_checks_consulted() -> None:
 
 
 def test_pack_never_builds_a_cell_an_assert_rejects() -> None:
-    from kvalidate.ansible.play import TemplateGate
+    from kvalidate.ansible.types import TemplateGate
 
     typha = "{% if typha_secure %}a{% endif %}"
     node = "{% if calico_datastore == 'etcd' %}x{% endif %}"

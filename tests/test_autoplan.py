@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kvalidate.ansible.play import TemplateGate
+from kvalidate.ansible.types import TemplateGate
 from kvalidate.autocover import truth_values
 from kvalidate.autoplan import auto_plan, pack, template_plans
 from kvalidate.covering import uncovered

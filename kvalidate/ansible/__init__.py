@@ -20,11 +20,12 @@ from typing import Any
 import yaml
 from ansible.parsing.splitter import parse_kv
 
+from kvalidate.ansible.engine import Engine
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.inventory import Inventory
 from kvalidate.ansible.inventory_file import load_inventory
 from kvalidate.ansible.lookups import CHECKOUT_ROOT, template_vars
-from kvalidate.ansible.play import DEFAULT_RESULT, Engine, ModuleCall, Rendering, RunResult, Simulator
+from kvalidate.ansible.types import DEFAULT_RESULT, ModuleCall, Rendering, RunResult, Simulator
 from kvalidate.model import Finding, SetupError
 from kvalidate.tree import DirTree
 

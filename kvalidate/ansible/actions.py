@@ -23,18 +23,18 @@ from typing import TYPE_CHECKING, Any
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from kvalidate.ansible.conditions import check_when, short
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.loader import LoadError
 from kvalidate.ansible.lookups import find_file, template_vars, tree_path
-from kvalidate.ansible.play import DEFAULT_RESULT, ModuleCall, Rendering
-from kvalidate.ansible.tasks import check_when, short
 from kvalidate.ansible.templar import OMIT_TOKEN
+from kvalidate.ansible.types import DEFAULT_RESULT, ModuleCall, Rendering
 from kvalidate.ansible.variables import Scope
 from kvalidate.model import Finding, Severity
 
 if TYPE_CHECKING:
-    from kvalidate.ansible.play import Engine
-    from kvalidate.ansible.plays import TaskCtx
+    from kvalidate.ansible.engine import Engine
+    from kvalidate.ansible.types import TaskCtx
 
 
 class TaskFailed(Exception):

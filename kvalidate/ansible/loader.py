@@ -219,3 +219,19 @@ def task_file(files: Files, role_path: str, name: str) -> str | None:
         return files.first(f"{role_path}/tasks/{base}")
     return files.first(f"{role_path}/tasks/{name}.yml", f"{role_path}/tasks/{name}.yaml",
                        f"{role_path}/tasks/{name}")
+
+
+ROLE_KEYWORDS = frozenset({"role", "name", "when", "tags", "become", "become_user", "become_method",
+                           "delegate_to", "environment", "ignore_errors", "no_log", "vars", "apply",
+                           "collections", "connection", "debugger", "any_errors_fatal", "check_mode",
+                           "diff", "module_defaults", "run_once", "throttle", "timeout"})
+
+
+def role_entry(entry: Any) -> tuple[str, dict[str, Any], Any]:
+    """A `roles:`/`dependencies:` entry -> (role name, params, when)."""
+    if isinstance(entry, str):
+        return entry, {}, None
+    name = str(entry.get("role", entry.get("name", "")))
+    params = {k: v for k, v in entry.items() if k not in ROLE_KEYWORDS}
+    params.update(entry.get("vars") or {})
+    return name, params, entry.get("when")

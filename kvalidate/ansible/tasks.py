@@ -10,92 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ansible.parsing.splitter import parse_kv
 from jinja2.exceptions import UndefinedError
 
+from kvalidate.ansible.actions import run_action
+from kvalidate.ansible.conditions import action_of, check_when, conditions_of, short
 from kvalidate.ansible.errors import render_finding
-from kvalidate.ansible.lookups import run_lookup
+from kvalidate.ansible.lookups import CHECKOUT_ROOT, find_file, run_lookup
 from kvalidate.ansible.templar import RenderVars
-from kvalidate.ansible.variables import Scope, is_possibly_template
+from kvalidate.ansible.types import CheckGate, TemplateGate
+from kvalidate.ansible.variables import Scope
 
 if TYPE_CHECKING:
-    from kvalidate.ansible.play import Engine
-    from kvalidate.ansible.plays import TaskCtx
-
-TASK_KEYWORDS = frozenset({
-    "name", "when", "loop", "loop_control", "vars", "register", "run_once", "delegate_to", "delegate_facts",
-    "become", "become_user", "become_method", "become_flags", "become_exe", "tags", "ignore_errors",
-    "ignore_unreachable", "failed_when", "changed_when", "until", "retries", "delay", "notify", "no_log",
-    "environment", "check_mode", "diff", "any_errors_fatal", "throttle", "timeout", "args", "collections",
-    "module_defaults", "listen", "debugger", "connection", "async", "poll", "remote_user", "port", "local_action",
-    "action", "block", "rescue", "always", "apply",
-})
-
-
-def short(module: str) -> str:
-    for prefix in ("ansible.builtin.", "ansible.legacy."):
-        if module.startswith(prefix):
-            return module[len(prefix):]
-    return module
-
-
-def action_of(task: Mapping[str, Any]) -> tuple[str, Any]:
-    """(module name, raw args) of a task, for the `module: args`, `action:` and k=v forms."""
-    for key in ("action", "local_action"):
-        if key in task:
-            value = task[key]
-            if isinstance(value, Mapping):
-                value = dict(value)
-                return str(value.pop("module", "")), {**value, **dict(task.get("args") or {})}
-            module, _, rest = str(value).partition(" ")
-            return module, {**parse_kv(rest, check_raw=True), **dict(task.get("args") or {})}
-    for key, value in task.items():
-        if key in TASK_KEYWORDS or key.startswith("with_"):
-            continue
-        if isinstance(value, str) and short(key) not in ("include_tasks", "import_tasks", "include",
-                                                         "import_playbook", "include_role", "import_role"):
-            value = parse_kv(value, check_raw=short(key) in ("command", "shell", "raw", "script"))
-        if isinstance(value, Mapping):
-            value = {**dict(value), **dict(task.get("args") or {})}
-            if short(key) in ("command", "shell") and "cmd" in value:
-                # ModuleArgsParser: `cmd:` is the free-form command (`_raw_params`)
-                value["_raw_params"] = value.pop("cmd")
-        return key, value
-    return "", {}
-
-
-def conditions_of(conds: Any) -> list[Any]:
-    out: list[Any] = []
-    for c in conds if isinstance(conds, list | tuple) else [conds]:
-        if isinstance(c, list | tuple):
-            out += conditions_of(c)
-        elif c is not None:
-            out.append(c)
-    return out
-
-
-def check_when(engine: Engine, conds: Any, scope: Scope) -> bool:
-    """ansible-core 2.18 `Conditional._check_conditional` for every condition (all must hold)."""
-    for c in conditions_of(conds):
-        if isinstance(c, bool):
-            if not c:
-                return False
-            continue
-        text = str(c)
-        if is_possibly_template(text):
-            value = engine.templar.template(text, scope)
-            if isinstance(value, bool):
-                if not value:
-                    return False
-                continue
-            if value == "":
-                return False
-            text = str(value)
-        result = engine.templar.template("{% if " + text + " %} True {% else %} False {% endif %}", scope)
-        if str(result).strip() != "True":
-            return False
-    return True
-
+    from kvalidate.ansible.engine import Engine
+    from kvalidate.ansible.types import TaskCtx
 
 def loop_items(engine: Engine, task: Mapping[str, Any], scope: Scope, ctx: TaskCtx) -> list[dict[str, Any]] | None:
     """The loop-variable layers of a looped task (None without a loop)."""
@@ -140,7 +67,6 @@ def loop_items(engine: Engine, task: Mapping[str, Any], scope: Scope, ctx: TaskC
 
 
 def set_search_dirs(engine: Engine, ctx: TaskCtx) -> None:
-    from kvalidate.ansible.lookups import CHECKOUT_ROOT
 
     dirs = [f"{CHECKOUT_ROOT}/{ctx.role.role.path}"] if ctx.role else []
     if ctx.base and (not ctx.role or not ctx.base.startswith(ctx.role.role.path)):
@@ -157,7 +83,6 @@ def _skipped(conds: Any) -> dict[str, Any]:
 
 def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any, hosts: list[str],
                  ctx: TaskCtx) -> None:
-    from kvalidate.ansible.actions import run_action
 
     name = str(task.get("name") or module)
     role = ctx.role.role.name if ctx.role else ""
@@ -217,8 +142,6 @@ def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any
     `TemplateGate` (template path, its gating conditions, role defaults), an `assert` or `fail`
     task a `CheckGate`. Best effort and free of side effects on the run: a `src` that cannot be
     templated here is not recorded."""
-    from kvalidate.ansible.lookups import find_file
-    from kvalidate.ansible.play import CheckGate, TemplateGate
 
     if short(module) in ("assert", "fail"):
         conds = tuple(str(c) for c in conditions_of((*ctx.include_when, *conditions_of(conds)))

@@ -1,7 +1,7 @@
 """Variables as Ansible sees them: precedence layers, lazy templating, memoized per host.
 
 A `Scope` is the variable view of one host at one point of a play: an ordered list of layers
-(highest precedence first; the order is built in `play.py`, after ansible-core 2.18's
+(highest precedence first; the order is built in `engine.py`, after ansible-core 2.18's
 `VariableManager.get_vars`). A value is templated only when used, like ansible-core's
 `AnsibleJ2Vars`, and the templated value is memoized together with the set of `(host, name)` keys
 it read, transitively. That record makes the cache both cheap and correct:

@@ -21,10 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kvalidate.ansible.engine import Engine
 from kvalidate.ansible.inventory import Group
 from kvalidate.ansible.inventory import Inventory as EngineInventory
 from kvalidate.ansible.inventory_file import vars_files
-from kvalidate.ansible.play import Engine, RunResult
+from kvalidate.ansible.types import RunResult
 from kvalidate.kubespray.checkout import Checkout, declared_kube_version
 from kvalidate.kubespray.facts import inventory_facts, ipv6_overlay
 from kvalidate.kubespray.scenario import CellSpec, cell_spec, read_vars_file

@@ -32,8 +32,8 @@ from typing import Any
 import yaml
 
 # The engine's hook, re-exported: a module call in, a result out (None: the engine's default).
-from kvalidate.ansible.play import ModuleCall as ModuleCall
-from kvalidate.ansible.play import Simulator as Simulator
+from kvalidate.ansible.types import ModuleCall as ModuleCall
+from kvalidate.ansible.types import Simulator as Simulator
 from kvalidate.model import SetupError
 
 # Modules the engine evaluates itself; the simulator declines them (returns None).

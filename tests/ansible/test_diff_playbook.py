@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from kvalidate.ansible.engine import Engine
 from kvalidate.ansible.inventory_file import load_inventory
-from kvalidate.ansible.play import Engine, ModuleCall, RunResult
+from kvalidate.ansible.types import ModuleCall, RunResult
 from kvalidate.tree import DirTree
 
 ROOT = Path(__file__).resolve().parents[2] / "templates_under_test"

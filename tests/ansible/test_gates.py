@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kvalidate.ansible import Engine, Inventory
-from kvalidate.ansible.play import TemplateGate
+from kvalidate.ansible.types import TemplateGate
 from kvalidate.tree import DirTree
 
 FILES = {
@@ -114,7 +114,7 @@ def test_off_by_default(tmp_path: Path) -> None:
 
 
 def test_assert_and_fail_tasks_are_recorded_as_checks(tmp_path: Path) -> None:
-    from kvalidate.ansible.play import CheckGate
+    from kvalidate.ansible.types import CheckGate
 
     for rel, text in FILES.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)

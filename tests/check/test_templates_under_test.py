@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from kvalidate.ansible.play import Engine, RunResult
+from kvalidate.ansible.engine import Engine
+from kvalidate.ansible.types import RunResult
 from kvalidate.cli import TEMPLATES_UNDER_TEST, main
 from kvalidate.kubespray.checkout import open_checkout
 from kvalidate.kubespray.run import cell_inputs, engine_inventory, run_cell

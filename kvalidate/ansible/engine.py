@@ -16,112 +16,25 @@ play's public roles.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kvalidate.ansible.inventory import Inventory
-from kvalidate.ansible.loader import Files, Role, cached_tree
+from kvalidate.ansible.loader import Files, Role, cached_tree, role_entry
 from kvalidate.ansible.lookups import CHECKOUT_ROOT, LookupEnv, run_lookup
+from kvalidate.ansible.playbook import run_playbook_file
 from kvalidate.ansible.templar import OMIT_TOKEN, RenderVars, Templar
+from kvalidate.ansible.types import (
+    HostState,
+    PlayState,
+    Rendering,
+    RoleCtx,
+    RunResult,
+    Simulator,
+)
 from kvalidate.ansible.variables import Resolver, Scope
 from kvalidate.model import Finding
 from kvalidate.tree import Tree
-
-
-@dataclass(frozen=True)
-class ModuleCall:
-    """A module task the engine does not run itself (command, stat, slurp, ...). `args` are templated."""
-
-    module: str
-    args: dict[str, Any]
-    host: str
-    task_name: str
-    role: str
-
-
-Simulator = Callable[[ModuleCall], dict[str, Any] | None]
-
-# What a module that touched nothing returns (ansible-core's shape for a command that succeeded).
-DEFAULT_RESULT: Mapping[str, Any] = {"changed": False, "failed": False, "rc": 0, "stdout": "", "stdout_lines": [],
-                                     "stderr": "", "stderr_lines": [], "skipped": False}
-
-
-@dataclass(frozen=True)
-class Rendering:
-    """One rendered file. `template` is its path in the tree; `via` is "template", "lookup" or
-    "copy" (`copy: content:`, where `template` is the task file). `host` is where the file is
-    written (the `delegate_to` target, if any); `vars_host` is the inventory host whose variables
-    rendered it (`inventory_hostname`; the same host unless the task is delegated)."""
-
-    template: str
-    role: str
-    dest: str
-    host: str
-    task: str
-    item: Any
-    text: str
-    via: str = "template"
-    vars_host: str = ""
-
-
-@dataclass(frozen=True)
-class TemplateGate:
-    """A `template` task met during a run (rendered or skipped), recorded when the engine is asked
-    to (`record_gates=True`): the template's tree path, the conditions that gate it (the task's
-    `when`, enclosing blocks, import and dynamic include conditions, role `when` of play roles and
-    meta dependencies; outermost first, as written) and the raw role defaults in scope (the play's
-    public roles, then the running role and the roles that pulled it in)."""
-
-    template: str
-    role: str
-    conditions: tuple[str, ...]
-    defaults: Mapping[str, Any] = field(compare=False, hash=False, repr=False, default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CheckGate:
-    """An `assert` (`that`: conditions that must hold) or `fail` task (`that` empty: its gate is the
-    failure condition) met during a run with `record_gates=True`: the checkout's own rules on
-    variable values, which automatic coverage must not violate."""
-
-    module: str  # "assert" or "fail"
-    conditions: tuple[str, ...]
-    that: tuple[str, ...]
-    defaults: Mapping[str, Any] = field(compare=False, hash=False, repr=False, default_factory=dict)
-
-
-@dataclass
-class RunResult:
-    renderings: list[Rendering] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    gates: list[TemplateGate] = field(default_factory=list)  # only with Engine(record_gates=True)
-    checks: list[CheckGate] = field(default_factory=list)  # only with Engine(record_gates=True)
-
-
-@dataclass
-class HostState:
-    """What a run changes per host: facts (with cacheable set_fact), include_vars, set_fact/register."""
-
-    facts: dict[str, Any]
-    vars_cache: dict[str, Any] = field(default_factory=dict)
-    nonpersistent: dict[str, Any] = field(default_factory=dict)
-    failed: bool = False
-
-
-@dataclass(frozen=True)
-class RoleCtx:
-    """The running role: itself, the roles that pulled it in (dependency chain), its params."""
-
-    role: Role
-    params: Mapping[str, Any] = field(default_factory=dict)
-    parents: tuple[Role, ...] = ()
-    public: bool = True
-    included: bool = False  # by include_role/import_role from a task of `parents[0]`
-
-    @property
-    def key(self) -> tuple[str, ...]:
-        return (self.role.path, *(p.path for p in self.parents), str(id(self.params)), "i" * self.included)
 
 
 def facts_layer(facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,22 +86,6 @@ class HostVars(Mapping[str, Any]):
         return len(self.engine.inventory.hosts)
 
 
-@dataclass
-class PlayState:
-    name: str
-    hosts: list[str]
-    vars: dict[str, Any]
-    vars_files: list[dict[str, Any]]
-    public: list[RoleCtx]
-    playbook_dir: str
-    roles: list[Role] = field(default_factory=list)  # Play.roles (duplicates kept, as Ansible's)
-    hosts_all: list[str] = field(default_factory=list)  # the play's hosts, failed ones included
-    role_names: list[str] = field(default_factory=list)  # ansible_play_role_names
-    dependent_names: list[str] = field(default_factory=list)  # ansible_dependent_role_names
-    all_role_names: list[str] = field(default_factory=list)  # ansible_role_names
-    ran_roles: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # role -> hosts it ran on
-
-
 class Engine:
     """One run of playbooks over one inventory (one matrix cell)."""
 
@@ -236,7 +133,6 @@ class Engine:
 
     # -- public entry points ------------------------------------------------------------------------
     def run_playbook(self, path: str) -> RunResult:
-        from kvalidate.ansible.plays import run_playbook_file
 
         self.templar.lookup_handler = self._lookup
         run_playbook_file(self, path, posixpath.dirname(path))
@@ -333,7 +229,6 @@ class Engine:
         if hit is not None:
             return hit
         from kvalidate.ansible.loader import LoadError, find_role, load_role
-        from kvalidate.ansible.plays import role_entry
 
         out: list[Role] = []
         self._deps[role.path] = out  # guards against dependency cycles

@@ -12,40 +12,25 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from jinja2.exceptions import UndefinedError
 
+from kvalidate.ansible.conditions import action_of, check_when, short
 from kvalidate.ansible.errors import render_finding
-from kvalidate.ansible.loader import LoadError, Role, find_role, load_role, task_file
+from kvalidate.ansible.loader import LoadError, Role, find_role, load_role, role_entry, task_file
 from kvalidate.ansible.lookups import tree_path
-from kvalidate.ansible.play import PlayState, RoleCtx
-from kvalidate.ansible.tasks import action_of, check_when, execute_task, loop_items, short
+from kvalidate.ansible.tasks import execute_task, loop_items
+from kvalidate.ansible.types import PlayState, RoleCtx, TaskCtx
 from kvalidate.ansible.variables import Scope
 from kvalidate.model import Finding, Severity
 
 if TYPE_CHECKING:
-    from kvalidate.ansible.play import Engine
+    from kvalidate.ansible.engine import Engine
 
-ROLE_KEYWORDS = frozenset({"role", "name", "when", "tags", "become", "become_user", "become_method",
-                           "delegate_to", "environment", "ignore_errors", "no_log", "vars", "apply",
-                           "collections", "connection", "debugger", "any_errors_fatal", "check_mode",
-                           "diff", "module_defaults", "run_once", "throttle", "timeout"})
 INCLUDE_TASKS = frozenset({"include_tasks", "import_tasks", "include"})
 INCLUDE_ROLE = frozenset({"include_role", "import_role"})
-
-
-@dataclass(frozen=True)
-class TaskCtx:
-    role: RoleCtx | None = None
-    conditions: tuple[Any, ...] = ()
-    vars: tuple[Mapping[str, Any], ...] = ()
-    base: str = ""  # directory of the file being run (relative includes)
-    file: str = ""
-    # `when` of the dynamic includes (include_tasks/include_role) that led here: evaluated once at
-    # the include, never again, so not in `conditions`; only recorded (TemplateGate)
-    include_when: tuple[Any, ...] = ()
 
 
 def load_failure(engine: Engine, e: LoadError) -> None:
@@ -73,16 +58,6 @@ def run_playbook_file(engine: Engine, path: str, playbook_dir: str) -> None:
                               playbook_dir)
         elif "hosts" in entry:
             run_play(engine, entry, posixpath.dirname(path), playbook_dir)
-
-
-def role_entry(entry: Any) -> tuple[str, dict[str, Any], Any]:
-    """A `roles:`/`dependencies:` entry -> (role name, params, when)."""
-    if isinstance(entry, str):
-        return entry, {}, None
-    name = str(entry.get("role", entry.get("name", "")))
-    params = {k: v for k, v in entry.items() if k not in ROLE_KEYWORDS}
-    params.update(entry.get("vars") or {})
-    return name, params, entry.get("when")
 
 
 def make_role(engine: Engine, name: str, params: Mapping[str, Any], base: str,
