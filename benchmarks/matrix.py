@@ -95,7 +95,7 @@ def calico_flags(checkout: Path) -> dict[str, list[bool]]:
     """Boolean role defaults that the calico role's templates test (from their Jinja AST)."""
     import yaml
 
-    from kvalidate.autocover import template_flags
+    from kvalidate.matrix.auto.flags import template_flags
 
     defaults: dict[str, Any] = {}
     for f in sorted([*checkout.glob("roles/kubespray[-_]defaults/defaults/main/*.yml"),

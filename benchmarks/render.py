@@ -45,7 +45,7 @@ def ansible_playbook() -> float:
 def kvalidate_playbook() -> tuple[float, list[Any], list[Any]]:
     from kvalidate.ansible import Engine, load_inventory
     from kvalidate.ansible.templar import Templar
-    from kvalidate.tree import DirTree
+    from kvalidate.trees.directory import DirTree
 
     tree = DirTree(TREE)
     captured: list[Any] = []

@@ -59,8 +59,8 @@ def main() -> None:
           f"{warm[1]:.2f} s CPU; peak RSS {warm[2]:.0f} MB; exit {warm[3]}")
 
     # The same cell again inside one process: the cost of each further cell of a matrix.
-    from kvalidate.check import CheckOptions, _Worker
     from kvalidate.model import Cell
+    from kvalidate.run.check import CheckOptions, _Worker
 
     worker = _Worker(CheckOptions(checkout=args.checkout.resolve()))
     cell = Cell(args.scenario, scenario=scen)

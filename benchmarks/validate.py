@@ -25,7 +25,7 @@ import corpus  # noqa: E402
 
 from kvalidate.report import REPORTERS  # noqa: E402
 from kvalidate.schemastore import SchemaStore  # noqa: E402
-from kvalidate.validate import tune_gc, validate_paths  # noqa: E402
+from kvalidate.validation.validate import tune_gc, validate_paths  # noqa: E402
 
 
 def main() -> None:

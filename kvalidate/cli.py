@@ -17,8 +17,8 @@ import typer
 from kvalidate.model import Result, SetupError
 from kvalidate.report import REPORTERS
 from kvalidate.schemastore import SchemaStore
-from kvalidate.tree import DirTree
-from kvalidate.validate import tune_gc, validate_paths
+from kvalidate.trees.directory import DirTree
+from kvalidate.validation.validate import tune_gc, validate_paths
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Render Kubespray templates as Ansible would and validate every output strictly.")
@@ -85,9 +85,9 @@ def demo(
     """The main job on the embedded default (what `make run` runs): `kvalidate check` on
     templates_under_test, a small Kubespray-shaped checkout with deliberate bugs, over its matrix
     (templates_under_test/kvalidate.yaml)."""
-    from kvalidate.check import CheckOptions, default_jobs, is_terminal, run_check
     from kvalidate.kubespray.checkout import open_checkout
-    from kvalidate.plan import Overrides, find_config, plan_cells
+    from kvalidate.matrix.plan import Overrides, find_config, plan_cells
+    from kvalidate.run.check import CheckOptions, default_jobs, is_terminal, run_check
 
     formats = parse_formats(fmt)
     root = TEMPLATES_UNDER_TEST
@@ -127,7 +127,7 @@ def render(
         sys.stdout.buffer.write(text.encode("utf-8"))
         sys.stdout.flush()
         raise typer.Exit(0)
-    from kvalidate.validate import validate_text
+    from kvalidate.validation.validate import validate_text
 
     source = Source(file=str(template), template=str(template))
     found: list[Finding] = [*findings, *validate_text(text, source, kube_version)]
@@ -175,9 +175,9 @@ def check(
 ) -> None:
     """Render a Kubespray checkout as cluster.yml would, per host and cell, and validate every output."""
     from kvalidate.ansible import parse_extra_vars
-    from kvalidate.check import CheckOptions, default_jobs, is_terminal, run_check
     from kvalidate.kubespray.checkout import open_checkout
-    from kvalidate.plan import Overrides, find_config, plan_cells
+    from kvalidate.matrix.plan import Overrides, find_config, plan_cells
+    from kvalidate.run.check import CheckOptions, default_jobs, is_terminal, run_check
 
     formats = parse_formats(fmt)
     root = checkout.resolve()
@@ -186,7 +186,7 @@ def check(
     if emit_dir is not None and (emit_dir.resolve() == root or root in emit_dir.resolve().parents):
         raise SetupError(f"--emit {emit_dir} is inside the checkout: kvalidate never writes into the checkout")
     refs = tuple(ref or ())
-    from kvalidate.gittree import GitTree
+    from kvalidate.trees.git import GitTree
 
     if refs:
         first = open_checkout(GitTree(root, refs[0]))
@@ -269,7 +269,7 @@ def config_schema_cmd() -> None:
     """Print the JSON Schema of kvalidate.yaml (for editors and CI linting)."""
     import json
 
-    from kvalidate.config import config_schema
+    from kvalidate.matrix.config import config_schema
 
     print(json.dumps(config_schema(), indent=2))
 

@@ -11,7 +11,7 @@ Load-time corrections (SCHEMAS.md 4.2 and 5.3), each tested in tests/test_schema
 - Quantity strings must match the Kubernetes quantity grammar (`cpu: lots` is an error).
 - `format: int32` gets its range (Go refuses to decode 2**31 into an int32).
 - `format: byte` (Secret `data`, CA bundles) must be base64.
-Names (`generateName` without `name`, `system:` RBAC names) are checked by `kvalidate.native`.
+Names (`generateName` without `name`, `system:` RBAC names) are checked by `kvalidate.validation.names`.
 
 Component configs and CRDs come from `kvalidate.components` and `kvalidate.crd` through the same
 `SchemaEntry`, so validation and reports do not care where a schema came from.
@@ -58,7 +58,7 @@ class SchemaEntry:
     source: str  # where it comes from, shown by `kvalidate schemas` and in no-schema hints
     unknown_severity: Severity = Severity.ERROR  # severity of unknown and duplicate fields
     consumer: str = API_CONSUMER  # who reads the document, quoted in messages
-    native: bool = False  # a built-in API kind: name and label rules apply (kvalidate.native)
+    native: bool = False  # a built-in API kind: name and label rules apply (kvalidate.validation.names)
 
 
 def minor_of(version: str | None) -> str:

@@ -146,8 +146,8 @@ def render(checkout: Path, names: list[str], emit_root: Path, extra: dict[str, A
     from kvalidate.kubespray.checkout import open_checkout
     from kvalidate.kubespray.run import render_cell
     from kvalidate.model import Cell
-    from kvalidate.pipeline import emit
-    from kvalidate.tree import DirTree
+    from kvalidate.trees.directory import DirTree
+    from kvalidate.validation.renderings import emit
 
     ck = open_checkout(DirTree(checkout))
     for name in names:

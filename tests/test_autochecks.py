@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from kvalidate.ansible.types import CheckGate
-from kvalidate.autochecks import CheckRules
-from kvalidate.autoplan import pack, template_plans
+from kvalidate.matrix.auto.constraints import CheckRules
+from kvalidate.matrix.auto.pack import pack, template_plans
 
 DEFAULTS = {"typha_enabled": False, "calico_datastore": "kdd", "kube_proxy_strict_arp": False,
             "kube_vip_arp_enabled": False, "derived": "{{ x }}"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kvalidate.autocover import auto_axes, follow_defaults, gate_values, template_flags
-from kvalidate.covering import covering_rows
+from kvalidate.matrix.auto.flags import auto_axes, follow_defaults, gate_values, template_flags
+from kvalidate.matrix.covering import covering_rows
 
 TYPHA = """\
         volumeMounts:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from kvalidate.ansible.types import TemplateGate
-from kvalidate.autocover import truth_values
-from kvalidate.autoplan import auto_plan, pack, template_plans
-from kvalidate.covering import uncovered
+from kvalidate.matrix.auto.flags import truth_values
+from kvalidate.matrix.auto.pack import auto_plan, pack, template_plans
+from kvalidate.matrix.covering import uncovered
 from kvalidate.model import Cell
 
 TYPHA = "{% if typha_secure %}a{% endif %}{% if calico_ipam_host_local %}b{% endif %}{% if metrics %}c{% endif %}"

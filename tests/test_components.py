@@ -11,7 +11,7 @@ import pytest
 from kvalidate import components
 from kvalidate.model import Severity, Source
 from kvalidate.schemastore import SchemaStore
-from kvalidate.validate import validate_text
+from kvalidate.validation.validate import validate_text
 
 KUBELET = "kubelet.config.k8s.io/v1beta1"
 KUBEADM4 = "kubeadm.k8s.io/v1beta4"

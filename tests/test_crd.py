@@ -14,7 +14,7 @@ import yaml
 from kvalidate.crd import schemas_from_crd, schemas_in
 from kvalidate.model import Severity, Source
 from kvalidate.schemastore import SchemaStore
-from kvalidate.validate import validate_text
+from kvalidate.validation.validate import validate_text
 
 FIXTURE = Path(__file__).parent / "fixtures" / "components" / "ipaddresspool-crd.yaml"
 CRDS = [d for d in yaml.safe_load_all(FIXTURE.read_text())]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from kvalidate.cli import main
-from kvalidate.config import parse_config
-from kvalidate.covering import covering_rows, uncovered
-from kvalidate.matrix import expand, parse_shard, reproduce, shard
+from kvalidate.matrix.config import parse_config
+from kvalidate.matrix.covering import covering_rows, uncovered
+from kvalidate.matrix.expand import expand, parse_shard, reproduce, shard
 from kvalidate.model import Cell, SetupError
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kvalidate.pipeline import check_renderings, emit, kube_minor, output_path, template_line
 from kvalidate.schemastore import SchemaStore
+from kvalidate.validation.renderings import check_renderings, emit, kube_minor, output_path, template_line
 
 TEMPLATE = """\
 apiVersion: apps/v1

@@ -7,7 +7,7 @@ import yaml
 
 from kvalidate.model import Severity, Source
 from kvalidate.schemastore import SchemaStore
-from kvalidate.validate import validate_text
+from kvalidate.validation.validate import validate_text
 
 
 def deployment(**pod: object) -> dict[str, object]:

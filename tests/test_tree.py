@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kvalidate.tree import DirTree, TreeError, normalize
+from kvalidate.trees.directory import DirTree, TreeError, normalize
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from kvalidate.model import Severity, Source
 from kvalidate.schemastore import SchemaStore, minor_of
-from kvalidate.validate import validate_text
+from kvalidate.validation.validate import validate_text
 
 POD = """\
 apiVersion: v1

@@ -24,10 +24,10 @@ from kvalidate.ansible.engine import Engine
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.inventory import Inventory
 from kvalidate.ansible.inventory_file import load_inventory
-from kvalidate.ansible.lookups import CHECKOUT_ROOT, template_vars
+from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, template_vars
 from kvalidate.ansible.types import DEFAULT_RESULT, ModuleCall, Rendering, RunResult, Simulator
 from kvalidate.model import Finding, SetupError
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 __all__ = ["DEFAULT_RESULT", "Engine", "Finding", "Inventory", "ModuleCall", "Rendering", "RunResult",
            "Simulator", "load_inventory", "parse_extra_vars", "render_template"]

@@ -26,7 +26,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from kvalidate.ansible.conditions import check_when, short
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.loader import LoadError
-from kvalidate.ansible.lookups import find_file, template_vars, tree_path
+from kvalidate.ansible.lookups.core import find_file, template_vars, tree_path
 from kvalidate.ansible.templar import OMIT_TOKEN
 from kvalidate.ansible.types import DEFAULT_RESULT, ModuleCall, Rendering
 from kvalidate.ansible.variables import Scope

@@ -100,7 +100,7 @@ class CodeCache:
 
 
 CODE_CACHE = CodeCache(cache_dir())
-atexit.register(CODE_CACHE.flush)  # forked workers exit without atexit: kvalidate.check flushes per cell
+atexit.register(CODE_CACHE.flush)  # forked workers exit without atexit: kvalidate.run.check flushes per cell
 
 
 def template_from_source(env: jinja2.Environment, source: str, name: str | None = None) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 
 from kvalidate.ansible.inventory import Inventory
 from kvalidate.ansible.loader import Files, Role, cached_tree, role_entry
-from kvalidate.ansible.lookups import CHECKOUT_ROOT, LookupEnv, run_lookup
+from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, LookupEnv, run_lookup
 from kvalidate.ansible.playbook import run_playbook_file
 from kvalidate.ansible.templar import OMIT_TOKEN, RenderVars, Templar
 from kvalidate.ansible.types import (
@@ -34,7 +34,7 @@ from kvalidate.ansible.types import (
 )
 from kvalidate.ansible.variables import Resolver, Scope
 from kvalidate.model import Finding
-from kvalidate.tree import Tree
+from kvalidate.trees.directory import Tree
 
 
 def facts_layer(facts: Mapping[str, Any]) -> dict[str, Any]:

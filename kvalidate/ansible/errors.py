@@ -26,7 +26,7 @@ from typing import Any
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
-from kvalidate.ansible.lookups import ForbiddenLookup
+from kvalidate.ansible.lookups.core import ForbiddenLookup
 from kvalidate.ansible.variables import UndefinedVariable, VariableCycle
 from kvalidate.model import Finding, Severity
 

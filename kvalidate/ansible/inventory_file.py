@@ -16,7 +16,7 @@ from typing import Any
 from kvalidate.ansible.inventory import Group, Inventory
 from kvalidate.ansible.loader import Files, LoadError
 from kvalidate.model import SetupError
-from kvalidate.tree import Tree
+from kvalidate.trees.directory import Tree
 
 
 def _value(text: str) -> Any:

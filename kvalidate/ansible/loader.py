@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from ansible.utils.unsafe_proxy import AnsibleUnsafeText
 
-from kvalidate.tree import Tree, TreeError
+from kvalidate.trees.directory import Tree, TreeError
 
 VAULT_PLACEHOLDER = "kvalidate-vaulted-value"
 

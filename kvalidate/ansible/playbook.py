@@ -20,7 +20,7 @@ from jinja2.exceptions import UndefinedError
 from kvalidate.ansible.conditions import action_of, check_when, short
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.loader import LoadError, Role, find_role, load_role, role_entry, task_file
-from kvalidate.ansible.lookups import tree_path
+from kvalidate.ansible.lookups.core import tree_path
 from kvalidate.ansible.tasks import execute_task, loop_items
 from kvalidate.ansible.types import PlayState, RoleCtx, TaskCtx
 from kvalidate.ansible.variables import Scope

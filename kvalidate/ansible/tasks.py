@@ -15,7 +15,7 @@ from jinja2.exceptions import UndefinedError
 from kvalidate.ansible.actions import run_action
 from kvalidate.ansible.conditions import action_of, check_when, conditions_of, short
 from kvalidate.ansible.errors import render_finding
-from kvalidate.ansible.lookups import CHECKOUT_ROOT, find_file, run_lookup
+from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, find_file, run_lookup
 from kvalidate.ansible.templar import RenderVars
 from kvalidate.ansible.types import CheckGate, TemplateGate
 from kvalidate.ansible.variables import Scope

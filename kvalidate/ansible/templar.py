@@ -25,8 +25,8 @@ from jinja2.runtime import Context, Undefined
 from jinja2.utils import missing
 
 from kvalidate.ansible.environment import SandboxEnvironment, _escape_backslashes, eval_concat, text_concat
-from kvalidate.ansible.filters import FILTERS
-from kvalidate.ansible.tests import TESTS
+from kvalidate.ansible.filters.core import FILTERS
+from kvalidate.ansible.filters.tests import TESTS
 from kvalidate.ansible.variables import (
     MISSING,
     ChainedUndefined,

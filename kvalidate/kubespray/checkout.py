@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from kvalidate.model import SetupError
-from kvalidate.tree import Tree, TreeError
+from kvalidate.trees.directory import Tree, TreeError
 
 _KUBEADM_TPL = re.compile(r"^kubeadm-config\.(v1beta\d+)\.yaml\.j2$")
 CONTROL_PLANE_TEMPLATES = "roles/kubernetes/control-plane/templates"

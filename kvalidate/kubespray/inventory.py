@@ -17,7 +17,7 @@ from kvalidate.kubespray.layouts import Inventory
 from kvalidate.kubespray.run import read_vars_dir
 from kvalidate.kubespray.scenario import CellSpec
 from kvalidate.model import SetupError
-from kvalidate.tree import Tree, TreeError
+from kvalidate.trees.directory import Tree, TreeError
 
 
 def inventory_cell(tree: Tree, path: str, name: str = "inventory", os: str = DEFAULT_OS) -> CellSpec:

@@ -31,7 +31,7 @@ from kvalidate.kubespray.facts import inventory_facts, ipv6_overlay
 from kvalidate.kubespray.scenario import CellSpec, cell_spec, read_vars_file
 from kvalidate.kubespray.simulate import SimRules, Simulator, make_simulator, with_written_files
 from kvalidate.model import Cell
-from kvalidate.tree import Tree
+from kvalidate.trees.directory import Tree
 
 # oracle/render.py prepare_inventory(): deterministic `lookup('password', credentials_dir ...)`
 PASSWORD_SEEDS: dict[str, str] = {

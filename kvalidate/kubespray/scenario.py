@@ -34,7 +34,7 @@ from kvalidate.kubespray.layouts import (
     parse_cluster_layout,
 )
 from kvalidate.model import Cell, SetupError
-from kvalidate.tree import Tree, TreeError
+from kvalidate.trees.directory import Tree, TreeError
 
 COMMON_VARS = "tests/common_vars.yml"
 SCENARIO_DIR = "tests/files"

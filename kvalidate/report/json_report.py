@@ -30,7 +30,7 @@ def read(path: str) -> Result:
                     for f in doc["findings"]]
         summary = doc.get("summary", {})
         cells = [Cell(**{k: v for k, v in c.items() if k in _CELL_FIELDS}) for c in doc.get("cells", [])]
-        # per-run counters of a matrix (kvalidate.check): the merged text report tabulates them
+        # per-run counters of a matrix (kvalidate.run.check): the merged text report tabulates them
         stats = {k: dict(summary[k]) for k in _RUN_STATS if isinstance(summary.get(k), dict)}
         return Result(findings=findings, documents=int(summary.get("documents", 0)),
                       files=int(summary.get("files", 0)), cells=cells, stats=stats)

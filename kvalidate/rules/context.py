@@ -8,7 +8,7 @@ from typing import Any
 
 from kvalidate.documents import parse_text
 from kvalidate.model import Document, Source
-from kvalidate.pipeline import RenderingLike, is_yaml, output_path
+from kvalidate.validation.renderings import RenderingLike, is_yaml, output_path
 
 
 @dataclass

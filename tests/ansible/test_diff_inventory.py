@@ -13,7 +13,7 @@ from ansible.vars.manager import VariableManager
 from ansible_oracle import ansible_template  # noqa: F401  (initializes ansible's plugin loader)
 
 from kvalidate.ansible import Engine, load_inventory
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TUT = Path(__file__).resolve().parents[2] / "templates_under_test"

@@ -14,8 +14,8 @@ import pytest
 from ansible_oracle import ansible_template
 
 from kvalidate.ansible import Engine, Inventory
-from kvalidate.ansible.lookups import CHECKOUT_ROOT
-from kvalidate.tree import DirTree
+from kvalidate.ansible.lookups.core import CHECKOUT_ROOT
+from kvalidate.trees.directory import DirTree
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lookup"
 VARS: dict[str, Any] = {"pre_x": "value-x", "pre_list": ["a", {"b": 1}], "pre_ref": "{{ pre_x }}-ref",

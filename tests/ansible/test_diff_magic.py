@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from kvalidate.ansible import Engine, ModuleCall, load_inventory
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 ROOT = Path(__file__).resolve().parent / "fixtures" / "magic"
 NAMES = ["magic.json", "localhost.json", "first.json", "dep_a.json", "inner.json", "second.json", "third.json",

@@ -17,7 +17,7 @@ import pytest
 from kvalidate.ansible.engine import Engine
 from kvalidate.ansible.inventory_file import load_inventory
 from kvalidate.ansible.types import ModuleCall, RunResult
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 ROOT = Path(__file__).resolve().parents[2] / "templates_under_test"
 PLUGINS = Path(__file__).resolve().parent / "oracle_plugins" / "action"

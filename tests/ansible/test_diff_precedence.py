@@ -13,7 +13,7 @@ import pytest
 from ansible_oracle import LOCAL, ansible_playbook
 
 from kvalidate.ansible import Engine, load_inventory
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 ROOT = Path(__file__).resolve().parent / "fixtures" / "precedence"
 EXTRA = {"v_extra_vars": "extra_vars"}

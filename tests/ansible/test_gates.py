@@ -10,7 +10,7 @@ import pytest
 
 from kvalidate.ansible import Engine, Inventory
 from kvalidate.ansible.types import TemplateGate
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 FILES = {
     "site.yml": """\

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kvalidate.ansible import Engine, Inventory
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 DEFAULTS: dict[str, Any] = {
     "a": "{{ b }}-a", "b": "{{ c }}-b", "c": "c0", "peer": "{{ hostvars['h2']['ip_fact'] | default('none') }}",

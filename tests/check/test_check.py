@@ -227,18 +227,18 @@ def test_text_report_reproduces_each_failing_cell_and_tabulates(
 
 
 def test_identical_renderings_are_validated_once_per_worker(checkout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kvalidate.pipeline as pipeline
-    from kvalidate.check import CheckOptions, run_check
+    import kvalidate.validation.renderings as renderings
     from kvalidate.model import Cell
+    from kvalidate.run.check import CheckOptions, run_check
 
     calls: list[str] = []
-    real = pipeline._relative_findings
+    real = renderings._relative_findings
 
     def counting(text: str, store: Any) -> Any:
         calls.append(text)
         return real(text, store)
 
-    monkeypatch.setattr(pipeline, "_relative_findings", counting)
+    monkeypatch.setattr(renderings, "_relative_findings", counting)
     on = {"typha_enabled": True}
     cells = (Cell("a", extra_vars=on), Cell("b", extra_vars=on), Cell("c", extra_vars={**on, "typha_replicas": 2}))
     result = run_check(CheckOptions(checkout=checkout, cells=cells, jobs=1))
@@ -247,8 +247,8 @@ def test_identical_renderings_are_validated_once_per_worker(checkout: Path, monk
 
 
 def test_a_ref_only_a_remote_has_is_found_as_git_switch_would(tmp_path: Path) -> None:
-    from kvalidate.gittree import GitTree
     from kvalidate.model import SetupError
+    from kvalidate.trees.git import GitTree
 
     repo = write_checkout(tmp_path / "repo")
     git(repo, "init", "-q", "-b", "main")

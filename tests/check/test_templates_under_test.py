@@ -29,7 +29,7 @@ from kvalidate.kubespray.checkout import open_checkout
 from kvalidate.kubespray.run import cell_inputs, engine_inventory, run_cell
 from kvalidate.kubespray.scenario import cell_spec
 from kvalidate.model import Cell
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 TYPHA = "roles/network_plugin/calico/templates/calico-typha.yml.j2"
 AUTOSCALER = "roles/kubernetes-apps/ansible/templates/dns-autoscaler.yml.j2"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kvalidate.kubespray.checkout import Checkout, open_checkout
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 _GROUP_BY_LOOP = """\
 - name: Match needed groups

@@ -16,7 +16,7 @@ from kvalidate.kubespray.checkout import (
     version_for_minor,
 )
 from kvalidate.model import SetupError
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 EXPECTED: dict[str, dict[str, Any]] = {
     "master": dict(

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kvalidate.gittree import GitTree
 from kvalidate.kubespray.checkout import open_checkout
 from kvalidate.model import SetupError
-from kvalidate.tree import Tree, TreeError
+from kvalidate.trees.directory import Tree, TreeError
+from kvalidate.trees.git import GitTree
 
 from_env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
             "GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_NOSYSTEM": "1"}

@@ -10,7 +10,7 @@ from kvalidate.kubespray.inventory import inventory_cell
 from kvalidate.kubespray.run import cell_inputs, engine_inventory, run_cell
 from kvalidate.kubespray.scenario import cell_spec
 from kvalidate.model import Cell, SetupError
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 INI = """\
 [kube_control_plane]

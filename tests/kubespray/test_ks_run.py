@@ -11,7 +11,7 @@ from kvalidate.kubespray.run import PASSWORD_SEEDS, cell_inputs, cell_kube_versi
 from kvalidate.kubespray.scenario import cell_spec, default_cell, scenario_cell, with_overrides
 from kvalidate.kubespray.simulate import ModuleCall
 from kvalidate.model import Cell, SetupError
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 VARS_TREE = {
     "gv/all/a.yml": "x: 1\ny: 1\n",

@@ -11,7 +11,7 @@ from kvalidate.kubespray.checkout import open_checkout
 from kvalidate.kubespray.run import cell_inputs, engine_inventory, render_cell, run_cell
 from kvalidate.kubespray.scenario import default_cell, scenario_cell
 from kvalidate.model import Cell
-from kvalidate.tree import DirTree
+from kvalidate.trees.directory import DirTree
 
 TREE = {
     "playbooks/cluster.yml": (

@@ -15,8 +15,6 @@ from typing import Any
 
 from kvalidate.documents import expand_lists, iter_inputs, parse_text
 from kvalidate.model import Document, Finding, Position, Result, Severity, Source, field_path
-from kvalidate.native import check_metadata
-from kvalidate.podspec import check_workload
 from kvalidate.schemastore import (
     API_CONSUMER,
     BASE64_PATTERN,
@@ -25,6 +23,8 @@ from kvalidate.schemastore import (
     SchemaEntry,
     SchemaStore,
 )
+from kvalidate.validation.names import check_metadata
+from kvalidate.validation.workloads import check_workload
 
 Path_ = tuple[str | int, ...]
 

@@ -16,7 +16,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.plugins.test import core, files, mathstuff, uri
 from jinja2.tests import TESTS as DEFAULT_TESTS
 
-from kvalidate.ansible import ipfilters
+from kvalidate.ansible.filters import ip
 
 
 def _no_fs(name: str) -> Callable[..., Any]:
@@ -29,7 +29,7 @@ def _no_fs(name: str) -> Callable[..., Any]:
 def _ip_test(version: int) -> Callable[..., bool]:
     def test(value: Any) -> bool:
         try:
-            return bool(ipfilters.ipaddr(value, "", version))
+            return bool(ip.ipaddr(value, "", version))
         except AnsibleFilterError:
             return False
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from kvalidate.documents import parse_text
 from kvalidate.model import Finding, Result, Source
 from kvalidate.schemastore import SchemaStore
-from kvalidate.validate import validate_document
+from kvalidate.validation.validate import validate_document
 
 YAML_SUFFIXES = (".yml", ".yaml", ".json", ".manifest")
 

@@ -28,9 +28,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kvalidate.autochecks import CheckRules
-from kvalidate.autocover import auto_axes
-from kvalidate.covering import Rule, covering_rows, forbidden
+from kvalidate.matrix.auto.constraints import CheckRules
+from kvalidate.matrix.auto.flags import auto_axes
+from kvalidate.matrix.covering import Rule, covering_rows, forbidden
 from kvalidate.model import Cell
 
 MAX_CELLS = 64

@@ -28,12 +28,12 @@ from ansible.utils.native_jinja import NativeJinjaText
 from jinja2.exceptions import UndefinedError
 from jinja2.runtime import Undefined
 
-from kvalidate.ansible import loop_lookups
+from kvalidate.ansible.lookups import loops
 from kvalidate.ansible.variables import MISSING, Scope
 
 if TYPE_CHECKING:
     from kvalidate.ansible.templar import RenderVars, Templar
-    from kvalidate.tree import Tree
+    from kvalidate.trees.directory import Tree
 
 # Absolute paths in variables (playbook_dir, role_path, template_fullpath) are shown under this
 # root; lookups map them back into the checkout and refuse anything else.
@@ -247,7 +247,7 @@ LookupFn = Callable[[LookupEnv, list[Any], dict[str, Any], "RenderVars"], list[A
 _PLAIN: dict[str, LookupFn] = {
     "template": _template, "vars": _vars, "env": _env, "password": _password, "file": _file,
     "fileglob": _fileglob, "first_found": _first_found, "inventory_hostnames": _hostnames,
-    "varnames": _varnames, **loop_lookups.LOOP_LOOKUPS,
+    "varnames": _varnames, **loops.LOOP_LOOKUPS,
 }
 LOOKUPS: dict[str, LookupFn] = {**_PLAIN, **{f"ansible.builtin.{k}": v for k, v in _PLAIN.items()}}
 

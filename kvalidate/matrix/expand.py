@@ -16,8 +16,8 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kvalidate.config import MatrixConfig
-from kvalidate.covering import Rule, covering_rows
+from kvalidate.matrix.config import MatrixConfig
+from kvalidate.matrix.covering import Rule, covering_rows
 from kvalidate.model import Cell, SetupError
 
 _DIMENSIONS = ("scenario", "layout", "os", "kube_version")

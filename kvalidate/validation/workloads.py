@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kvalidate.model import Severity
-from kvalidate.native import dns1123_label
+from kvalidate.validation.names import dns1123_label
 
 Path_ = tuple[str | int, ...]
 Problem = tuple[Severity, Path_, str]

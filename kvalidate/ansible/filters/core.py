@@ -25,8 +25,8 @@ from ansible.utils.native_jinja import NativeJinjaText
 from jinja2 import pass_environment
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
 
-from kvalidate.ansible import collection_filters, ipfilters
 from kvalidate.ansible.environment import MAX_SEQUENCE, RenderLimitError, _is_rolled
+from kvalidate.ansible.filters import collection, ip
 
 # ansible-core 2.18 config STRING_TYPE_FILTERS (default value).
 STRING_TYPE_FILTERS = frozenset({"string", "to_json", "to_nice_json", "to_yaml", "to_nice_yaml", "ppretty",
@@ -82,13 +82,13 @@ _REPLACED: dict[str, Callable[..., Any]] = {
 }
 
 _COLLECTION_FILTERS: dict[str, Callable[..., Any]] = {
-    "ansible.utils.ipaddr": ipfilters.ipaddr,
-    "ansible.utils.ipwrap": ipfilters.ipwrap,
-    "ansible.utils.ipv4": ipfilters.ipv4,
-    "ansible.utils.ipv6": ipfilters.ipv6,
-    "community.general.json_query": collection_filters.json_query,
-    "community.general.dict": collection_filters.dict_filter,
-    "community.crypto.x509_certificate_info": collection_filters.x509_certificate_info,
+    "ansible.utils.ipaddr": ip.ipaddr,
+    "ansible.utils.ipwrap": ip.ipwrap,
+    "ansible.utils.ipv4": ip.ipv4,
+    "ansible.utils.ipv6": ip.ipv6,
+    "community.general.json_query": collection.json_query,
+    "community.general.dict": collection.dict_filter,
+    "community.crypto.x509_certificate_info": collection.x509_certificate_info,
 }
 
 

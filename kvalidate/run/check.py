@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from kvalidate.model import Cell, Finding, Result, SetupError, Source
-from kvalidate.pipeline import check_renderings, emit, kube_minor
 from kvalidate.schemastore import SchemaStore, minor_of
-from kvalidate.tree import DirTree, Tree
+from kvalidate.trees.directory import DirTree, Tree
+from kvalidate.validation.renderings import check_renderings, emit, kube_minor
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class _Worker:
         if ref not in self.trees:
             tree: Tree
             if ref:
-                from kvalidate.gittree import GitTree
+                from kvalidate.trees.git import GitTree
 
                 tree = GitTree(self.options.checkout, ref)
             else:
@@ -131,8 +131,8 @@ def host_addresses(facts: Any) -> dict[str, frozenset[str]]:
 def _semantic(renderings: Sequence[Any], facts: Any, cell: str, ref: str, tree: Tree,
               hosts: Sequence[str]) -> list[Finding]:
     """Semantic rules over all renderings of the cell (every host: cross-host rules need them all)."""
-    from kvalidate.pipeline import template_line
     from kvalidate.rules import CellContext, run_rules
+    from kvalidate.validation.renderings import template_line
 
     ctx = CellContext(renderings, host_addresses(facts), cell=cell, ref=ref)
     out = []
@@ -194,7 +194,7 @@ def _register_rendered_crds(store: SchemaStore, renderings: Sequence[Any]) -> No
     """CRDs the cell renders itself (MetalLB, cert-manager, ...) serve its custom resources."""
     from kvalidate.crd import schemas_in
     from kvalidate.documents import parse_text
-    from kvalidate.pipeline import is_yaml
+    from kvalidate.validation.renderings import is_yaml
 
     for r in renderings:
         if "CustomResourceDefinition" not in r.text or not is_yaml(r):
@@ -266,7 +266,7 @@ def run_check(options: CheckOptions, progress: Callable[[int, int], None] | None
 
 
 def _map(tasks: list[tuple[str, Cell]], jobs: int) -> Iterator[Result]:
-    from kvalidate.validate import tune_gc
+    from kvalidate.validation.validate import tune_gc
 
     # freeze what is loaded (forked workers share it copy-on-write) and collect rarely: the engine
     # allocates many short-lived objects (0.43 -> 0.32 s CPU per Kubespray master cell)

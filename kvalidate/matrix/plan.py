@@ -15,11 +15,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kvalidate.autochecks import CheckRules
-from kvalidate.autoplan import MAX_CELLS, AutoPlan, auto_plan, template_plans
-from kvalidate.config import CONFIG_NAME, MatrixConfig, load_config
-from kvalidate.covering import Rule
-from kvalidate.matrix import cell_name, exclusion_rules, expand, parse_shard, reproduce, shard
+from kvalidate.matrix.auto.constraints import CheckRules
+from kvalidate.matrix.auto.pack import MAX_CELLS, AutoPlan, auto_plan, template_plans
+from kvalidate.matrix.config import CONFIG_NAME, MatrixConfig, load_config
+from kvalidate.matrix.covering import Rule
+from kvalidate.matrix.expand import cell_name, exclusion_rules, expand, parse_shard, reproduce, shard
 from kvalidate.model import Cell, SetupError
 
 
@@ -59,9 +59,9 @@ def discover_gates(checkout: Any, cell: Cell) -> Any:
     """Run `cell` once with the engine recording every template task met (`RunResult.gates`) and
     every assert/fail task (`RunResult.checks`)."""
     from kvalidate.ansible.engine import Engine
-    from kvalidate.check import inventory_base
     from kvalidate.kubespray.run import cell_inputs, engine_inventory
     from kvalidate.kubespray.scenario import cell_spec
+    from kvalidate.run.check import inventory_base
 
     inputs = cell_inputs(checkout, cell_spec(checkout, cell, inventory_base(cell) if cell.inventory else None))
     engine = Engine(inputs.checkout.tree, engine_inventory(inputs), extra_vars=inputs.extra_vars,

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import IO
 
 from kvalidate.model import SetupError
-from kvalidate.tree import TreeError, normalize
+from kvalidate.trees.directory import TreeError, normalize
 
 _LINK = "120000"
 _MAX_LINKS = 40
