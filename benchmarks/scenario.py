@@ -60,9 +60,9 @@ def main() -> None:
 
     # The same cell again inside one process: the cost of each further cell of a matrix.
     from kvalidate.model import Cell
-    from kvalidate.run.check import CheckOptions, _Worker
+    from kvalidate.run.check import CheckOptions, Worker
 
-    worker = _Worker(CheckOptions(checkout=args.checkout.resolve()))
+    worker = Worker(CheckOptions(checkout=args.checkout.resolve()))
     cell = Cell(args.scenario, scenario=scen)
     worker.run("", cell)
     t0, c0 = time.perf_counter(), time.process_time()

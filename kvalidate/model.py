@@ -158,6 +158,61 @@ class Cell:
         return d
 
 
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One (cell, ref) run of `kvalidate check`: what the text report's cells table shows."""
+
+    cell: str
+    ref: str
+    files: int
+    kube: str  # the Kubernetes minor whose schemas applied
+
+    @property
+    def label(self) -> str:
+        return f"{self.cell} @ {self.ref}" if self.ref else self.cell
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cell": self.cell, "ref": self.ref, "files": self.files, "kube": self.kube}
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Per-run counters of a matrix; empty for `kvalidate validate`. In the JSON report they are
+    the summary's `runs` and `kube_minor` keys, so that `kvalidate merge` can tabulate shards."""
+
+    runs: dict[str, RunInfo] = field(default_factory=dict)  # RunInfo.label -> run
+    kube_minor: dict[str, str] = field(default_factory=dict)  # cell name -> minor
+
+    def add(self, run: RunInfo) -> None:
+        self.runs[run.label] = run
+        self.kube_minor[run.cell] = run.kube
+
+    def update(self, other: RunStats) -> None:
+        self.runs.update(other.runs)
+        self.kube_minor.update(other.kube_minor)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.kube_minor:
+            out["kube_minor"] = dict(self.kube_minor)
+        if self.runs:
+            out["runs"] = {k: r.to_dict() for k, r in self.runs.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, summary: Mapping[str, Any]) -> RunStats:
+        """The counters of a JSON report's summary (a bad shape is a ValueError/KeyError/TypeError)."""
+        runs = summary.get("runs")
+        minors = summary.get("kube_minor")
+        stats = cls()
+        if isinstance(runs, Mapping):
+            stats.runs = {k: RunInfo(str(r["cell"]), str(r["ref"]), int(r["files"]), str(r.get("kube", "")))
+                          for k, r in runs.items()}
+        if isinstance(minors, Mapping):
+            stats.kube_minor = {str(k): str(v) for k, v in minors.items()}
+        return stats
+
+
 @dataclass(slots=True)
 class Result:
     findings: list[Finding] = field(default_factory=list)
@@ -165,8 +220,7 @@ class Result:
     files: int = 0
     checked: list[str] = field(default_factory=list)  # labels of the files (renderings) checked
     cells: list[Cell] = field(default_factory=list)
-    # Free-form counters that reporters may show (per template, per cell...).
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: RunStats = field(default_factory=RunStats)
 
     @property
     def errors(self) -> int:
@@ -178,6 +232,23 @@ class Result:
 
     def exit_code(self) -> int:
         return 1 if self.errors else 0
+
+    def merge(self, other: Result) -> None:
+        """Add `other` (a cell's result, or a shard's report): findings and counts summed, run
+        counters united, cells united by name. Findings are not re-sorted: call `sort()` once."""
+        self.findings.extend(other.findings)
+        self.documents += other.documents
+        self.files += other.files
+        self.checked.extend(other.checked)
+        self.stats.update(other.stats)
+        names = {c.name for c in self.cells}
+        for c in other.cells:
+            if c.name not in names:
+                names.add(c.name)
+                self.cells.append(c)
+
+    def sort(self) -> None:
+        self.findings.sort(key=Finding.sort_key)
 
     def summary(self) -> dict[str, Any]:
         by_rule: dict[str, int] = {}
@@ -192,5 +263,5 @@ class Result:
             "warnings": self.warnings,
             "by_rule": dict(sorted(by_rule.items())),
             "no_schema_kinds": no_schema,
-            **self.stats,
+            **self.stats.to_dict(),
         }

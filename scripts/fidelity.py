@@ -10,7 +10,7 @@
 scenario `tests/files/NAME.yml`, or the default cell for `default`) into `--emit-root/NAME`,
 timing it; `-e` adds extra vars to every cell; `--default-cell` renders the default cell whatever
 the output's folder name (e.g. `r2.27-default-typha`); `--oracle-parity` renders as the oracle
-runs (`kubespray.run.run_cell(oracle_parity=True)`).
+runs (`kvalidate.run.cell.run_cell(oracle_parity=True)`).
 
 Oracle side (`../shared/oracle/render scenario --out OUT`): `OUT/_manifest.jsonl` lists every
 rendering. Template tasks write `OUT/HOST/DEST` (a DEST written twice keeps the last
@@ -144,10 +144,10 @@ def render(checkout: Path, names: list[str], emit_root: Path, extra: dict[str, A
     import time
 
     from kvalidate.kubespray.checkout import open_checkout
-    from kvalidate.kubespray.run import render_cell
     from kvalidate.model import Cell
+    from kvalidate.run.cell import render_cell
+    from kvalidate.run.emit import emit
     from kvalidate.trees.directory import DirTree
-    from kvalidate.validation.renderings import emit
 
     ck = open_checkout(DirTree(checkout))
     for name in names:

@@ -13,8 +13,8 @@ import posixpath
 
 from kvalidate.ansible.inventory_file import load_inventory
 from kvalidate.kubespray.facts import DEFAULT_OS
+from kvalidate.kubespray.inputs import read_vars_dir
 from kvalidate.kubespray.layouts import Inventory
-from kvalidate.kubespray.run import read_vars_dir
 from kvalidate.kubespray.scenario import CellSpec
 from kvalidate.model import SetupError
 from kvalidate.trees.directory import Tree, TreeError

@@ -8,19 +8,20 @@ matrix's; without one, one cell per `--scenario` (or the default cell). Command-
 from __future__ import annotations
 
 import fnmatch
-import functools
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kvalidate.matrix.auto.constraints import CheckRules
-from kvalidate.matrix.auto.pack import MAX_CELLS, AutoPlan, auto_plan, template_plans
+from kvalidate.kubespray.checkout import Checkout, declared_kube_version
+from kvalidate.matrix.auto.discover import auto_cells
+from kvalidate.matrix.auto.pack import MAX_CELLS
 from kvalidate.matrix.config import CONFIG_NAME, MatrixConfig, load_config
-from kvalidate.matrix.covering import Rule
 from kvalidate.matrix.expand import cell_name, exclusion_rules, expand, parse_shard, reproduce, shard
 from kvalidate.model import Cell, SetupError
+from kvalidate.trees.directory import Tree
+from kvalidate.versions import minor
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def find_config(checkout: Path, explicit: Path | None) -> MatrixConfig | None:
     return load_config(candidate) if candidate.is_file() else None
 
 
-def scenario_paths(tree: Any, patterns: Sequence[str]) -> list[str]:
+def scenario_paths(tree: Tree, patterns: Sequence[str]) -> list[str]:
     """Tree paths of CI scenario files matching globs (`tests/files/*calico*.yml`, or bare names)."""
     names = [n for n in tree.list_dir("tests/files") if n.endswith((".yml", ".yaml"))]
     out: list[str] = []
@@ -55,57 +56,19 @@ def scenario_paths(tree: Any, patterns: Sequence[str]) -> list[str]:
     return out
 
 
-def discover_gates(checkout: Any, cell: Cell) -> Any:
-    """Run `cell` once with the engine recording every template task met (`RunResult.gates`) and
-    every assert/fail task (`RunResult.checks`)."""
-    from kvalidate.ansible.engine import Engine
-    from kvalidate.kubespray.run import cell_inputs, engine_inventory
-    from kvalidate.kubespray.scenario import cell_spec
-    from kvalidate.run.check import inventory_base
-
-    inputs = cell_inputs(checkout, cell_spec(checkout, cell, inventory_base(cell) if cell.inventory else None))
-    engine = Engine(inputs.checkout.tree, engine_inventory(inputs), extra_vars=inputs.extra_vars,
-                    env=inputs.environment, simulator=inputs.simulator, passwords=inputs.passwords,
-                    skip_task_files=inputs.skip_task_files, keep_going=True, record_gates=True)
-    return engine.run_playbook(inputs.playbook)
-
-
-def auto_cells(checkouts: Sequence[Any], base: Cell, max_cells: int = MAX_CELLS,
-               exclude: Sequence[Rule] = ()) -> AutoPlan:
-    """Automatic coverage on top of `base`, united over `checkouts` (one per `--ref`): the
-    templates of every ref get their pairs, and every ref runs every cell."""
-    plans = []
-    checks = []
-    for co in checkouts:
-        run = discover_gates(co, base)
-        plans += template_plans(run.gates, functools.partial(_read, co.tree), exclude)
-        checks += run.checks
-    return auto_plan(base, plans, max_cells, exclude, CheckRules(checks))
-
-
-def _read(tree: Any, path: str) -> str | None:
-    try:
-        text: str = tree.read_text(path)
-    except Exception:  # noqa: BLE001 - an unreadable template is simply not covered
-        return None
-    return text
-
-
-def plan_cells(checkout: Any, config: MatrixConfig | None, over: Overrides, shard_spec: str | None = None,
-               checkout_arg: str = ".", auto: bool = False, more_checkouts: Sequence[Any] = (),
+def plan_cells(checkout: Checkout, config: MatrixConfig | None, over: Overrides, shard_spec: str | None = None,
+               checkout_arg: str = ".", auto: bool = False, more_checkouts: Sequence[Checkout] = (),
                notes: list[str] | None = None) -> list[Cell]:
     """The cells to run on `checkout` (an opened Kubespray checkout). With `auto` (or the matrix's
     `auto: true`), the automatic-coverage cells of the first cell follow the planned ones
     (`more_checkouts`: the other refs, whose templates are covered too); `notes` gets a summary."""
-    from kvalidate.kubespray.checkout import declared_kube_version
-
     tree = checkout.tree
     if config is not None:
         kv: list[str] = []
         if config.kube_versions == "supported":
             kv = list(checkout.kube_minors)
         elif config.kube_versions == "default":
-            kv = [".".join(declared_kube_version(checkout, config.vars, {}).lstrip("v").split(".")[:2])]
+            kv = [minor(declared_kube_version(checkout, config.vars, {})) or ""]
         scenarios = scenario_paths(tree, config.scenarios) if config.scenarios else []
         cells = expand(config, kube_versions=kv, scenarios=scenarios)
     else:
@@ -147,7 +110,7 @@ def auto_base(first: Cell, config: MatrixConfig | None, over: Overrides) -> Cell
                    description="")
 
 
-def _scenario_path(tree: Any, scenario: str) -> str:
+def _scenario_path(tree: Tree, scenario: str) -> str:
     """A scenario as given on the command line: a tree path, a file under tests/files, or a name."""
     for candidate in (scenario, posixpath.join("tests/files", scenario),
                       posixpath.join("tests/files", scenario + ".yml")):

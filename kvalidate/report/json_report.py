@@ -6,11 +6,10 @@ import json
 from dataclasses import fields
 from typing import TextIO
 
-from kvalidate.model import Cell, Finding, Result, SetupError, Severity
+from kvalidate.model import Cell, Finding, Result, RunStats, SetupError, Severity
 
 _FIELDS = {f.name for f in fields(Finding)}
 _CELL_FIELDS = {f.name for f in fields(Cell)}
-_RUN_STATS = ("runs", "kube_minor")
 
 
 def write(result: Result, out: TextIO) -> None:
@@ -31,7 +30,7 @@ def read(path: str) -> Result:
         summary = doc.get("summary", {})
         cells = [Cell(**{k: v for k, v in c.items() if k in _CELL_FIELDS}) for c in doc.get("cells", [])]
         # per-run counters of a matrix (kvalidate.run.check): the merged text report tabulates them
-        stats = {k: dict(summary[k]) for k in _RUN_STATS if isinstance(summary.get(k), dict)}
+        stats = RunStats.from_dict(summary)
         return Result(findings=findings, documents=int(summary.get("documents", 0)),
                       files=int(summary.get("files", 0)), cells=cells, stats=stats)
     except OSError as e:
@@ -43,17 +42,7 @@ def read(path: str) -> Result:
 def merge(results: list[Result]) -> Result:
     """Shard reports into one: findings concatenated and sorted, counts summed, cells united."""
     out = Result()
-    names: set[str] = set()
     for r in results:
-        out.findings.extend(r.findings)
-        out.documents += r.documents
-        out.files += r.files
-        for k in _RUN_STATS:
-            if k in r.stats:
-                out.stats.setdefault(k, {}).update(r.stats[k])
-        for c in r.cells:
-            if c.name not in names:
-                names.add(c.name)
-                out.cells.append(c)
-    out.findings.sort(key=Finding.sort_key)
+        out.merge(r)
+    out.sort()
     return out

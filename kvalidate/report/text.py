@@ -35,7 +35,7 @@ def write(result: Result, out: TextIO) -> None:
         ctx = context(f)
         if ctx:
             out.write(f"    ({ctx})\n")
-    if len(result.cells) > 1 or len(result.stats.get("runs", {})) > 1:
+    if len(result.cells) > 1 or len(result.stats.runs) > 1:
         write_matrix(result, out)
         out.write("\n")
     s = result.summary()
@@ -72,10 +72,10 @@ def write_matrix(result: Result, out: TextIO) -> None:
         per_template[where]["error" if f.severity is Severity.ERROR else "warning"] += 1
         if f.severity is Severity.ERROR:
             template_cells[where].add(key)
-    recorded: dict[str, dict[str, object]] = result.stats.get("runs", {})
-    files = {_key(str(r["cell"]), str(r["ref"])): r["files"] for r in recorded.values()}
-    kube = {_key(str(r["cell"]), str(r["ref"])): r.get("kube", "") for r in recorded.values()}
-    minors: dict[str, str] = result.stats.get("kube_minor", {})
+    recorded = result.stats.runs
+    files = {r.label: r.files for r in recorded.values()}
+    kube = {r.label: r.kube for r in recorded.values()}
+    minors = result.stats.kube_minor
     commands = {c.name: c.command for c in result.cells}
     failing = sorted(errors, key=lambda k: (-errors[k], k))
     if failing:
@@ -89,7 +89,7 @@ def write_matrix(result: Result, out: TextIO) -> None:
             out.write(f"  ... and {len(failing) - MAX_ROWS} more failing cell(s)\n")
     # every (cell, ref) run: as check recorded them, else the cells (a merged report)
     seen = {k[0] for k in [*errors, *warnings]}
-    listed = [(str(r["cell"]), str(r["ref"])) for r in recorded.values()] or [
+    listed = [(r.cell, r.ref) for r in recorded.values()] or [
         (c.name, "") for c in result.cells if c.name not in seen]
     runs = list(dict.fromkeys([*failing, *sorted(warnings), *listed]))
     shown = [k for k in runs if errors[k] or warnings[k]][:MAX_ROWS]

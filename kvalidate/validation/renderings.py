@@ -3,7 +3,7 @@
 Every rendering is checked: YAML and JSON outputs are parsed (duplicate keys, syntax) and their
 Kubernetes documents validated strictly; other outputs (TOML, INI, env files, systemd units,
 haproxy/nginx configs) only carry the engine's render findings. Identical texts are parsed and
-validated once (PERFORMANCE.md 5: most cells render most templates identically) and their findings
+validated once (most cells of a matrix render most templates identically) and their findings
 re-attached to every rendering that produced the text.
 """
 
@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from kvalidate.documents import parse_text
 from kvalidate.model import Finding, Result, Source
 from kvalidate.schemastore import SchemaStore
+from kvalidate.validation.source_map import template_line
 from kvalidate.validation.validate import validate_document
 
 YAML_SUFFIXES = (".yml", ".yaml", ".json", ".manifest")
@@ -94,97 +93,3 @@ def check_renderings(renderings: Iterable[RenderingLike], store: SchemaStore, *,
             result.findings.append(replace(f, file=label, template=r.template, template_line=tline, host=r.host,
                                            cell=cell, ref=ref, dest=r.dest))
     return result
-
-
-_EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
-
-
-def _pattern(src: str) -> tuple[re.Pattern[str] | None, float]:
-    """A template line as a regex over its rendered form (expressions as wildcards), and how much of
-    it is literal text (exact literal lines score highest)."""
-    if not src or (src.startswith(("{%", "{#")) and src.endswith(("%}", "#}"))):
-        return None, 0.0
-    parts = _EXPR.split(src)
-    if len(parts) == 1:
-        return re.compile(re.escape(src)), 2.0
-    return re.compile(".*".join(re.escape(p) for p in parts), re.DOTALL), 1.0 + sum(map(len, parts)) / 1000
-
-
-def _anchors(template: list[str], rendered: list[str]) -> list[tuple[int, int]]:
-    """(rendered index, template index) of literal lines found exactly once on each side, in order."""
-    count_t: dict[str, int] = {}
-    for line in template:
-        count_t[line.strip()] = count_t.get(line.strip(), 0) + 1
-    count_r: dict[str, int] = {}
-    for line in rendered:
-        count_r[line.strip()] = count_r.get(line.strip(), 0) + 1
-    where = {line.strip(): i for i, line in enumerate(template)}
-    pairs = []
-    for i, line in enumerate(rendered):
-        text = line.strip()
-        if text and count_r[text] == 1 and count_t.get(text) == 1 and not _EXPR.search(text):
-            pairs.append((i, where[text]))
-    ordered: list[tuple[int, int]] = []
-    for r, t in pairs:  # keep a monotone chain: a crossing anchor is a coincidence, not a map
-        if not ordered or t > ordered[-1][1]:
-            ordered.append((r, t))
-    return ordered
-
-
-def template_line(template: list[str], rendered: list[str], line: int) -> int:
-    """Best guess of the template line that produced rendered line `line` (1-based; 0 if unknown).
-
-    Jinja keeps no map from output lines to template lines, so this matches text. Literal lines
-    that occur once in both texts are anchors; a rendered line between two anchors came from the
-    template lines between them: the one whose literal parts (expressions as wildcards) match it,
-    else the expression there that can print several lines (`to_nice_yaml`, loops).
-    """
-    if not (0 < line <= len(rendered)) or not template:
-        return 0
-    target = rendered[line - 1].strip()
-    if not target:
-        return 0
-    anchors = _anchors(template, rendered)
-    lo, hi = -1, len(template)
-    for r, t in anchors:
-        if r == line - 1:
-            return t + 1
-        if r < line - 1:
-            lo = t
-        elif hi == len(template):
-            hi = t
-            break
-    best, best_score = 0, -1.0
-    span = max(hi - lo, 1)
-    for i in range(lo + 1, hi):
-        rx, weight = _pattern(template[i].strip())
-        if rx is not None and rx.fullmatch(target):
-            score = weight - (i - lo) / (span * 10)
-            if score > best_score:
-                best, best_score = i + 1, score
-    if best:
-        return best
-    for i in range(lo + 1, hi):  # a multi-line expression or loop body printed it
-        if "{{" in template[i] or template[i].lstrip().startswith("{%"):
-            return i + 1
-    return 0
-
-
-def emit(renderings: Iterable[RenderingLike], directory: Path) -> int:
-    """Write every rendering under `directory` (never into the checkout); returns how many."""
-    n = 0
-    root = directory.resolve()
-    for r in renderings:
-        path = (root / output_path(r)).resolve()
-        if root not in path.parents:
-            continue  # a dest with `..` cannot escape the emit directory
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(r.text, encoding="utf-8")
-        n += 1
-    return n
-
-
-def kube_minor(value: Any) -> str | None:
-    """`v1.33.4` (a rendered kube_version) -> `1.33`."""
-    m = re.match(r"v?(\d+)\.(\d+)", str(value or ""))
-    return f"{m.group(1)}.{m.group(2)}" if m else None

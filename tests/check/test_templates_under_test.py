@@ -26,9 +26,10 @@ from kvalidate.ansible.engine import Engine
 from kvalidate.ansible.types import RunResult
 from kvalidate.cli import TEMPLATES_UNDER_TEST, main
 from kvalidate.kubespray.checkout import open_checkout
-from kvalidate.kubespray.run import cell_inputs, engine_inventory, run_cell
+from kvalidate.kubespray.inputs import cell_inputs, engine_inventory
 from kvalidate.kubespray.scenario import cell_spec
 from kvalidate.model import Cell
+from kvalidate.run.cell import run_cell
 from kvalidate.trees.directory import DirTree
 
 TYPHA = "roles/network_plugin/calico/templates/calico-typha.yml.j2"

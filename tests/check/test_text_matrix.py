@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from kvalidate.model import Cell, Finding, Result, Severity
+from kvalidate.model import Cell, Finding, Result, RunInfo, RunStats, Severity
 from kvalidate.report.text import write
 
 T = "roles/r/templates/t.yml.j2"
@@ -12,12 +12,11 @@ T = "roles/r/templates/t.yml.j2"
 
 def _result() -> Result:
     cells = [Cell("a", command="kvalidate check ks --no-config -e x=1"), Cell("b", command="kvalidate check ks")]
-    runs = {f"{c} @ {r}": {"cell": c, "ref": r, "files": 3, "kube": k}
-            for c in ("a", "b") for r, k in (("old", "1.31"), ("new", "1.34"))}
+    runs = {f"{c} @ {r}": RunInfo(c, r, 3, k) for c in ("a", "b") for r, k in (("old", "1.31"), ("new", "1.34"))}
     findings = [Finding(Severity.ERROR, "unknown-field", "m", template=T, cell="a", ref="old"),
                 Finding(Severity.ERROR, "unknown-field", "m2", template=T, cell="a", ref="old"),
                 Finding(Severity.WARNING, "deprecated-api", "w", template=T, cell="b", ref="new")]
-    return Result(findings=findings, files=12, cells=cells, stats={"runs": runs})
+    return Result(findings=findings, files=12, cells=cells, stats=RunStats(runs=runs))
 
 
 def test_matrix_tables_per_cell_and_ref() -> None:

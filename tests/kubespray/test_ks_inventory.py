@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 from kvalidate.kubespray.checkout import open_checkout
+from kvalidate.kubespray.inputs import cell_inputs, engine_inventory
 from kvalidate.kubespray.inventory import inventory_cell
-from kvalidate.kubespray.run import cell_inputs, engine_inventory, run_cell
 from kvalidate.kubespray.scenario import cell_spec
 from kvalidate.model import Cell, SetupError
+from kvalidate.run.cell import run_cell
 from kvalidate.trees.directory import DirTree
 
 INI = """\

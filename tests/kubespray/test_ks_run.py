@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from kvalidate.kubespray.checkout import Checkout
-from kvalidate.kubespray.run import PASSWORD_SEEDS, cell_inputs, cell_kube_version, read_vars_dir, vars_files
+from kvalidate.kubespray.inputs import PASSWORD_SEEDS, cell_inputs, cell_kube_version, read_vars_dir, vars_files
 from kvalidate.kubespray.scenario import cell_spec, default_cell, scenario_cell, with_overrides
 from kvalidate.kubespray.simulate import ModuleCall
 from kvalidate.model import Cell, SetupError

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from kvalidate.kubespray.checkout import open_checkout
-from kvalidate.kubespray.run import cell_inputs, engine_inventory, render_cell, run_cell
+from kvalidate.kubespray.inputs import cell_inputs, engine_inventory
 from kvalidate.kubespray.scenario import default_cell, scenario_cell
 from kvalidate.model import Cell
+from kvalidate.run.cell import render_cell, run_cell
 from kvalidate.trees.directory import DirTree
 
 TREE = {

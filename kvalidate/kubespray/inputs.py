@@ -1,11 +1,13 @@
-"""Everything a cell hands to the Ansible engine, as plain data, before `playbooks/cluster.yml` runs.
+"""Everything a cell hands to the Ansible engine, as plain data, before `playbooks/cluster.yml` runs
+(`kvalidate.run.cell` runs it).
 
 `cell_inputs` turns a `CellSpec` into hosts and groups (static only: Kubespray's own
 `dynamic_groups`/`group_by` tasks make k8s_cluster and `_kubespray_needs_etcd` during the run),
 group_vars and host_vars read from the tree, simulated facts, extra vars, the fresh-host module
 simulator, and the fixed answers of lookups with side effects or secrets.
 
-Oracle parity (`../shared/oracle/render.py`, so that renderings compare byte for byte):
+Oracle parity (the reference renderer that runs real Ansible, so that renderings compare byte for byte;
+docs/fidelity.md):
 - `credentials_dir` files are seeded: `kube_encrypt_token.creds` and
   `kubeadm_certificate_key.creds` hold fixed values (`lookup('password')` reads an existing file);
 - `lookup('env')` sees an empty environment (the oracle ran without `CI_PROJECT_URL`, `OS_*`);
@@ -21,16 +23,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kvalidate.ansible.engine import Engine
 from kvalidate.ansible.inventory import Group
 from kvalidate.ansible.inventory import Inventory as EngineInventory
 from kvalidate.ansible.inventory_file import vars_files
-from kvalidate.ansible.types import RunResult
 from kvalidate.kubespray.checkout import Checkout, declared_kube_version
 from kvalidate.kubespray.facts import inventory_facts, ipv6_overlay
-from kvalidate.kubespray.scenario import CellSpec, cell_spec, read_vars_file
-from kvalidate.kubespray.simulate import SimRules, Simulator, make_simulator, with_written_files
-from kvalidate.model import Cell
+from kvalidate.kubespray.scenario import CellSpec, read_vars_file
+from kvalidate.kubespray.simulate import SimRules, Simulator, make_simulator
 from kvalidate.trees.directory import Tree
 
 # oracle/render.py prepare_inventory(): deterministic `lookup('password', credentials_dir ...)`
@@ -131,45 +130,8 @@ def engine_inventory(inputs: CellInputs) -> EngineInventory:
     return EngineInventory(inputs.hosts, groups, inputs.host_vars, inputs.facts, source=inputs.cell.inventory_source)
 
 
-def run_cell(inputs: CellInputs, oracle_parity: bool = False) -> RunResult:
-    """Run the checkout's `cluster.yml` for the cell. A failed task is a finding and its host goes
-    on (the oracle's `ignore_errors: true`).
-
-    By default the run is as real as the simulation gets: `stat` sees the files the run has
-    written (so the late DNS pass sees kubelet.env, and release-2.27's nginx/haproxy static pods
-    get their config checksum), and of the download role only the fetching is left out
-    (`FETCH_TASK_FILES`). `oracle_parity` reproduces the oracle exactly instead: a stateless
-    `stat`, and the whole download role emptied (`SKIP_TASK_FILES`)."""
-    files: dict[tuple[str, str], str] = {}
-    seen = 0
-
-    def written(host: str, path: str) -> str | None:
-        nonlocal seen
-        renderings = engine.result.renderings
-        for r in renderings[seen:]:
-            if r.dest and r.via != "lookup":
-                files[(r.host, posixpath.normpath(r.dest))] = r.text
-        seen = len(renderings)
-        return files.get((host, path))
-
-    simulator = inputs.simulator if oracle_parity else with_written_files(inputs.simulator, written)
-    engine = Engine(inputs.checkout.tree, engine_inventory(inputs), extra_vars=inputs.extra_vars,
-                    env=inputs.environment, simulator=simulator, passwords=inputs.passwords,
-                    skip_task_files=inputs.skip_task_files if oracle_parity else FETCH_TASK_FILES,
-                    keep_going=True, ansible_version=inputs.checkout.ansible_version or None)
-    return engine.run_playbook(inputs.playbook)
-
-
 def cell_kube_version(inputs: CellInputs) -> str:
     """The cell's `kube_version` without running it: extra vars, group_vars, else the role default
     (on 2.28+ the first checksummed version, which is what the default's template yields); ""
     when an override is itself a template."""
     return declared_kube_version(inputs.checkout, inputs.extra_vars, inputs.group_vars)
-
-
-def render_cell(checkout: Checkout, cell: Cell, base: CellSpec | None = None,
-                facts_overlays: Sequence[Mapping[str, Any]] = (), sim_rules: SimRules | None = None,
-                oracle_parity: bool = False) -> tuple[CellInputs, RunResult]:
-    """One matrix cell end to end: `cell_spec` -> `cell_inputs` -> `run_cell`."""
-    inputs = cell_inputs(checkout, cell_spec(checkout, cell, base), facts_overlays, sim_rules)
-    return inputs, run_cell(inputs, oracle_parity)

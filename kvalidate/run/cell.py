@@ -1,0 +1,235 @@
+"""One cell, end to end: the one place a matrix cell becomes an Engine run.
+
+    Cell --kubespray.scenario.cell_spec--> CellSpec --kubespray.inputs.cell_inputs--> CellInputs
+         --run_cell (Engine.run_playbook)--> RunResult (renderings, engine findings)
+         --validation.renderings.check_renderings--> Result (schemas of the cell's minor)
+         --rules.run_rules--> semantic findings
+
+`check_cell` does all of it for `kvalidate check`; `run_cell` alone serves automatic coverage's
+discovery run (`record_gates=True`) and the fidelity script (`oracle_parity=True`). The schema minor
+is the `--kube-version` given, else the cell's declared `kube_version`, else the version the rendered
+ClusterConfiguration names. CRDs rendered by the cell serve its custom resources; Calico and Cilium
+CRDs are chosen by the versions the cell's manifests render.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from kvalidate.ansible.engine import Engine
+from kvalidate.ansible.types import Rendering, RunResult
+from kvalidate.crd import schemas_in
+from kvalidate.documents import parse_text
+from kvalidate.kubespray.checkout import Checkout, declared_kube_version
+from kvalidate.kubespray.inputs import FETCH_TASK_FILES, CellInputs, cell_inputs, engine_inventory
+from kvalidate.kubespray.inventory import inventory_cell
+from kvalidate.kubespray.scenario import CellSpec, cell_spec
+from kvalidate.kubespray.simulate import SimRules, with_written_files
+from kvalidate.model import Cell, Finding, Result, RunInfo, SetupError, Source
+from kvalidate.rules import CellContext, run_rules
+from kvalidate.run.emit import emit
+from kvalidate.schemastore import SchemaStore, minor_of
+from kvalidate.trees.directory import DirTree, Tree
+from kvalidate.validation.renderings import check_renderings, is_yaml
+from kvalidate.validation.source_map import template_line
+from kvalidate.versions import minor
+
+Facts = Mapping[str, Mapping[str, Any]]  # host -> its `setup` facts
+
+
+def inventory_base(cell: Cell) -> CellSpec | None:
+    """The cell of a user's inventory file (`--inventory`), or None for a CI layout or scenario."""
+    if not cell.inventory:
+        return None
+    path = Path(cell.inventory)
+    if not path.is_file():
+        raise SetupError(f"cannot read inventory {cell.inventory}: no such file")
+    kwargs = {"os": cell.os} if cell.os else {}
+    return inventory_cell(DirTree(path.parent.resolve()), path.name, name=cell.name, **kwargs)
+
+
+def prepare(checkout: Checkout, cell: Cell, facts_overlays: Sequence[Mapping[str, Any]] = (),
+            sim_rules: SimRules | None = None) -> CellInputs:
+    """The engine's inputs for `cell`: its spec (scenario, layout or inventory), facts, simulator."""
+    return cell_inputs(checkout, cell_spec(checkout, cell, inventory_base(cell)), facts_overlays, sim_rules)
+
+
+def run_cell(inputs: CellInputs, *, oracle_parity: bool = False, record_gates: bool = False) -> RunResult:
+    """Run the checkout's `cluster.yml` for the cell. A failed task is a finding and its host goes
+    on (the reference renderer's `ignore_errors: true`).
+
+    By default the run is as real as the simulation gets: `stat` sees the files the run has
+    written (so the late DNS pass sees kubelet.env, and release-2.27's nginx/haproxy static pods
+    get their config checksum), and of the download role only the fetching is left out
+    (`FETCH_TASK_FILES`). `oracle_parity` reproduces the reference renderer exactly instead: a
+    stateless `stat`, and the whole download role emptied (`CellInputs.skip_task_files`).
+    `record_gates` records every template task and assert/fail met (automatic coverage)."""
+    files: dict[tuple[str, str], str] = {}
+    seen = 0
+
+    def written(host: str, path: str) -> str | None:
+        nonlocal seen
+        renderings = engine.result.renderings
+        for r in renderings[seen:]:
+            if r.dest and r.via != "lookup":
+                files[(r.host, posixpath.normpath(r.dest))] = r.text
+        seen = len(renderings)
+        return files.get((host, path))
+
+    simulator = inputs.simulator if oracle_parity else with_written_files(inputs.simulator, written)
+    engine = Engine(inputs.checkout.tree, engine_inventory(inputs), extra_vars=inputs.extra_vars,
+                    env=inputs.environment, simulator=simulator, passwords=inputs.passwords,
+                    skip_task_files=inputs.skip_task_files if oracle_parity else FETCH_TASK_FILES,
+                    keep_going=True, record_gates=record_gates,
+                    ansible_version=inputs.checkout.ansible_version or None)
+    return engine.run_playbook(inputs.playbook)
+
+
+def render_cell(checkout: Checkout, cell: Cell, base: CellSpec | None = None,
+                facts_overlays: Sequence[Mapping[str, Any]] = (), sim_rules: SimRules | None = None,
+                oracle_parity: bool = False) -> tuple[CellInputs, RunResult]:
+    """`cell_spec` -> `cell_inputs` -> `run_cell`, with an explicit base spec (tests, scripts)."""
+    inputs = cell_inputs(checkout, cell_spec(checkout, cell, base), facts_overlays, sim_rules)
+    return inputs, run_cell(inputs, oracle_parity=oracle_parity)
+
+
+@dataclass(frozen=True)
+class CellOptions:
+    """What the command line adds to every cell of a check."""
+
+    hosts: tuple[str, ...] = ()  # report only these hosts (empty: all)
+    kube_version: str | None = None  # schema minor override
+    facts_overlays: tuple[Mapping[str, Any], ...] = ()
+    emit_root: Path | None = None  # write every rendering under it
+
+
+@dataclass
+class SchemaCache:
+    """A worker's schema stores per (minor, component versions), and per store the findings of every
+    text already validated: most cells render most templates identically."""
+
+    stores: dict[tuple[str, tuple[tuple[str, str], ...]], SchemaStore] = field(default_factory=dict)
+    validated: dict[tuple[int, int], dict[bytes, tuple[list[Finding], int]]] = field(default_factory=dict)
+
+    def store(self, minor: str, versions: Mapping[str, str]) -> SchemaStore:
+        key = (minor, tuple(sorted(versions.items())))
+        if key not in self.stores:
+            self.stores[key] = SchemaStore.for_version(minor, dict(versions))
+        return self.stores[key]
+
+    def findings_cache(self, store: SchemaStore) -> dict[bytes, tuple[list[Finding], int]]:
+        # keyed by the CRD kinds the store serves at the time: a cell's rendered CRDs add kinds
+        return self.validated.setdefault((id(store), len(list(store.kinds()))), {})
+
+
+def check_cell(checkout: Checkout, cell: Cell, ref: str, options: CellOptions, cache: SchemaCache) -> Result:
+    """Render `cell` on `checkout` (at `ref`, "" for the work tree), validate every rendering, run the
+    semantic rules; findings carry the cell and ref."""
+    inputs = prepare(checkout, cell, options.facts_overlays)
+    run = run_cell(inputs)  # realistic mode: stat sees what the run wrote (docs/fidelity.md)
+    hosts = options.hosts
+    renderings = [r for r in run.renderings if not hosts or r.host in hosts]
+    kube = cell_minor(checkout, inputs, renderings, options.kube_version)
+    store = cache.store(kube, rendered_versions(renderings))
+    _register_rendered_crds(store, renderings)
+    result = check_renderings(renderings, store, cell=cell.name, ref=ref,
+                              template_text=lambda p: _read(checkout.tree, p), cache=cache.findings_cache(store))
+    for f in run.findings:
+        if not hosts or f.host in hosts or not f.host:
+            result.findings.append(replace(f, cell=cell.name, ref=ref))
+    result.findings.extend(_semantic(run.renderings, inputs.facts, cell.name, ref, checkout.tree, hosts))
+    result.stats.add(RunInfo(cell.name, ref, result.files, kube))
+    if options.emit_root is not None:
+        emit(renderings, options.emit_root)
+    return result
+
+
+def cell_minor(checkout: Checkout, inputs: CellInputs, renderings: Sequence[Rendering],
+               override: str | None = None) -> str:
+    """The Kubernetes minor whose schemas apply to the cell."""
+    if override:
+        return minor_of(override)
+    declared = declared_kube_version(checkout, inputs.extra_vars, inputs.group_vars)
+    return minor(declared) or _rendered_kube_version(renderings) or minor_of(None)
+
+
+def host_addresses(facts: Facts) -> dict[str, frozenset[str]]:
+    """Each host's own IP addresses, from its facts (what a node-local value would contain)."""
+    out: dict[str, frozenset[str]] = {}
+    for host, f in facts.items():
+        addrs: set[str] = set()
+        for key in ("ansible_default_ipv4", "ansible_default_ipv6"):
+            v = f.get(key)
+            if isinstance(v, dict) and isinstance(v.get("address"), str):
+                addrs.add(v["address"])
+        for key in ("ansible_all_ipv4_addresses", "ansible_all_ipv6_addresses"):
+            addrs.update(a for a in f.get(key) or ()
+                         if isinstance(a, str) and not a.startswith(("127.", "::1", "fe80")))
+        out[host] = frozenset(addrs)
+    return out
+
+
+def _semantic(renderings: Sequence[Rendering], facts: Facts, cell: str, ref: str, tree: Tree,
+              hosts: Sequence[str]) -> list[Finding]:
+    """Semantic rules over all renderings of the cell (every host: cross-host rules need them all)."""
+    ctx = CellContext(renderings, host_addresses(facts), cell=cell, ref=ref)
+    out = []
+    texts = {r.host + "\0" + r.dest: r.text for r in renderings}
+    for f in run_rules(ctx):
+        if hosts and f.host not in hosts:
+            continue
+        source = _read(tree, f.template) or ""
+        rendered = texts.get(f.host + "\0" + f.dest, "")
+        out.append(replace(f, template_line=template_line(source.splitlines(), rendered.splitlines(), f.line)))
+    return out
+
+
+def _read(tree: Tree, path: str) -> str | None:
+    try:
+        return tree.read_text(path)
+    except Exception:  # noqa: BLE001 - only used to map finding lines back to the template
+        return None
+
+
+_KUBERNETES_VERSION = re.compile(r"^kubernetesVersion:\s*['\"]?v?(\d+\.\d+)", re.MULTILINE)
+_VERSIONS = {
+    "calico_version": re.compile(r"calico/(?:node|cni|kube-controllers|typha|apiserver):v?(\d+\.\d+\.\d+)"),
+    "cilium_version": re.compile(r"cilium/(?:cilium|operator-generic|operator):v?(\d+\.\d+\.\d+)"),
+}
+
+
+def _rendered_kube_version(renderings: Sequence[Rendering]) -> str | None:
+    for r in renderings:
+        m = _KUBERNETES_VERSION.search(r.text)
+        if m:
+            return m.group(1)
+    return None
+
+
+def rendered_versions(renderings: Sequence[Rendering]) -> dict[str, str]:
+    """Component versions as the cell's manifests render them (images), for pinned CRD schemas."""
+    out: dict[str, str] = {}
+    for r in renderings:
+        for var, rx in _VERSIONS.items():
+            if var not in out:
+                m = rx.search(r.text)
+                if m:
+                    out[var] = m.group(1)
+    return out
+
+
+def _register_rendered_crds(store: SchemaStore, renderings: Sequence[Rendering]) -> None:
+    """CRDs the cell renders itself (MetalLB, cert-manager, ...) serve its custom resources."""
+    for r in renderings:
+        if "CustomResourceDefinition" not in r.text or not is_yaml(r):
+            continue
+        for doc in parse_text(r.text, Source("")).documents:
+            try:
+                store.add_crd_schemas(schemas_in([doc.data]), f"crd:{r.template}")
+            except (KeyError, TypeError, ValueError):
+                continue  # a broken CRD is reported by its own validation
