@@ -33,7 +33,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-KVALIDATE = [sys.executable, "-m", "kvalidate.cli"]
+KVALIDATE = [sys.executable, "-m", "kvalidate"]
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

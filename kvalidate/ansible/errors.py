@@ -11,6 +11,8 @@ Rules (the `rule` of a `Finding` made here):
 - `sandbox`: a template tried to escape the sandbox, or exceeded the time or size limits.
 - `load-error`: a playbook, task, role or vars file that cannot be read or parsed.
 - `task-failed`: an `assert` or `fail` task failed for a host (the host stops, as in Ansible).
+- `internal-error`: a bug of kvalidate's, not of the template (`is_internal`); located in kvalidate's
+  own code. With `KVALIDATE_DEBUG=1` it is raised instead, with its traceback.
 
 `position()` walks the traceback like Jinja's own `rewrite_traceback_stack`: a frame whose
 globals hold `__jinja_template__` belongs to a compiled template, and its Python line maps to a
@@ -20,6 +22,8 @@ variable values (unnamed) only add to the chain.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -64,6 +68,45 @@ def first_use(template: Any, name: str) -> int:
     return min(lines, default=0)
 
 
+# Exceptions that mean a mistake in Python code, not in a template or its data. Raised inside
+# kvalidate's own code they are kvalidate's bugs; raised in a template's frame or in a library a
+# template called (an Ansible filter refusing a value), they are the template's.
+_PROGRAMMING_ERRORS = (AttributeError, NameError, AssertionError, ImportError, NotImplementedError)
+_PACKAGE = str(Path(__file__).resolve().parent.parent) + os.sep
+
+
+def debug() -> bool:
+    """`KVALIDATE_DEBUG=1`: internal errors are raised with their traceback instead of reported."""
+    return os.environ.get("KVALIDATE_DEBUG", "") not in ("", "0")
+
+
+def _innermost(exc: BaseException) -> tuple[str, int]:
+    tb: TracebackType | None = exc.__traceback__
+    where = ("", 0)
+    while tb is not None:
+        where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return where
+
+
+def is_internal(exc: BaseException) -> bool:
+    """A bug in kvalidate: a programming error raised by kvalidate's own code (its innermost frame)."""
+    if not isinstance(exc, _PROGRAMMING_ERRORS):
+        return False
+    return _innermost(exc)[0].startswith(_PACKAGE)
+
+
+def internal_finding(exc: BaseException, doing: str = "", **extra: Any) -> Finding:
+    """The finding for a bug of kvalidate's: located in kvalidate's code, never in the template."""
+    path, line = _innermost(exc)
+    rel = "kvalidate/" + path[len(_PACKAGE):].replace(os.sep, "/") if path.startswith(_PACKAGE) else path
+    what = f" while {doing}" if doing else ""
+    return Finding(severity=Severity.ERROR, rule="internal-error",
+                   message=f"kvalidate internal error{what} (a bug in kvalidate, not in the checked files): "
+                           f"{type(exc).__name__}: {exc}; KVALIDATE_DEBUG=1 shows the traceback",
+                   file=rel, line=line, **extra)
+
+
 def rule_of(exc: BaseException) -> str:
     if isinstance(exc, VariableCycle):
         return "variable-cycle"
@@ -94,6 +137,11 @@ def message_of(exc: BaseException) -> str:
 
 def render_finding(exc: BaseException, template: str = "", host: str = "", dest: str = "",
                    task: str = "", **extra: Any) -> Finding:
+    if is_internal(exc):
+        if debug():
+            raise exc
+        doing = f"rendering {template}" if template else f"running task '{task}'" if task else ""
+        return internal_finding(exc, doing, host=host, **extra)
     name, line = position(exc)
     where = f"task '{task}': " if task else ""
     return Finding(severity=Severity.ERROR, rule=rule_of(exc), message=where + message_of(exc),

@@ -14,7 +14,7 @@ from jinja2.exceptions import UndefinedError
 
 from kvalidate.ansible.actions import run_action
 from kvalidate.ansible.conditions import action_of, check_when, conditions_of, short
-from kvalidate.ansible.errors import render_finding
+from kvalidate.ansible.errors import is_internal, render_finding
 from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, find_file, run_lookup
 from kvalidate.ansible.templar import RenderVars
 from kvalidate.ansible.types import CheckGate, TemplateGate
@@ -156,7 +156,9 @@ def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any
         return
     try:
         src = engine.templar.template(args.get("src", ""), scope)
-    except Exception:  # noqa: BLE001 - an unresolvable src is simply not recorded
+    except Exception as e:  # noqa: BLE001 - an unresolvable src is simply not recorded
+        if is_internal(e):
+            raise
         return
     path = find_file(engine.lookup_env, "templates", str(src))
     if path is None:

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from kvalidate import __version__
 from kvalidate.model import Finding, Result, Severity
-from kvalidate.ruledocs import RULE_DOCS
+from kvalidate.rules import registry
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
@@ -51,11 +51,12 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
 
 def write(result: Result, out: TextIO) -> None:
     rules = sorted({f.rule for f in result.findings})
+    known = registry()
     rule_index = {r: i for i, r in enumerate(rules)}
     driver: dict[str, Any] = {
         "name": "kvalidate",
         "version": __version__,
-        "rules": [{"id": r, "shortDescription": {"text": RULE_DOCS.get(r, r)}} for r in rules],
+        "rules": [{"id": r, "shortDescription": {"text": known[r].summary if r in known else r}} for r in rules],
     }
     log = {
         "$schema": SCHEMA_URI,

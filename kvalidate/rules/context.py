@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvalidate.documents import parse_text
-from kvalidate.model import Document, Source
+from kvalidate.model import Document, Finding, Severity, Source, field_path
 from kvalidate.validation.renderings import RenderingLike, is_yaml, output_path
 
 
@@ -49,3 +49,13 @@ def flatten(data: Any, prefix: tuple[str | int, ...] = ()) -> dict[tuple[str | i
     else:
         out[prefix] = data
     return out
+
+
+def finding(rule: str, severity: Severity, doc: Document, path: tuple[str | int, ...], message: str) -> Finding:
+    """A semantic rule's finding at `path` of `doc`, located in its rendered file (the template line is
+    added by the caller, which has the template's text)."""
+    pos = doc.position(path)
+    src = doc.source
+    return Finding(severity, rule, message, path=field_path(path), file=src.file, line=pos.line, column=pos.column,
+                   document=doc.index, apiVersion=doc.api_version, kind=doc.kind, name=doc.name,
+                   template=src.template, host=src.host, cell=src.cell, ref=src.ref, dest=src.dest)

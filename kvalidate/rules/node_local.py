@@ -31,9 +31,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from kvalidate.model import Document, Finding, Severity, field_path
-from kvalidate.rules.context import CellContext, flatten
+from kvalidate.rules.context import CellContext, finding, flatten
 
 ID = "node-local-cluster-config"
+SEVERITY = Severity.ERROR
+SUMMARY = ("A kubeadm ClusterConfiguration (cluster-wide: kubeadm keeps the first control plane's copy) carries a "
+           "component flag holding the rendering host's own address.")
 KINDS = {"ClusterConfiguration"}
 
 
@@ -80,15 +83,10 @@ def check(ctx: CellContext) -> Iterator[Finding]:
                 hit = next((a for a in own if a and isinstance(value, str) and a in value), None)
                 if hit is None:
                     continue
-                pos = doc.position(path)
-                src = doc.source
                 flag = _flag(doc.data, path)
-                yield Finding(
-                    Severity.ERROR, ID,
+                yield finding(
+                    ID, SEVERITY, doc, path,
                     f"{field_path(path)} ({flag}): {value!r} is this host's own address ({hit}), but "
                     "ClusterConfiguration is "
                     "cluster-wide: kubeadm keeps the first control plane's copy, so every control plane would use "
-                    "its value; put node-local settings in InitConfiguration/JoinConfiguration",
-                    path=field_path(path), file=src.file, line=pos.line, column=pos.column, document=doc.index,
-                    apiVersion=doc.api_version, kind=doc.kind, template=src.template, host=src.host, cell=src.cell,
-                    ref=src.ref, dest=src.dest)
+                    "its value; put node-local settings in InitConfiguration/JoinConfiguration")

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kvalidate.ansible.codecache import CODE_CACHE
+from kvalidate.ansible.errors import debug, internal_finding
 from kvalidate.kubespray.checkout import Checkout, open_checkout
 from kvalidate.kubespray.facts import load_overlay
-from kvalidate.model import Cell, Finding, Result, SetupError, Severity
+from kvalidate.model import Cell, Result, SetupError
 from kvalidate.run.cell import CellOptions, SchemaCache, check_cell
 from kvalidate.trees.directory import DirTree, Tree
 from kvalidate.trees.git import GitTree
@@ -87,14 +88,10 @@ def _task(args: tuple[str, Cell]) -> Result:
         return _WORKER.run(ref, cell)
     except SetupError:
         raise
-    except Exception as e:  # noqa: BLE001 - one broken cell must not end the run; it is a finding
-        return _crash(ref, cell, e)
-
-
-def _crash(ref: str, cell: Cell, e: BaseException) -> Result:
-    return Result(findings=[Finding(Severity.ERROR, "internal-error",
-                                    f"kvalidate could not run this cell: {type(e).__name__}: {e}",
-                                    cell=cell.name, ref=ref)])
+    except Exception as e:  # noqa: BLE001 - a bug of ours in one cell must not end the run; it is a finding
+        if debug():
+            raise
+        return Result(findings=[internal_finding(e, f"running cell {cell.name}", cell=cell.name, ref=ref)])
 
 
 def run_check(options: CheckOptions, progress: Callable[[int, int], None] | None = None) -> Result:

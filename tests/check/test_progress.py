@@ -9,14 +9,8 @@ from typing import Any
 import pytest
 import rich.progress
 
-from kvalidate.cli import _with_progress
-from kvalidate.model import Cell, Result
-
-
-@dataclass
-class Options:
-    cells: tuple[Cell, ...]
-    refs: tuple[str, ...] = ()
+from kvalidate.cli.app import progress_bar
+from kvalidate.model import Result
 
 
 @dataclass
@@ -44,40 +38,33 @@ class FakeProgress:
         self.events.append(("done", completed))
 
 
-def _run(options: Options, progress: Any = None) -> Result:
+def _run(progress: Any, total: int) -> Result:
     if progress is not None:
-        for done in range(1, len(options.cells) * max(1, len(options.refs)) + 1):
-            progress(done, len(options.cells))
+        for done in range(1, total + 1):
+            progress(done, total)
     return Result()
 
 
-TWO = (Cell("a"), Cell("b"))
-
-
-@pytest.mark.parametrize(("cells", "refs", "tty", "delay", "events"), [
-    (TWO, (), False, 0.0, None),  # not a terminal
-    ((Cell("a"),), (), True, 0.0, None),  # one cell
-    (TWO, (), True, 3600.0, None),  # a short run
-    (TWO, (), True, 0.0, [("stderr", True), ("start", None), ("total", 2), ("done", 1), ("done", 2), ("stop", None)]),
-    ((Cell("a"),), ("r1", "r2"), True, 0.0,
-     [("stderr", True), ("start", None), ("total", 1), ("done", 1), ("done", 2), ("stop", None)]),
+@pytest.mark.parametrize(("total", "tty", "delay", "events"), [
+    (2, False, 0.0, None),  # not a terminal
+    (1, True, 0.0, None),  # one cell
+    (2, True, 3600.0, None),  # a short run
+    (2, True, 0.0, [("stderr", True), ("start", None), ("total", 2), ("done", 1), ("done", 2), ("stop", None)]),
 ])
-def test_progress(monkeypatch: pytest.MonkeyPatch, cells: tuple[Cell, ...], refs: tuple[str, ...], tty: bool,
-                  delay: float, events: list[tuple[str, Any]] | None) -> None:
+def test_progress(monkeypatch: pytest.MonkeyPatch, total: int, tty: bool, delay: float,
+                  events: list[tuple[str, Any]] | None) -> None:
     fake = FakeProgress()
     monkeypatch.setattr(rich.progress, "Progress", fake)
-    _with_progress(Options(cells, refs), _run, tty, delay)
+    with progress_bar(tty, delay) as progress:
+        _run(progress, total)
     assert [bar.events for bar in fake.made] == ([events] if events else [])
 
 
 def test_stopped_when_the_run_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeProgress()
     monkeypatch.setattr(rich.progress, "Progress", fake)
-
-    def failing(options: Options, progress: Any) -> Result:
+    with pytest.raises(RuntimeError), progress_bar(True, 0.0) as progress:
+        assert progress is not None
         progress(1, 2)
         raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError):
-        _with_progress(Options(TWO), failing, True, 0.0)
     assert fake.made[0].events[-1] == ("stop", None)

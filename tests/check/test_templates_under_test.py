@@ -24,11 +24,12 @@ import yaml
 
 from kvalidate.ansible.engine import Engine
 from kvalidate.ansible.types import RunResult
-from kvalidate.cli import TEMPLATES_UNDER_TEST, main
+from kvalidate.cli import main
 from kvalidate.kubespray.checkout import open_checkout
 from kvalidate.kubespray.inputs import cell_inputs, engine_inventory
 from kvalidate.kubespray.scenario import cell_spec
 from kvalidate.model import Cell
+from kvalidate.pinned import embedded_demo
 from kvalidate.run.cell import run_cell
 from kvalidate.trees.directory import DirTree
 
@@ -131,7 +132,7 @@ def test_demo_text_report(report: dict[str, Any]) -> None:
 
 
 def _run(layout: str, limit: list[str] | None = None, **extra: Any) -> RunResult:
-    checkout = open_checkout(DirTree(TEMPLATES_UNDER_TEST))
+    checkout = open_checkout(DirTree(embedded_demo()))
     inputs = cell_inputs(checkout, cell_spec(checkout, Cell("t", extra_vars=extra, layout=layout)))
     if limit is None:
         return run_cell(inputs)
@@ -145,7 +146,7 @@ def _texts(run: RunResult, dest: str) -> dict[str, str]:
 
 
 def test_checkout_shape() -> None:
-    ck = open_checkout(DirTree(TEMPLATES_UNDER_TEST))
+    ck = open_checkout(DirTree(embedded_demo()))
     assert (ck.playbook, ck.defaults_role, ck.network_facts) == (
         "playbooks/cluster.yml", "kubespray_defaults", "roles/network_facts/tasks/main.yml")
     assert ck.checksums_file == "roles/kubespray_defaults/vars/main/checksums.yml" and ck.checksums_are_role_vars
@@ -196,6 +197,6 @@ def test_kube_vip_mounts_admin_conf_on_every_control_plane() -> None:
 ])
 def test_ci_scenarios(scenario: str, rules: set[str], tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    code = main(["check", str(TEMPLATES_UNDER_TEST), "--no-config", "--scenario", scenario, "-f", f"json={out}"])
+    code = main(["check", str(embedded_demo()), "--no-config", "--scenario", scenario, "-f", f"json={out}"])
     assert {f["rule"] for f in json.loads(out.read_text())["findings"]} == rules
     assert code == (1 if rules else 0)

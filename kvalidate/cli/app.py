@@ -6,53 +6,37 @@ never a traceback).
 
 from __future__ import annotations
 
+import os
 import sys
-from contextlib import ExitStack
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
 
 from kvalidate.model import Result, SetupError
-from kvalidate.report import REPORTERS
-from kvalidate.schemastore import SchemaStore
-from kvalidate.trees.directory import DirTree
-from kvalidate.validation.validate import tune_gc, validate_paths
+from kvalidate.report import REPORTERS, parse_formats, write_reports
+
+if TYPE_CHECKING:
+    from kvalidate.api import CheckRequest
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Render Kubespray templates as Ansible would and validate every output strictly.")
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_UNDER_TEST = REPO_ROOT / "templates_under_test"
 
 FormatOpt = Annotated[list[str] | None, typer.Option(
     "--format", "-f", metavar="NAME[=PATH]",
     help=f"Report format ({', '.join(REPORTERS)}), optionally written to PATH; repeatable.")]
 KubeVersionOpt = Annotated[str | None, typer.Option(
     "--kube-version", metavar="X.Y", help="Kubernetes minor whose API schemas apply (default: newest).")]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")]
 
 
-def parse_formats(specs: list[str] | None) -> list[tuple[str, str | None]]:
-    out: list[tuple[str, str | None]] = []
-    for spec in specs or ["text"]:
-        name, _, path = spec.partition("=")
-        if name not in REPORTERS:
-            raise SetupError(f"unknown format {name!r}: choose from {', '.join(REPORTERS)}")
-        out.append((name, path or None))
-    return out
-
-
-def emit(result: Result, formats: list[tuple[str, str | None]]) -> None:
-    with ExitStack() as stack:
-        for name, path in formats:
-            stream: TextIO = sys.stdout
-            if path:
-                try:
-                    stream = stack.enter_context(open(path, "w", encoding="utf-8"))  # noqa: SIM115
-                except OSError as e:
-                    raise SetupError(f"cannot write report {path}: {e.strerror or e}") from e
-            REPORTERS[name](result, stream)
+def _finish(result: Result, formats: list[tuple[str, str | None]]) -> None:
+    write_reports(result, formats)
+    raise typer.Exit(result.exit_code())
 
 
 @app.command()
@@ -65,41 +49,21 @@ def validate(
         "resources against; repeatable.")] = None,
 ) -> None:
     """Validate rendered Kubernetes YAML strictly, as the API server would."""
-    formats = parse_formats(fmt)
-    store = SchemaStore.for_version(kube_version)
-    if crds:
-        from kvalidate.crdload import load_crds
+    from kvalidate.api import validate_paths
 
-        load_crds(store, [str(p) for p in crds])
-    tune_gc()
-    result = validate_paths(paths, store)
-    emit(result, formats)
-    raise typer.Exit(result.exit_code())
+    formats = parse_formats(fmt)
+    _finish(validate_paths(paths, kube_version, [str(p) for p in crds or ()]), formats)
 
 
 @app.command()
-def demo(
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")] = 0,
-    fmt: FormatOpt = None,
-) -> None:
+def demo(jobs: JobsOpt = 0, fmt: FormatOpt = None) -> None:
     """The main job on the embedded default (what `make run` runs): `kvalidate check` on
     templates_under_test, a small Kubespray-shaped checkout with deliberate bugs, over its matrix
     (templates_under_test/kvalidate.yaml)."""
-    from kvalidate.kubespray.checkout import open_checkout
-    from kvalidate.matrix.plan import Overrides, find_config, plan_cells
-    from kvalidate.run.check import CheckOptions, default_jobs, is_terminal, run_check
+    from kvalidate.api import demo_request
 
     formats = parse_formats(fmt)
-    root = TEMPLATES_UNDER_TEST
-    if not (root / "kvalidate.yaml").is_file():
-        raise SetupError(f"no embedded default at {root}: `kvalidate demo` runs from a source checkout "
-                         "(pip install -e .)")
-    cells = plan_cells(open_checkout(DirTree(root)), find_config(root, None), Overrides(),
-                       checkout_arg=root.name)
-    options = CheckOptions(checkout=root, cells=tuple(cells), jobs=jobs or default_jobs())
-    result = _with_progress(options, run_check, is_terminal())
-    emit(result, formats)
-    raise typer.Exit(result.exit_code())
+    _finish(_check(demo_request(jobs=_jobs(jobs))), formats)
 
 
 @app.command()
@@ -114,26 +78,21 @@ def render(
     fmt: FormatOpt = None,
 ) -> None:
     """Render one template as Ansible's template module would; write exactly the text to stdout."""
-    from kvalidate.ansible import parse_extra_vars, render_template
-    from kvalidate.model import Finding, Severity, Source
+    from kvalidate.ansible import parse_extra_vars
+    from kvalidate.api import render as render_one
 
-    text, findings = render_template(template, parse_extra_vars(extra or [], vars_files or []))
-    if text is None:
-        for f in findings:
+    formats = parse_formats(fmt) if check else []
+    out = render_one(template, parse_extra_vars(extra or [], vars_files or []), check, kube_version)
+    if out.text is None:
+        for f in out.result.findings:
             where = f"{f.template}:{f.template_line}" if f.template_line else f.template
             print(f"{where}: {f.severity.value} [{f.rule}] {f.message}", file=sys.stderr)
         raise typer.Exit(1)
     if not check:
-        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.write(out.text.encode("utf-8"))
         sys.stdout.flush()
         raise typer.Exit(0)
-    from kvalidate.validation.validate import validate_text
-
-    source = Source(file=str(template), template=str(template))
-    found: list[Finding] = [*findings, *validate_text(text, source, kube_version)]
-    result = Result(findings=found, files=1)
-    emit(result, parse_formats(fmt))
-    raise typer.Exit(1 if any(f.severity is Severity.ERROR for f in found) else 0)
+    _finish(out.result, formats)
 
 
 @app.command()
@@ -165,7 +124,7 @@ def check(
         "repeatable.")] = None,
     shard_spec: Annotated[str | None, typer.Option(
         "--shard", metavar="I/N", help="Run shard I of N of the cells.")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")] = 0,
+    jobs: JobsOpt = 0,
     emit_dir: Annotated[Path | None, typer.Option(
         "--emit", metavar="DIR", help="Write every rendering as DIR/HOST/DEST.")] = None,
     auto: Annotated[bool, typer.Option(
@@ -175,50 +134,38 @@ def check(
 ) -> None:
     """Render a Kubespray checkout as cluster.yml would, per host and cell, and validate every output."""
     from kvalidate.ansible import parse_extra_vars
-    from kvalidate.kubespray.checkout import open_checkout
-    from kvalidate.matrix.plan import Overrides, find_config, plan_cells
-    from kvalidate.run.check import CheckOptions, default_jobs, is_terminal, run_check
+    from kvalidate.api import CheckRequest
 
     formats = parse_formats(fmt)
-    root = checkout.resolve()
-    if not root.is_dir():
-        raise SetupError(f"cannot read checkout {checkout}: no such directory")
-    if emit_dir is not None and (emit_dir.resolve() == root or root in emit_dir.resolve().parents):
-        raise SetupError(f"--emit {emit_dir} is inside the checkout: kvalidate never writes into the checkout")
-    refs = tuple(ref or ())
-    from kvalidate.trees.git import GitTree
-
-    if refs:
-        first = open_checkout(GitTree(root, refs[0]))
-    else:
-        first = open_checkout(DirTree(root))
-    matrix = None if no_config else find_config(root, config)
-    over = Overrides(extra_vars=parse_extra_vars(extra or [], vars_files or []), scenarios=tuple(scenario or ()),
-                     layout=layout or "", os=os_name or "", inventory=str(inventory.resolve()) if inventory else "",
-                     kube_version=kube_version or "")
-    notes: list[str] = []
-    wants_auto = auto or (matrix is not None and matrix.auto)
-    others = [open_checkout(GitTree(root, r)) for r in refs[1:]] if wants_auto else []
-    cells = plan_cells(first, matrix, over, shard_spec, checkout_arg=str(checkout), auto=auto,
-                       more_checkouts=others, notes=notes)
-    for note in notes:
-        print(f"kvalidate: {note}", file=sys.stderr)
-    options = CheckOptions(checkout=root, cells=tuple(cells), refs=refs, hosts=tuple(host or ()),
-                           kube_version=kube_version, facts_files=tuple(facts or ()), emit_dir=emit_dir,
-                           jobs=jobs or default_jobs())
-    result = _with_progress(options, run_check, is_terminal())
-    emit(result, formats)
-    raise typer.Exit(result.exit_code())
+    request = CheckRequest(
+        checkout=checkout, scenarios=tuple(scenario or ()), extra_vars=parse_extra_vars(extra or [], vars_files or []),
+        inventory=inventory, layout=layout or "", os=os_name or "", hosts=tuple(host or ()),
+        kube_version=kube_version, facts_files=tuple(facts or ()), config=config, use_config=not no_config,
+        refs=tuple(ref or ()), shard=shard_spec, auto=auto, jobs=_jobs(jobs), emit_dir=emit_dir,
+        checkout_arg=str(checkout))
+    _finish(_check(request), formats)
 
 
-def _with_progress(options: Any, run: Any, tty: bool, delay: float = 1.0) -> Result:
+def _jobs(jobs: int) -> int:
+    from kvalidate.run.check import default_jobs
+
+    return jobs or default_jobs()
+
+
+def _check(request: CheckRequest) -> Result:
+    from kvalidate.api import check as run_check
+
+    with progress_bar(sys.stderr.isatty()) as progress:
+        return run_check(request, progress, notes=lambda note: print(f"kvalidate: {note}", file=sys.stderr))
+
+
+@contextmanager
+def progress_bar(tty: bool, delay: float = 1.0) -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar on stderr when it is a terminal, for runs of more than one cell that last
     longer than `delay` seconds (it appears at the first cell done after that, and is erased)."""
-    total = len(options.cells) * max(1, len(options.refs))
-    if not tty or total < 2:
-        return run(options)  # type: ignore[no-any-return]
-    import time
-
+    if not tty:
+        yield None
+        return
     from rich.console import Console
     from rich.progress import Progress
 
@@ -227,7 +174,7 @@ def _with_progress(options: Any, run: Any, tty: bool, delay: float = 1.0) -> Res
 
     def update(done: int, total: int) -> None:
         if not bars:
-            if time.monotonic() - start < delay:
+            if total < 2 or time.monotonic() - start < delay:
                 return
             bar = Progress(transient=True, console=Console(stderr=True))
             bar.start()
@@ -235,7 +182,7 @@ def _with_progress(options: Any, run: Any, tty: bool, delay: float = 1.0) -> Res
         bars[0][0].update(bars[0][1], completed=done)
 
     try:
-        return run(options, update)  # type: ignore[no-any-return]
+        yield update
     finally:
         for bar, _ in bars:
             bar.stop()
@@ -250,13 +197,30 @@ def merge(
     from kvalidate.report import json_report
 
     formats = parse_formats(fmt)
-    result = json_report.merge([json_report.read(r) for r in reports])
-    emit(result, formats)
-    raise typer.Exit(result.exit_code())
+    _finish(json_report.merge([json_report.read(r) for r in reports]), formats)
+
+
+@app.command("rules")
+def rules_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the registry as JSON.")] = False,
+) -> None:
+    """Every rule id a finding can carry, with its family, severity and description."""
+    import json
+
+    from kvalidate.rules import registry
+
+    rules = sorted(registry().values(), key=lambda r: (r.family.value, r.id))
+    if as_json:
+        print(json.dumps([{"id": r.id, "family": r.family.value, "severity": r.severity.value,
+                           "summary": r.summary, "doc": r.doc} for r in rules], indent=2))
+        return
+    width = max(len(r.id) for r in rules)
+    for r in rules:
+        print(f"{r.id.ljust(width)}  {r.family.value:<8}  {r.severity.value:<7}  {r.summary}")
 
 
 def _add_schemas_group() -> None:
-    from kvalidate.schemacmd import schemas_app
+    from kvalidate.cli.schemas import schemas_app
 
     app.add_typer(schemas_app, name="schemas")
 
@@ -299,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
-    except Exception as e:  # noqa: BLE001 - the promise is: never a traceback
+    except Exception as e:  # noqa: BLE001 - the promise is: never a traceback (unless asked for)
+        if os.environ.get("KVALIDATE_DEBUG", "") not in ("", "0"):
+            raise
         print(f"kvalidate: internal error: {type(e).__name__}: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     return code if isinstance(code, int) else 0

@@ -1,0 +1,5 @@
+"""`python -m kvalidate`: the command line."""
+
+from kvalidate.cli import run
+
+run()

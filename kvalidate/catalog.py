@@ -1,0 +1,99 @@
+"""Every rule id a finding can carry, with its family, default severity and documentation.
+
+One registry for all stages: documents (YAML), schema validation, rendering, the engine's own
+failures, runs, and the semantic rules (`kvalidate.rules`, which register their module's `ID`,
+`SEVERITY` and docstring here when imported). `kvalidate rules` prints it, SARIF takes rule
+descriptions from it, `docs/rules.md` is generated from it (`scripts/gen_rules_doc.py`), and a test
+fails when any code path emits an id that is not here. Imports nothing of kvalidate but the model.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from kvalidate.model import Severity
+
+
+class Family(enum.StrEnum):
+    DOCUMENT = "document"  # documents.py: YAML/JSON text -> documents
+    SCHEMA = "schema"  # validation/: the API server's (or a component's) strict decoding and validation
+    RENDER = "render"  # ansible/: a template or variable that does not render
+    ENGINE = "engine"  # ansible/: a task, file or role the run cannot use
+    SEMANTIC = "semantic"  # rules/: what no schema expresses
+    RUN = "run"  # kvalidate itself
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    id: str
+    family: Family
+    severity: Severity  # the usual severity; some rules' severity depends on the consumer (see doc)
+    summary: str  # one line: SARIF shortDescription, `kvalidate rules`
+    doc: str = ""  # more, where a line is not enough (a semantic rule's module docstring)
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+_CONSUMER = (" Severity follows the consumer: an error where it refuses the document (API server, kubeadm, "
+             "scheduler, apiserver configs), a warning where it decodes leniently and drops the field "
+             "(kubelet, kube-proxy, kubeconfig); docs/schemas.md has the table.")
+
+_BUILTIN = [
+    RuleInfo("yaml-syntax", Family.DOCUMENT, _E, "The file is not valid YAML (or JSON)."),
+    RuleInfo("yaml-limits", Family.DOCUMENT, _E,
+             "The document exceeds a safety limit: size, nesting depth or alias expansion."),
+    RuleInfo("duplicate-key", Family.DOCUMENT, _E, "A mapping sets the same key twice; non-strict decoders keep "
+             "the last value, strict consumers refuse the document.", _CONSUMER),
+    RuleInfo("not-an-object", Family.DOCUMENT, _E, "A document (or List item) is not a mapping."),
+    RuleInfo("missing-kind", Family.DOCUMENT, _E, "A document has no apiVersion or kind."),
+    RuleInfo("unknown-field", Family.SCHEMA, _E,
+             "A field the schema does not define (API server: strict decoding error: unknown field).", _CONSUMER),
+    RuleInfo("required", Family.SCHEMA, _E, "A required field is missing (Required value)."),
+    RuleInfo("type", Family.SCHEMA, _E,
+             "A value of the wrong JSON type (a string where an integer is expected, ...)."),
+    RuleInfo("enum", Family.SCHEMA, _E, "A value outside the supported values (Unsupported value)."),
+    RuleInfo("quantity", Family.SCHEMA, _E,
+             "A resource quantity that does not follow the Kubernetes quantity grammar."),
+    RuleInfo("base64", Family.SCHEMA, _E, "A bytes field (Secret data, CA bundle) that is not base64."),
+    RuleInfo("pattern", Family.SCHEMA, _E, "A string that does not match the pattern its field requires."),
+    RuleInfo("range", Family.SCHEMA, _E, "A number outside its field's range (int32 overflow, ...)."),
+    RuleInfo("schema", Family.SCHEMA, _E, "Any other schema violation."),
+    RuleInfo("metadata", Family.SCHEMA, _E,
+             "An invalid object name, namespace, label or annotation key (API server name rules)."),
+    RuleInfo("api-validation", Family.SCHEMA, _E,
+             "What the API server's handwritten validation rejects (422) and no schema says: a volumeMount "
+             "naming no volume, a selector that does not match the template labels, duplicate names, port "
+             "ranges and names, Service ports.",
+             "Duplicate env names and container ports are warnings, as the API server only warns (k/k #121575)."),
+    RuleInfo("no-schema", Family.SCHEMA, _W,
+             "No schema is known for this apiVersion and kind: the document was not validated."),
+    RuleInfo("undefined-variable", Family.RENDER, _E, "An undefined variable was output or used while rendering; "
+             "the message names it and the chain of variables whose templating led to it."),
+    RuleInfo("render-error", Family.RENDER, _E, "A template or variable value failed to render: a filter error, "
+             "a type error, a syntax error, a missing template file."),
+    RuleInfo("variable-cycle", Family.RENDER, _E, "A variable that depends on itself; the message names the chain."),
+    RuleInfo("forbidden-lookup", Family.RENDER, _E,
+             "A lookup kvalidate does not run (pipe, url, ...): templates are untrusted input."),
+    RuleInfo("sandbox", Family.RENDER, _E,
+             "A template tried to escape the sandbox, or exceeded the time, size or recursion limits."),
+    RuleInfo("load-error", Family.ENGINE, _E, "A playbook, task, role or vars file that cannot be read or parsed."),
+    RuleInfo("task-failed", Family.ENGINE, _E,
+             "An assert or fail task failed for a host (the host stops, as in Ansible)."),
+    RuleInfo("internal-error", Family.RUN, _E, "A bug in kvalidate itself, not in the checked files: the "
+             "message names kvalidate's code. Run with KVALIDATE_DEBUG=1 for the traceback, and report it."),
+]
+
+CATALOG: dict[str, RuleInfo] = {r.id: r for r in _BUILTIN}
+
+
+def register(info: RuleInfo) -> None:
+    """Add a rule (the semantic rules do, on import); an id may be registered once."""
+    if CATALOG.get(info.id, info) != info:
+        raise ValueError(f"rule id {info.id!r} registered twice")
+    CATALOG[info.id] = info
+
+
+def summary(rule_id: str) -> str:
+    """The one-line description of a rule id (the id itself for an unknown one)."""
+    info = CATALOG.get(rule_id)
+    return info.summary if info else rule_id
