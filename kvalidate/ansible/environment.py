@@ -8,7 +8,7 @@ What ansible-core 2.18 does, and what this module reproduces (file references ar
   turns a result that looks like a list, dict or bool back into one with `ast.literal_eval`;
   `ansible_concat` (the template module, `convert_data=False`) only joins text.
 - `trim_blocks=True`, `lstrip_blocks=False`, `keep_trailing_newline=False` plus Ansible's own
-  trailing-newline restoration, `#jinja2:` header overrides (`_create_overlay`).
+  trailing-newline restoration, `#jinja2:` header overrides (`private.create_overlay`).
 - Undefined values are `AnsibleUndefined` (StrictUndefined that chains on attribute access).
 - Every filter result that is an iterator is unrolled to a list; `STRING_TYPE_FILTERS` results are
   marked `NativeJinjaText` so they are never literal_eval'd.
@@ -31,7 +31,6 @@ from itertools import chain, islice
 from types import GeneratorType
 from typing import Any
 
-from ansible.template import _create_overlay, _escape_backslashes  # noqa: F401  (re-exported)
 from ansible.template.native_helpers import AnsibleUndefined, Json2Python
 from ansible.utils.display import Display
 from ansible.utils.native_jinja import NativeJinjaText
@@ -41,8 +40,9 @@ from jinja2.runtime import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
 
 from kvalidate.ansible.codecache import template_from_source
+from kvalidate.ansible.private import create_overlay
 
-__all__ = ["_escape_backslashes", "AnsibleUndefined", "RenderLimitError", "SandboxEnvironment", "eval_concat",
+__all__ = ["AnsibleUndefined", "RenderLimitError", "SandboxEnvironment", "eval_concat",
            "text_concat"]
 
 
@@ -98,7 +98,7 @@ class RenderLimitError(SecurityError):
 RANGE_TYPE = type(range(0))
 
 
-def _is_rolled(value: Any) -> bool:
+def is_rolled(value: Any) -> bool:
     return isinstance(value, Iterator | MappingView | RANGE_TYPE)
 
 
@@ -117,7 +117,7 @@ def _fail_on_undefined(data: Any) -> Any:
 
 def _finalize(thing: Any) -> Any:
     """ansible.template._ansible_finalize: None -> '', iterators unrolled, undefined raises."""
-    if _is_rolled(thing):
+    if is_rolled(thing):
         thing = list(thing)
     return thing if _fail_on_undefined(thing) is not None else ""
 
@@ -241,7 +241,7 @@ class SandboxEnvironment(SandboxedEnvironment):
         hit = self._compiled.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-        data, env = _create_overlay(source, dict(overrides or {}), self)
+        data, env = create_overlay(source, dict(overrides or {}), self)
         template = template_from_source(env, data, name)
         template.kv_source = data  # for findings: the line where a name is first used
         template.kv_mutates = mutates(data)

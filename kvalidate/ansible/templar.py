@@ -17,16 +17,16 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ansible.template import _count_newlines_from_end
 from jinja2 import pass_context
 from jinja2.environment import Template
 from jinja2.exceptions import UndefinedError
 from jinja2.runtime import Context, Undefined
 from jinja2.utils import missing
 
-from kvalidate.ansible.environment import SandboxEnvironment, _escape_backslashes, eval_concat, text_concat
+from kvalidate.ansible.environment import SandboxEnvironment, eval_concat, text_concat
 from kvalidate.ansible.filters.core import FILTERS
 from kvalidate.ansible.filters.tests import TESTS
+from kvalidate.ansible.private import count_newlines_from_end, escape_backslashes
 from kvalidate.ansible.variables import (
     MISSING,
     ChainedUndefined,
@@ -302,8 +302,8 @@ class Templar:
             if top:
                 deadline.until = float("inf")
         if isinstance(res, str):
-            data_nl = _count_newlines_from_end(_strip_header(data))
-            res_nl = _count_newlines_from_end(res)
+            data_nl = count_newlines_from_end(_strip_header(data))
+            res_nl = count_newlines_from_end(res)
             if data_nl > res_nl:
                 res += env.newline_sequence * (data_nl - res_nl)
         return res
@@ -325,7 +325,7 @@ def _undefined_from(exc: TypeError) -> UndefinedVariable:
 
 
 def _escape(data: str, env: SandboxEnvironment) -> str:
-    return str(_escape_backslashes(data, env)) if "\\" in data else data
+    return escape_backslashes(data, env) if "\\" in data else data
 
 
 def _strip_header(data: str) -> str:

@@ -25,7 +25,7 @@ from ansible.utils.native_jinja import NativeJinjaText
 from jinja2 import pass_environment
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
 
-from kvalidate.ansible.environment import MAX_SEQUENCE, RenderLimitError, _is_rolled
+from kvalidate.ansible.environment import MAX_SEQUENCE, RenderLimitError, is_rolled
 from kvalidate.ansible.filters import collection, ip
 
 # ansible-core 2.18 config STRING_TYPE_FILTERS (default value).
@@ -133,7 +133,7 @@ def _unroll(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         _guard_sizes(name, args, kwargs)
         ret = func(*args, **kwargs)
-        return list(ret) if _is_rolled(ret) else ret
+        return list(ret) if is_rolled(ret) else ret
 
     return functools.update_wrapper(wrapper, func)
 
