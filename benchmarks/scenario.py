@@ -1,8 +1,8 @@
 """Benchmark: one whole Kubespray CI scenario (all hosts, all templates, validation included),
-kvalidate against the reference renderer that runs real Ansible (../shared/oracle), in the same run.
+kvalidate against the reference renderer that runs real Ansible (docs/fidelity.md), in the same run.
 
     .venv/bin/python benchmarks/scenario.py --checkout /path/to/kubespray \
-        [--scenario ubuntu24-calico-all-in-one] [--oracle ../shared/oracle/render] [--rounds 3]
+        [--scenario ubuntu24-calico-all-in-one] [--oracle PATH/TO/render] [--rounds 3]
 
 kvalidate is timed three ways: a fresh process with an empty compiled-template cache (the first run
 on a machine), a fresh process with that cache filled (every later run), and a cell run again inside
@@ -42,7 +42,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkout", required=True, type=Path)
     ap.add_argument("--scenario", default="ubuntu24-calico-all-in-one")
-    ap.add_argument("--oracle", type=Path, default=ROOT.parent / "shared" / "oracle" / "render")
+    ap.add_argument("--oracle", type=Path, default=None, help="the reference renderer's render script")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     exe = str(Path(sys.executable).parent / "kvalidate")
@@ -71,9 +71,9 @@ def main() -> None:
     print(f"kvalidate, the cell again in a warm process: {in_wall:.2f} s wall, {in_cpu:.2f} s CPU "
           f"({result.files} renderings, {result.documents} documents, {result.errors} errors)")
 
-    if not args.oracle.exists() or not Path(os.environ.get("ORACLE_VENV", "/tmp/oracle-venv"), "bin",
-                                            "ansible-playbook").exists():
-        print("oracle not available: no ratio (give --oracle and set up its venv, see ../shared/oracle/README.md)")
+    venv = Path(os.environ.get("ORACLE_VENV", "/tmp/oracle-venv"))
+    if args.oracle is None or not args.oracle.exists() or not (venv / "bin" / "ansible-playbook").exists():
+        print("oracle not available: no ratio (give --oracle and set up its venv, see docs/fidelity.md)")
         return
     with tempfile.TemporaryDirectory() as out:
         ocmd = [str(args.oracle), "scenario", str(args.checkout), "--out", out, "--vars",

@@ -2,7 +2,7 @@
 
 The API server prunes unknown fields of a custom resource (structural pruning) and, with strict
 field validation, reports each pruned path as `unknown field`; it drops non-nullable nulls of
-optional fields before validating; it applies defaults before validating. So (SCHEMAS.md 3.3):
+optional fields before validating; it applies defaults before validating. So:
 
 - an object with `properties` is closed (`additionalProperties: false`) unless it has
   `x-kubernetes-preserve-unknown-fields: true`; an object with neither properties nor

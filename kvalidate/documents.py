@@ -13,7 +13,7 @@ The API server (and kubectl, kubeadm, kubelet...) read YAML through sigs.k8s.io/
 | non-string map keys  | int/bool keys  | strings ("1", "true")  |
 
 Parsing uses libyaml (CParser) with a memoized resolver and one recursive builder (measured in
-PERFORMANCE.md section 1: ~1.7x plain CSafeLoader). Duplicate keys are findings with both lines.
+measured: ~1.7x plain CSafeLoader). Duplicate keys are findings with both lines.
 Alias expansion and input size are bounded, so a billion-laughs document ends fast as a finding.
 """
 
@@ -242,7 +242,7 @@ class NodePositions(Mapping[tuple[str | int, ...], Position]):
     """Positions of a document's values, found by walking its node tree on demand.
 
     A mapping entry's position is its key's; a list item's is the item's. Only findings ask for
-    positions, so this costs nothing on valid documents (PERFORMANCE.md section 1: 5-8 µs a walk).
+    positions, so this costs nothing on valid documents (measured: 5-8 µs a walk).
     """
 
     def __init__(self, root: Node) -> None:

@@ -2,10 +2,10 @@
 
 Built-in API kinds come from kubernetes-validate's bundled strict schema data (pinned exactly in
 pyproject.toml), read as package data; its `validate()` is never called (it re-reads 1.8 MB per
-call and stops at the first error: SCHEMAS.md section 5). For each kind we build a closure bundle
+call and stops at the first error). For each kind we build a closure bundle
 (only the reachable `$defs`, descriptions dropped) and compile it with jsonschema-rs on first use.
 
-Load-time corrections (SCHEMAS.md 4.2 and 5.3), each tested in tests/test_schemastore.py:
+Load-time corrections, each tested in tests/test_validate.py:
 - IntOrString and Quantity accept an explicit `null`, as the API server does (`maxSurge: null`);
   upstream they are a `oneOf` of two nullable types, which rejects null.
 - Quantity strings must match the Kubernetes quantity grammar (`cpu: lots` is an error).

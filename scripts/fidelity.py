@@ -12,7 +12,7 @@ timing it; `-e` adds extra vars to every cell; `--default-cell` renders the defa
 the output's folder name (e.g. `r2.27-default-typha`); `--oracle-parity` renders as the oracle
 runs (`kvalidate.run.cell.run_cell(oracle_parity=True)`).
 
-Oracle side (`../shared/oracle/render scenario --out OUT`): `OUT/_manifest.jsonl` lists every
+Reference renderer side (`render scenario --out OUT`, docs/fidelity.md): `OUT/_manifest.jsonl` lists every
 rendering. Template tasks write `OUT/HOST/DEST` (a DEST written twice keeps the last
 rendering, as the host would); `lookup('template', T)` captures are in
 `OUT/HOST/_captured/<role with / as _>/T`; `copy: content:` payloads are at `OUT/HOST/DEST`.

@@ -30,7 +30,7 @@ def core_defs_path(minor: int) -> Path:
 
 def CORE_PATCHES(minor: int) -> dict[str, Any]:  # noqa: N802 - a table-like accessor
     """kubernetes-validate's strict `$defs` for the minor (nearest below if absent), patched:
-    IntOrString and Quantity become plain unions that accept null (SCHEMAS.md 5.3)."""
+    IntOrString and Quantity become plain unions that accept null, as the API server does."""
     defs: dict[str, Any] = json.loads(core_defs_path(minor).read_text())["$defs"]
     defs = strip(defs)
     defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {"type": ["integer", "string", "null"]}

@@ -1,7 +1,7 @@
 """Compiled Jinja code kept across runs, in the user's cache directory (never in the checkout).
 
 Compiling is most of a cold run: a Kubespray scenario compiles ~1,200 templates and expressions,
-about 1 ms each, while rendering them all takes a fraction of that (PERFORMANCE.md section 2: a
+about 1 ms each, while rendering them all takes a fraction of that (measured: a
 cache hit costs 0.5 ms instead of 20-30 ms for a whole template). Code objects are stored with
 `marshal` in one file per (Python, Jinja2, kvalidate) version, keyed by a hash of the source and of
 every environment setting that changes the generated code, so a stale entry can never be used.

@@ -1,7 +1,6 @@
 """Recognise a Kubespray checkout and read its branch differences from the tree itself.
 
-Nothing here is keyed on a version number: each fact is found where the branch keeps it
-(KUBESPRAY.md sections 2 and 5):
+Nothing here is keyed on a version number: each fact is found where the branch keeps it:
 
 - the defaults role: `roles/kubespray_defaults` (2.28+; `kubespray-defaults` is then a tasks-only
   shim) or `roles/kubespray-defaults` (<= 2.27);

@@ -3,7 +3,7 @@
 Per host: `common` <- `os_presets[os]` <- automatic network identity <- `hosts[<name>]` (each
 deep-merged). The N-th host of `groups['all']` (1-based) gets `10.0.0.(10+N)` on `eth0`, a
 `52:54:00:00:00:xx` MAC and hostname = its inventory name. The preset data is
-`data/facts.yml`, a copy of `../shared/oracle/facts.yml` (plus `data/facts-extra.yml`: presets
+`data/facts.yml`, the reference renderer's facts (docs/fidelity.md) (plus `data/facts-extra.yml`: presets
 for the CI images of older branches, ubuntu-2004, almalinux-8, centos-7, ...); `--facts FILE` overlays are
 deep-merged on top of it (`data/facts-ipv6.yml` gives every host a default IPv6 route).
 

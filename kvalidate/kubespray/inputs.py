@@ -32,12 +32,12 @@ from kvalidate.kubespray.scenario import CellSpec, read_vars_file
 from kvalidate.kubespray.simulate import SimRules, Simulator, make_simulator
 from kvalidate.trees.directory import Tree
 
-# oracle/render.py prepare_inventory(): deterministic `lookup('password', credentials_dir ...)`
+# the reference renderer's inventory preparation: deterministic `lookup('password', credentials_dir ...)`
 PASSWORD_SEEDS: dict[str, str] = {
     "kube_encrypt_token.creds": "OracleDeterministicEncryptToken0",
     "kubeadm_certificate_key.creds": "0c0ffee0" * 8,
 }
-# oracle.yml skip_task_files: task files the oracle empties. The download role only fetches binaries
+# the reference renderer's skip_task_files: task files it empties. The download role only fetches binaries
 # and images, its set_facts feed no template, and in Ansible templating `downloads` took ~85 % of a
 # run. One template is lost with them (download's kubeadm-images.yaml): apply for parity only.
 SKIP_TASK_FILES = ("roles/download/tasks/*",)

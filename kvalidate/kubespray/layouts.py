@@ -2,7 +2,7 @@
 
 An `Inventory` is what the Ansible engine's inventory is built from: hosts in `groups['all']`
 order, each group's direct members in order, static child groups, and host vars. Host names
-and order follow the oracle (`../shared/oracle/render.py`): CI layouts name their hosts
+and order follow the reference renderer (docs/fidelity.md): CI layouts name their hosts
 `instance-1..N` in layout order; the default cell is the oracle's `inventory/hosts.yml`.
 
 Sources:

@@ -5,7 +5,7 @@ A CI scenario (`tests/files/X.yml`) runs as `ansible-playbook -e @tests/common_v
 checkout (master), the sample's group_vars where CI writes it into `inventory/sample`
 (release-2.23..2.27, `checkout.ci_inventory_dir`); the hosts and groups of
 its `cluster_layout` (or of `scenarios[mode]`, `mode` defaulting to `default`), the OS of its
-`cloud_image` (KUBESPRAY.md section 6). The instance keys (`cloud_image`, `mode`, `vm_*`,
+`cloud_image`. The instance keys (`cloud_image`, `mode`, `vm_*`,
 `cluster_layout`) stay in the extra vars, as in CI, where they are inert.
 
 The default cell is what copying `inventory/sample` gives: its `group_vars/`, hosts node1 and

@@ -1,7 +1,7 @@
 """Simulated results of machine-touching modules, for a fresh and healthy host.
 
-Follows `../shared/oracle/sim-rules.yml` (copied to `data/sim-rules.yml`) and the matching of
-`oracle/plugins/action/oracle_sim.py`: rules are tried in order, the first match wins; `module`
+Follows the reference renderer's rules (`data/sim-rules.yml`, docs/fidelity.md) and its matching
+of them: rules are tried in order, the first match wins; `module`
 is a regex matched in full against the short module name (`ansible.builtin.command` ->
 `command`); `match` maps an argument to a regex searched in its value (`_any`: all arguments
 joined as `k=v` sorted by key; `_task`: the task name with its `role : ` prefix). Without a

@@ -1,6 +1,6 @@
 """API-server checks that the OpenAPI schemas do not express: object names and labels.
 
-The schemas carry no name or label rules at all (SCHEMAS.md 4.4 row 4), so `metadata.name:
+The schemas carry no name or label rules at all, so `metadata.name:
 Bad_Name` would pass. The API server checks names per kind (k8s.io/apimachinery
 pkg/util/validation/validation.go and each group's `ValidateXName`): most kinds take an RFC 1123
 subdomain, Namespace an RFC 1123 label, Service an RFC 1035 label, and RBAC kinds only a path

@@ -2,7 +2,7 @@
 
 The API server's handwritten validation (k8s.io/kubernetes pkg/apis/core/validation ValidatePodSpec,
 pkg/apis/apps/validation, ValidateService) rejects with 422 what strict decoding lets through. The
-checks here are the ones templated manifests break (SCHEMAS.md 4.4 rows 5-7): a conditional volume
+checks here are the ones templated manifests break: a conditional volume
 without its mount, a selector edited without the labels, a port from an unset variable. Messages use
 the API server's `field.ErrorList` words (`Not found`, `Duplicate value`, `Unsupported value`, ...).
 Duplicate env names and container ports are only warnings on the server (k/k PR #121575).
