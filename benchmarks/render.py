@@ -4,7 +4,7 @@ Two comparisons, both on templates_under_test/cluster.yml over its 3-host invent
 
 1. playbook: the whole run (variables, facts, set_fact, loops, every template task and
    lookup('template')). ansible-core: `ansible-playbook` with local connection and the test-only
-   action plugins that capture outputs instead of writing them (tests/ansible/oracle_plugins).
+   action plugins that capture outputs instead of writing them (tests/differential/oracle_plugins).
    kvalidate: `Engine.run_playbook`, a fresh engine each time (variable caches start empty; the
    compiled templates are shared by the process, as for the cells of a matrix).
 2. template only: each rendering again, with variables already resolved (no lazy variable cost):
@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TREE = ROOT / "templates_under_test"
-PLUGINS = ROOT / "tests" / "ansible" / "oracle_plugins" / "action"
+PLUGINS = ROOT / "tests" / "differential" / "oracle_plugins" / "action"
 EXTRA = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
 
 

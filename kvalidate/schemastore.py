@@ -5,7 +5,7 @@ pyproject.toml), read as package data; its `validate()` is never called (it re-r
 call and stops at the first error). For each kind we build a closure bundle
 (only the reachable `$defs`, descriptions dropped) and compile it with jsonschema-rs on first use.
 
-Load-time corrections, each tested in tests/test_validate.py:
+Load-time corrections, each tested in tests/validation/test_validate.py:
 - IntOrString and Quantity accept an explicit `null`, as the API server does (`maxSurge: null`);
   upstream they are a `oneOf` of two nullable types, which rejects null.
 - Quantity strings must match the Kubernetes quantity grammar (`cpu: lots` is an error).

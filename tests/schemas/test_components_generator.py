@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 import gen_component_schemas as gen  # noqa: E402
 from gotypes import Package, parse_file  # noqa: E402

@@ -11,7 +11,7 @@ import pytest
 
 from kvalidate.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUG = ROOT / "examples" / "rendered" / "calico-typha.yaml"
 OK = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\ndata:\n  a: b\n"
 

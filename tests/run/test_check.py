@@ -1,4 +1,4 @@
-"""`kvalidate check` end to end on a small Kubespray-shaped checkout (tests/check/conftest.py)."""
+"""`kvalidate check` end to end on a small Kubespray-shaped checkout (tests/run/conftest.py)."""
 
 from __future__ import annotations
 
