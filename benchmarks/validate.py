@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
 from kvalidate.report import REPORTERS  # noqa: E402
-from kvalidate.schemastore import SchemaStore  # noqa: E402
+from kvalidate.schemas.store import SchemaStore  # noqa: E402
 from kvalidate.validation.validate import tune_gc, validate_paths  # noqa: E402
 
 

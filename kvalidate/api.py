@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from kvalidate.ansible import render_template
-from kvalidate.crdload import load_crds
 from kvalidate.kubespray.checkout import Checkout
 from kvalidate.matrix.plan import Overrides, find_config, plan_cells
 from kvalidate.model import Finding, Result, SetupError, Source
 from kvalidate.pinned import embedded_demo
 from kvalidate.run.check import CheckOptions, open_ref, run_check
-from kvalidate.schemastore import SchemaStore
+from kvalidate.schemas.crd_load import load_crds
+from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation import validate as _validate
 from kvalidate.validation.validate import tune_gc, validate_text
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from gotypes import Package, parse_file  # noqa: E402
 from schemadata import write_manifest  # noqa: E402
 
-from kvalidate.crd import schemas_from_crd  # noqa: E402
+from kvalidate.schemas.crd_convert import schemas_from_crd  # noqa: E402
 
 CHECKSUMS = "roles/kubespray_defaults/vars/main/checksums.yml"
 CALICO_V1 = "crd.projectcalico.org/v1"

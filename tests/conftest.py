@@ -9,7 +9,7 @@ os.environ.setdefault("KVALIDATE_CACHE_DIR", tempfile.mkdtemp(prefix="kvalidate-
 
 import pytest
 
-from kvalidate.schemastore import SchemaStore
+from kvalidate.schemas.store import SchemaStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

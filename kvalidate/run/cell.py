@@ -23,7 +23,6 @@ from typing import Any
 
 from kvalidate.ansible.engine import Engine
 from kvalidate.ansible.types import Rendering, RunResult
-from kvalidate.crd import schemas_in
 from kvalidate.documents import parse_text
 from kvalidate.kubespray.checkout import Checkout, declared_kube_version
 from kvalidate.kubespray.inputs import FETCH_TASK_FILES, CellInputs, cell_inputs, engine_inventory
@@ -33,7 +32,8 @@ from kvalidate.kubespray.simulate import SimRules, with_written_files
 from kvalidate.model import Cell, Finding, Result, RunInfo, SetupError, Source
 from kvalidate.rules import CellContext, run_rules
 from kvalidate.run.emit import emit
-from kvalidate.schemastore import SchemaStore, minor_of
+from kvalidate.schemas.crd_convert import schemas_in
+from kvalidate.schemas.store import SchemaStore, minor_of
 from kvalidate.trees.directory import DirTree, Tree
 from kvalidate.validation.renderings import check_renderings, is_yaml
 from kvalidate.validation.source_map import template_line

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from kvalidate.documents import parse_text
 from kvalidate.model import Finding, Result, Source
-from kvalidate.schemastore import SchemaStore
+from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation.source_map import template_line
 from kvalidate.validation.validate import validate_document
 

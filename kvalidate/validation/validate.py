@@ -15,14 +15,9 @@ from typing import Any
 
 from kvalidate.documents import expand_lists, iter_inputs, parse_text
 from kvalidate.model import Document, Finding, Position, Result, Severity, Source, field_path
-from kvalidate.schemastore import (
-    API_CONSUMER,
-    BASE64_PATTERN,
-    QUANTITY_MESSAGE,
-    QUANTITY_PATTERN,
-    SchemaEntry,
-    SchemaStore,
-)
+from kvalidate.schemas.core import BASE64_PATTERN, QUANTITY_MESSAGE, QUANTITY_PATTERN
+from kvalidate.schemas.entry import API_CONSUMER, SchemaEntry
+from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation.names import check_metadata
 from kvalidate.validation.workloads import check_workload
 

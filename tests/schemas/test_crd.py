@@ -1,4 +1,4 @@
-"""CRD -> strict schema conversion (kvalidate.crd), checked with jsonschema-rs and through the core."""
+"""CRD -> strict schema conversion (kvalidate.schemas.crd_convert), checked with jsonschema-rs and through the core."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from kvalidate.crd import schemas_from_crd, schemas_in
 from kvalidate.model import Severity, Source
-from kvalidate.schemastore import SchemaStore
+from kvalidate.schemas.crd_convert import schemas_from_crd, schemas_in
+from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation.validate import validate_text
 
 FIXTURE = Path(__file__).parent / "fixtures" / "components" / "ipaddresspool-crd.yaml"
@@ -154,6 +154,6 @@ def test_validate_with_crds_option(tmp_path: Path, capsys: pytest.CaptureFixture
     ([], []),
 ])
 def test_list_map_duplicates(ports: list[dict[str, Any]], dups: list[tuple[tuple[str | int, ...], Any]]) -> None:
-    from kvalidate.crd import list_map_duplicates
+    from kvalidate.schemas.crd_convert import list_map_duplicates
 
     assert list_map_duplicates(SCHEMAS[WIDGET], _widget({"ports": ports})) == dups

@@ -8,8 +8,10 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from kvalidate import components, crds
 from kvalidate.model import Severity
+from kvalidate.pinned import pinned_schemas
+from kvalidate.schemas import components
+from kvalidate.schemas import pinned_crds as crds
 
 V1, V3 = "crd.projectcalico.org/v1", "projectcalico.org/v3"
 
@@ -29,7 +31,7 @@ def test_version_choice(versions: dict[str, str], source: str) -> None:
 
 
 def test_pins_cover_every_version_kubespray_lists() -> None:
-    aliases = json.loads((crds.CRDS_DIR / "calico" / "aliases.json").read_text())
+    aliases = json.loads((pinned_schemas() / "crds" / "calico" / "aliases.json").read_text())
     assert len(aliases) == 24 and set(aliases.values()) == set(crds.pinned_versions("calico"))
 
 
@@ -93,8 +95,11 @@ def test_v3_objects_name_calicoctl_as_consumer() -> None:
     assert v3.unknown_severity is Severity.ERROR is v1.unknown_severity
 
 
-def test_components_delegates_to_pinned_crds() -> None:
-    assert components.pinned_crd_lookup(V1, "IPPool", {"calico_version": "3.30.7"}) is not None
+def test_the_store_serves_pinned_crds_by_the_cells_version() -> None:
+    from kvalidate.schemas.store import SchemaStore
+
+    entry = SchemaStore.for_version("1.33", {"calico_version": "3.30.7"}).lookup(V1, "IPPool")
+    assert entry is not None and entry.source.startswith("crds calico 3.30")
 
 
 @pytest.mark.parametrize(("api_version", "kind", "cilium_version", "source"), [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kvalidate.run.emit import emit
-from kvalidate.schemastore import SchemaStore
+from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation.renderings import check_renderings, output_path
 from kvalidate.validation.source_map import template_line
 from kvalidate.versions import minor as kube_minor

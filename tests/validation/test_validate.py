@@ -1,4 +1,4 @@
-"""validate.py + schemastore.py + native.py: strict findings worded as the API server words them."""
+"""validation/validate.py + schemas/ + validation/names.py: strict findings worded as the API server words them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from kvalidate.model import Severity, Source
-from kvalidate.schemastore import SchemaStore, minor_of
+from kvalidate.schemas.store import SchemaStore, minor_of
 from kvalidate.validation.validate import validate_text
 
 POD = """\

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from kvalidate.model import Severity, Source
-from kvalidate.schemastore import SchemaStore
+from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation.validate import validate_text
 
 

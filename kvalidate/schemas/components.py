@@ -10,18 +10,14 @@ source of each claim; docs/schemas.md has the same table.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from kvalidate.model import Severity
-from kvalidate.schemastore import SchemaEntry
-
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-COMPONENTS_DIR = SCHEMA_DIR / "components"
+from kvalidate.pinned import pinned_schemas
+from kvalidate.schemas.entry import SchemaEntry
+from kvalidate.versions import minor_key
 
 
 @dataclass(frozen=True)
@@ -86,23 +82,16 @@ def _file_name(api_version: str, kind: str) -> str:
     return f"{group or 'core'}_{version}_{kind}.json"
 
 
-def _minor_key(minor: str) -> tuple[int, int]:
-    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", minor.strip())
-    if not m:
-        raise ValueError(f"not a Kubernetes minor: {minor!r}")
-    return int(m.group(1)), int(m.group(2))
-
-
 @cache
 def covered_minors() -> tuple[str, ...]:
     """The minors with generated schemas, oldest first (`1.27`, ...)."""
-    found = [p.name[1:] for p in COMPONENTS_DIR.glob("v1.*") if p.is_dir()]
-    return tuple(sorted(found, key=_minor_key))
+    found = [p.name[1:] for p in (pinned_schemas() / "components").glob("v1.*") if p.is_dir()]
+    return tuple(sorted(found, key=minor_key))
 
 
 @cache
 def _manifest() -> dict[str, Any]:
-    path = SCHEMA_DIR / "MANIFEST.json"
+    path = pinned_schemas() / "MANIFEST.json"
     files: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")).get("files", {})
     return files
 
@@ -110,11 +99,11 @@ def _manifest() -> dict[str, Any]:
 def _pick_minor(minor: str, api_version: str, kind: str) -> str | None:
     """Nearest covered minor <= `minor` that has the kind, else the nearest above."""
     fname = _file_name(api_version, kind)
-    have = [m for m in covered_minors() if (COMPONENTS_DIR / f"v{m}" / fname).is_file()]
+    have = [m for m in covered_minors() if ((pinned_schemas() / "components") / f"v{m}" / fname).is_file()]
     if not have:
         return None
-    want = _minor_key(minor)
-    below = [m for m in have if _minor_key(m) <= want]
+    want = minor_key(minor)
+    below = [m for m in have if minor_key(m) <= want]
     return below[-1] if below else have[0]
 
 
@@ -129,7 +118,7 @@ def _describe(rel: str, picked: str, requested: str) -> str:
         f"{_repo_label(s['repository'])} {s['tag'] or s['commit'][:12]}" for s in sources
         if not s["repository"].startswith("pypi:")))
     text = f"components v{picked} ({tags})"
-    want, have, newest = _minor_key(requested), _minor_key(picked), _minor_key(covered_minors()[-1])
+    want, have, newest = minor_key(requested), minor_key(picked), minor_key(covered_minors()[-1])
     if want > newest:
         text += f"; Kubernetes {requested} has no generated schemas, the newest used"
     elif have < want:
@@ -141,7 +130,7 @@ def _describe(rel: str, picked: str, requested: str) -> str:
 
 @cache
 def _load(rel: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads((SCHEMA_DIR / rel).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads((pinned_schemas() / rel).read_text(encoding="utf-8"))
     return schema
 
 
@@ -162,12 +151,12 @@ def unserved(minor: str, api_version: str, kind: str) -> str | None:
     (kube-scheduler's v1beta3 after 1.28) or not added yet (kubeadm v1beta4 before 1.31). The
     consumer then refuses the document whatever its fields (`no kind ... is registered`)."""
     have = covered_minors()
-    if not have or not _minor_key(have[0]) <= _minor_key(minor) <= _minor_key(have[-1]):
+    if not have or not minor_key(have[0]) <= minor_key(minor) <= minor_key(have[-1]):
         return None
     picked = _pick_minor(minor, api_version, kind)
-    if picked is None or _minor_key(picked) == _minor_key(minor):
+    if picked is None or minor_key(picked) == minor_key(minor):
         return None
-    if (COMPONENTS_DIR / f"v{minor}").is_dir() and _minor_key(picked) < _minor_key(minor):
+    if ((pinned_schemas() / "components") / f"v{minor}").is_dir() and minor_key(picked) < minor_key(minor):
         return f"{api_version} {kind} is no longer served by Kubernetes {minor} (last in {picked})"
     return f"{api_version} {kind} is not served yet by Kubernetes {minor} (first in {picked})"
 
@@ -179,7 +168,7 @@ def kinds(minor: str) -> list[tuple[str, str]]:
     have = covered_minors()
     if not have:
         return []
-    below = [m for m in have if _minor_key(m) <= _minor_key(minor)]
+    below = [m for m in have if minor_key(m) <= minor_key(minor)]
     prefix = f"components/v{below[-1] if below else have[0]}/"
     return sorted((meta["apiVersion"], meta["kind"]) for rel, meta in _manifest().items()
                   if rel.startswith(prefix))
@@ -204,10 +193,3 @@ def lookup_untyped(minor: str, template: str) -> tuple[str, str, SchemaEntry] | 
     schema["required"] = [r for r in schema.get("required", []) if r not in ("apiVersion", "kind")]
     return gvk[0], gvk[1], SchemaEntry(schema, entry.source + "; kind implied by the template",
                                        entry.unknown_severity, entry.consumer)
-
-
-def pinned_crd_lookup(api_version: str, kind: str, versions: Mapping[str, str]) -> SchemaEntry | None:
-    """Custom resources whose CRD Kubespray downloads or an operator registers (kvalidate.crds)."""
-    from kvalidate.crds import pinned_crd_lookup as lookup_pinned
-
-    return lookup_pinned(api_version, kind, versions)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from kvalidate.schemastore import DEFAULT_MINOR, CoreSchemas
+from kvalidate.schemas.core import DEFAULT_MINOR, CoreSchemas
 
 # apiextensions-apiserver pkg/apiserver/validation/formats.go: the formats it checks.
 CHECKED_FORMATS = {"bsonobjectid", "uri", "email", "hostname", "ipv4", "ipv6", "cidr", "mac", "uuid",

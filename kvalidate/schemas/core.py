@@ -13,7 +13,7 @@ Load-time corrections, each tested in tests/validation/test_validate.py:
 - `format: byte` (Secret `data`, CA bundles) must be base64.
 Names (`generateName` without `name`, `system:` RBAC names) are checked by `kvalidate.validation.names`.
 
-Component configs and CRDs come from `kvalidate.components` and `kvalidate.crd` through the same
+Component configs and CRDs come from `kvalidate.schemas.components` and `kvalidate.schemas.crd_convert` through the same
 `SchemaEntry`, so validation and reports do not care where a schema came from.
 """
 
@@ -21,19 +21,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import cached_property
 from importlib import resources
 from importlib.metadata import version as dist_version
-from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
+from kvalidate.model import SetupError
+from kvalidate.schemas.entry import SchemaEntry
 
-from kvalidate.model import SetupError, Severity
-
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MINORS = tuple(f"1.{m}" for m in range(25, 38))  # what kubernetes-validate 1.37.0 bundles
 DEFAULT_MINOR = MINORS[-1]
 
@@ -48,18 +44,6 @@ _INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 _QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _KEEP_X = ("x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields",
            "x-kubernetes-list-map-keys", "x-kubernetes-list-type", "x-kubernetes-embedded-resource")
-
-API_CONSUMER = "kube-apiserver (strict field validation, as kubectl --validate=strict)"
-
-
-@dataclass(frozen=True)
-class SchemaEntry:
-    schema: dict[str, Any]  # self-contained Draft 2020-12 schema (local "$defs" refs only)
-    source: str  # where it comes from, shown by `kvalidate schemas` and in no-schema hints
-    unknown_severity: Severity = Severity.ERROR  # severity of unknown and duplicate fields
-    consumer: str = API_CONSUMER  # who reads the document, quoted in messages
-    native: bool = False  # a built-in API kind: name and label rules apply (kvalidate.validation.names)
-
 
 def minor_of(version: str | None) -> str:
     """`1.33`, `v1.33.2`, `1.33.0` -> `1.33`; None -> the newest bundled minor."""
@@ -172,69 +156,3 @@ class CoreSchemas:
             return None
         bundle = closure_bundle(self._raw[name], self._raw)
         return SchemaEntry(_patch(bundle), self.source, native=True)
-
-
-@dataclass
-class SchemaStore:
-    """All schemas of one run for one Kubernetes minor, with compiled validators cached per kind.
-
-    `versions` carries the cell's component versions (`calico_version`, `cilium_version`) that
-    select pinned CRD schemas.
-    """
-
-    minor: str = DEFAULT_MINOR
-    versions: Mapping[str, str] = field(default_factory=dict)
-    _crds: dict[tuple[str, str], SchemaEntry] = field(default_factory=dict)
-    _entries: dict[tuple[str, str], SchemaEntry | None] = field(default_factory=dict)
-    _validators: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-    @classmethod
-    def for_version(cls, kube_version: str | None, versions: Mapping[str, str] | None = None) -> SchemaStore:
-        minor = minor_of(kube_version)
-        store = cls(minor, dict(versions or {}))
-        store.core  # noqa: B018 - fail early (exit 2) on an unsupported minor
-        return store
-
-    @cached_property
-    def core(self) -> CoreSchemas:
-        return CoreSchemas(self.minor)
-
-    def add_crd_schemas(self, schemas: Mapping[tuple[str, str], dict[str, Any]], source: str) -> None:
-        """Register strict schemas converted from CustomResourceDefinitions (they win over
-        everything else for their kinds, as the API server serves what the CRD says)."""
-        for key, schema in schemas.items():
-            self._crds[key] = SchemaEntry(schema, source)
-            self._entries.pop(key, None)
-            self._validators.pop(key, None)
-
-    def lookup(self, api_version: str, kind: str) -> SchemaEntry | None:
-        key = (api_version, kind)
-        if key in self._entries:
-            return self._entries[key]
-        entry = self._crds.get(key) or self.core.lookup(api_version, kind)
-        if entry is None:
-            entry = _extension_lookup(self.minor, api_version, kind, self.versions)
-        self._entries[key] = entry
-        return entry
-
-    def validator(self, api_version: str, kind: str) -> tuple[SchemaEntry, Any] | None:
-        entry = self.lookup(api_version, kind)
-        if entry is None:
-            return None
-        key = (api_version, kind)
-        v = self._validators.get(key)
-        if v is None:
-            v = jsonschema_rs.validator_for(entry.schema)
-            self._validators[key] = v
-        return entry, v
-
-    def kinds(self) -> Iterable[tuple[str, str]]:
-        return sorted(set(self.core.index) | set(self._crds))
-
-
-def _extension_lookup(minor: str, api_version: str, kind: str,
-                      versions: Mapping[str, str]) -> SchemaEntry | None:
-    """Component configs, then pinned CRDs (imported here: those modules import SchemaEntry)."""
-    from kvalidate import components
-
-    return components.lookup(minor, api_version, kind) or components.pinned_crd_lookup(api_version, kind, versions)

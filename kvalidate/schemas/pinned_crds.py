@@ -17,29 +17,30 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kvalidate.crd import attach_defs
-from kvalidate.schemastore import API_CONSUMER, SchemaEntry
+from kvalidate.pinned import pinned_schemas
+from kvalidate.schemas.crd_convert import attach_defs
+from kvalidate.schemas.entry import API_CONSUMER, SchemaEntry
+from kvalidate.versions import version_key
 
-CRDS_DIR = Path(__file__).resolve().parent.parent / "schemas" / "crds"
 # project -> the Kubespray variable that selects its version
 PROJECTS: dict[str, str] = {"calico": "calico_version", "cilium": "cilium_version"}
 CALICOCTL = "calicoctl (yaml.UnmarshalStrict) refuses the resource on an unknown or duplicate field"
 
 
-def _version_key(v: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else 0 for p in v.lstrip("v").split("."))
+def _crds() -> Path:
+    return pinned_schemas() / "crds"
 
 
 @cache
 def pinned_versions(project: str) -> tuple[str, ...]:
-    d = CRDS_DIR / project
-    return tuple(sorted((p.name for p in d.iterdir() if p.is_dir()), key=_version_key)) if d.is_dir() else ()
+    d = _crds() / project
+    return tuple(sorted((p.name for p in d.iterdir() if p.is_dir()), key=version_key)) if d.is_dir() else ()
 
 
 @cache
 def _aliases(project: str) -> dict[str, str]:
     """version -> the pinned directory holding its (identical) CRD file."""
-    path = CRDS_DIR / project / "aliases.json"
+    path = _crds() / project / "aliases.json"
     data: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     return data
 
@@ -47,7 +48,7 @@ def _aliases(project: str) -> dict[str, str]:
 @cache
 def _index(project: str, version: str) -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
-    for f in sorted((CRDS_DIR / project / version).glob("*.json")):
+    for f in sorted((_crds() / project / version).glob("*.json")):
         group, ver, kind = f.stem.rsplit("_", 2)
         out[(f"{group}/{ver}", kind)] = f.name
     return out
@@ -55,7 +56,7 @@ def _index(project: str, version: str) -> dict[tuple[str, str], str]:
 
 @cache
 def _load(project: str, version: str, name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads((CRDS_DIR / project / version / name).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads((_crds() / project / version / name).read_text(encoding="utf-8"))
     return attach_defs(schema)
 
 
@@ -71,7 +72,7 @@ def _choose(project: str, wanted: str | None) -> tuple[str, str] | None:
         return wanted, ""
     if wanted in _aliases(project):
         return _aliases(project)[wanted], f"same CRD file as {wanted}"
-    below = [v for v in have if _version_key(v) <= _version_key(wanted)]
+    below = [v for v in have if version_key(v) <= version_key(wanted)]
     used = below[-1] if below else have[0]
     return used, f"{PROJECTS[project]} {wanted} not pinned, nearest used"
 
@@ -88,7 +89,7 @@ def pinned_crd_lookup(api_version: str, kind: str, versions: Mapping[str, str]) 
         version, note = chosen
         name = _index(project, version).get((api_version, kind))
         if name is None:
-            others = sorted(pinned_versions(project), key=lambda v: (_version_key(v) < _version_key(version),
+            others = sorted(pinned_versions(project), key=lambda v: (version_key(v) < version_key(version),
                                                                       abs(_distance(v, version))))
             found = [v for v in others if (api_version, kind) in _index(project, v)]
             if not found:
@@ -102,7 +103,7 @@ def pinned_crd_lookup(api_version: str, kind: str, versions: Mapping[str, str]) 
 
 
 def _distance(a: str, b: str) -> int:
-    ka, kb = _version_key(a), _version_key(b)
+    ka, kb = version_key(a), version_key(b)
     return sum((x - y) * 1000 ** (3 - i) for i, (x, y) in enumerate(zip(ka, kb, strict=False)))
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from kvalidate.crd import schemas_in
 from kvalidate.documents import iter_inputs, parse_text
 from kvalidate.model import SetupError, Source
-from kvalidate.schemastore import SchemaStore
+from kvalidate.schemas.crd_convert import schemas_in
+from kvalidate.schemas.store import SchemaStore
 
 
 def load_crds(store: SchemaStore, paths: list[str]) -> int:
