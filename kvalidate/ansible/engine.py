@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kvalidate.ansible.inventory import Inventory
-from kvalidate.ansible.loader import Files, Role, cached_tree, role_entry
+from kvalidate.ansible.loader import Files, LoadError, Role, cached_tree, find_role, load_role, role_entry
 from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, LookupEnv, run_lookup
 from kvalidate.ansible.playbook import run_playbook_file
 from kvalidate.ansible.templar import OMIT_TOKEN, RenderVars, Templar
@@ -228,7 +228,6 @@ class Engine:
         hit = self._deps.get(role.path)
         if hit is not None:
             return hit
-        from kvalidate.ansible.loader import LoadError, find_role, load_role
 
         out: list[Role] = []
         self._deps[role.path] = out  # guards against dependency cycles

@@ -23,8 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kvalidate.ansible.inventory import Group
-from kvalidate.ansible.inventory import Inventory as EngineInventory
+from kvalidate.ansible.inventory import Group, Inventory
 from kvalidate.ansible.inventory_file import vars_files
 from kvalidate.kubespray.checkout import Checkout, declared_kube_version
 from kvalidate.kubespray.facts import inventory_facts, ipv6_overlay
@@ -115,7 +114,7 @@ def cell_inputs(checkout: Checkout, cell: CellSpec, facts_overlays: Sequence[Map
     )
 
 
-def engine_inventory(inputs: CellInputs) -> EngineInventory:
+def engine_inventory(inputs: CellInputs) -> Inventory:
     """The engine's inventory: groups keep their member order (legacy layouts list etcd as
     instance-3,1,2), group_vars sit on their groups (also on groups `group_by` fills later)."""
     groups: dict[str, Group] = {g: Group(g, list(m)) for g, m in inputs.groups.items()}
@@ -127,7 +126,7 @@ def engine_inventory(inputs: CellInputs) -> EngineInventory:
                 grp.children.append(kid)
     for g, gv in inputs.group_vars.items():
         groups.setdefault(g, Group(g)).vars.update(gv)
-    return EngineInventory(inputs.hosts, groups, inputs.host_vars, inputs.facts, source=inputs.cell.inventory_source)
+    return Inventory(inputs.hosts, groups, inputs.host_vars, inputs.facts, source=inputs.cell.inventory_source)
 
 
 def cell_kube_version(inputs: CellInputs) -> str:

@@ -14,7 +14,7 @@ import posixpath
 from kvalidate.ansible.inventory_file import load_inventory
 from kvalidate.kubespray.facts import DEFAULT_OS
 from kvalidate.kubespray.inputs import read_vars_dir
-from kvalidate.kubespray.layouts import Inventory
+from kvalidate.kubespray.layouts import HostLayout
 from kvalidate.kubespray.scenario import CellSpec
 from kvalidate.model import SetupError
 from kvalidate.trees.directory import Tree, TreeError
@@ -33,5 +33,5 @@ def inventory_cell(tree: Tree, path: str, name: str = "inventory", os: str = DEF
     for g, v in read_vars_dir(tree, posixpath.join(posixpath.dirname(path), "group_vars")).items():
         group_vars.setdefault(g, v)  # groups the file declares already carry their group_vars
     host_vars = {h: dict(v) for h, v in inv.host_vars.items() if v}
-    return CellSpec(name=name, inventory=Inventory(tuple(inv.hosts), groups, children, host_vars), os=os,
+    return CellSpec(name=name, inventory=HostLayout(tuple(inv.hosts), groups, children, host_vars), os=os,
                     layout="inventory", group_vars=group_vars, inventory_source=path)

@@ -1,6 +1,6 @@
 """Inventories as plain data: Kubespray's CI layouts, the default 3-node cell, dynamic groups.
 
-An `Inventory` is what the Ansible engine's inventory is built from: hosts in `groups['all']`
+A `HostLayout` is what the Ansible engine's inventory is built from: hosts in `groups['all']`
 order, each group's direct members in order, static child groups, and host vars. Host names
 and order follow the reference renderer (docs/fidelity.md): CI layouts name their hosts
 `instance-1..N` in layout order; the default cell is the oracle's `inventory/hosts.yml`.
@@ -27,7 +27,7 @@ K8S_CLUSTER_CHILDREN = ("kube_control_plane", "kube_node", "calico_rr")
 
 
 @dataclass(frozen=True)
-class Inventory:
+class HostLayout:
     """Hosts in `groups['all']` order; `groups` maps a group to its direct hosts, in order."""
 
     hosts: tuple[str, ...]
@@ -116,7 +116,7 @@ VAGRANT_LAYOUT: tuple[tuple[str, ...], ...] = (
 
 
 def layout_inventory(node_groups: Sequence[Sequence[str]], prefix: str = _I,
-                     static_k8s_cluster: bool = False) -> Inventory:
+                     static_k8s_cluster: bool = False) -> HostLayout:
     """Hosts `instance-1..N` from a list of per-host group lists (a CI `cluster_layout`).
 
     Groups appear in first-use order and list their hosts in host order, as the oracle's
@@ -129,10 +129,10 @@ def layout_inventory(node_groups: Sequence[Sequence[str]], prefix: str = _I,
         for g in gs:
             groups.setdefault(g, []).append(host)
     children = {"k8s_cluster": K8S_CLUSTER_CHILDREN} if static_k8s_cluster else {}
-    return Inventory(hosts, {g: tuple(m) for g, m in groups.items()}, children)
+    return HostLayout(hosts, {g: tuple(m) for g, m in groups.items()}, children)
 
 
-def legacy_layout_inventory(mode: str) -> Inventory:
+def legacy_layout_inventory(mode: str) -> HostLayout:
     """The inventory release-2.23..2.26 CI wrote for `mode` (static k8s_cluster children)."""
     if mode not in LEGACY_LAYOUTS:
         raise KeyError(mode)
@@ -140,11 +140,11 @@ def legacy_layout_inventory(mode: str) -> Inventory:
     hosts = tuple(f"{_I}{i}" for i in range(1, n + 1))
     groups = {g: tuple(f"{_I}{i}" for i in idx) for g, idx in members.items()}
     groups.setdefault("calico_rr", ())
-    return Inventory(hosts, groups, {"k8s_cluster": K8S_CLUSTER_CHILDREN},
+    return HostLayout(hosts, groups, {"k8s_cluster": K8S_CLUSTER_CHILDREN},
                      {f"{_I}{i}": v for i, v in hvars.items()})
 
 
-def ci_inventory(mode: str, layouts: Mapping[str, Sequence[Sequence[str]]] | None = None) -> Inventory:
+def ci_inventory(mode: str, layouts: Mapping[str, Sequence[Sequence[str]]] | None = None) -> HostLayout:
     """The inventory of CI mode `mode` from `layouts` (default: master's `CI_LAYOUTS`)."""
     table = CI_LAYOUTS if layouts is None else layouts
     if mode not in table:
@@ -165,12 +165,12 @@ def parse_cluster_layout(value: Any) -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
-def default_inventory(static_k8s_cluster: bool = False) -> Inventory:
+def default_inventory(static_k8s_cluster: bool = False) -> HostLayout:
     """The default cell's hosts (oracle `inventory/hosts.yml`): node1, node2 control planes, 3 etcd."""
     hosts = ("node1", "node2", "node3")
     groups = {"kube_control_plane": ("node1", "node2"), "etcd": hosts, "kube_node": hosts}
     children = {"k8s_cluster": K8S_CLUSTER_CHILDREN} if static_k8s_cluster else {}
-    return Inventory(hosts, groups, children)
+    return HostLayout(hosts, groups, children)
 
 
 # roles/dynamic_groups/tasks/main.yml (master): group -> the groups whose hosts it gets
@@ -183,8 +183,8 @@ GROUP_MAPPINGS: dict[str, tuple[str, ...]] = {
 }
 
 
-def apply_dynamic_groups(inv: Inventory, mappings: Mapping[str, Sequence[str]] = GROUP_MAPPINGS,
-                         fallback: str | None = None) -> Inventory:
+def apply_dynamic_groups(inv: HostLayout, mappings: Mapping[str, Sequence[str]] = GROUP_MAPPINGS,
+                         fallback: str | None = None) -> HostLayout:
     """The inventory after Kubespray's `group_by` loop over `mappings`.
 
     Each host joins `key` when its `group_names` (taken before the task, as Ansible computes task
@@ -202,7 +202,7 @@ def apply_dynamic_groups(inv: Inventory, mappings: Mapping[str, Sequence[str]] =
             members = groups.setdefault(target, [])
             if host not in members and host not in inv.members(target):
                 members.append(host)
-    return Inventory(inv.hosts, {g: tuple(m) for g, m in groups.items()}, inv.children, inv.host_vars)
+    return HostLayout(inv.hosts, {g: tuple(m) for g, m in groups.items()}, inv.children, inv.host_vars)
 
 
 def needs_etcd(kube_network_plugin: str, calico_datastore: str, etcd_deployment_type: str,
@@ -213,8 +213,8 @@ def needs_etcd(kube_network_plugin: str, calico_datastore: str, etcd_deployment_
     return plugin_needs and etcd_deployment_type != "kubeadm"
 
 
-def with_needs_etcd(inv: Inventory) -> Inventory:
+def with_needs_etcd(inv: HostLayout) -> HostLayout:
     """Add `_kubespray_needs_etcd` = the kube_node hosts (call when `needs_etcd(...)` holds)."""
     groups = dict(inv.groups)
     groups["_kubespray_needs_etcd"] = inv.members("kube_node")
-    return Inventory(inv.hosts, groups, inv.children, inv.host_vars)
+    return HostLayout(inv.hosts, groups, inv.children, inv.host_vars)

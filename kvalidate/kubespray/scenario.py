@@ -27,7 +27,7 @@ from kvalidate.kubespray.layouts import (
     CI_LAYOUTS,
     LEGACY_LAYOUTS,
     VAGRANT_LAYOUT,
-    Inventory,
+    HostLayout,
     default_inventory,
     layout_inventory,
     legacy_layout_inventory,
@@ -47,7 +47,7 @@ class CellSpec:
     """What a cell runs with, before any templating. Vars are raw (strings may hold Jinja)."""
 
     name: str
-    inventory: Inventory
+    inventory: HostLayout
     os: str
     layout: str  # CI mode, "cluster_layout", "vagrant", or "sample" for the default cell
     extra_var_files: tuple[str, ...] = ()  # tree paths, lowest precedence first
@@ -100,7 +100,7 @@ def find_scenario(tree: Tree, scenario: str) -> str:
     raise SetupError(f"no scenario {scenario!r} in {tree.label} (looked in {SCENARIO_DIR}/)")
 
 
-def scenario_inventory(checkout: Checkout, path: str, data: Mapping[str, Any]) -> tuple[Inventory, str]:
+def scenario_inventory(checkout: Checkout, path: str, data: Mapping[str, Any]) -> tuple[HostLayout, str]:
     """The CI inventory of a scenario file and its layout label."""
     tree, static = checkout.tree, checkout.inventory_needs_k8s_cluster
     if "cluster_layout" in data:
@@ -148,7 +148,7 @@ def default_cell(checkout: Checkout) -> CellSpec:
 
 
 def with_overrides(cell: CellSpec, extra_vars: Mapping[str, Any] | None = None,
-                   extra_var_files: Sequence[str] = (), inventory: Inventory | None = None,
+                   extra_var_files: Sequence[str] = (), inventory: HostLayout | None = None,
                    layout: str | None = None, os: str | None = None) -> CellSpec:
     """`-e`/`--vars` on top (highest precedence, top-level keys replace), `--layout`, `--os`.
 
@@ -161,7 +161,7 @@ def with_overrides(cell: CellSpec, extra_vars: Mapping[str, Any] | None = None,
                    inventory=inventory or cell.inventory, layout=layout or cell.layout, os=os or cell.os)
 
 
-def layout_by_name(checkout: Checkout, name: str) -> Inventory:
+def layout_by_name(checkout: Checkout, name: str) -> HostLayout:
     """`--layout NAME`: a CI mode of this checkout (hosts instance-1..N)."""
     tree = checkout.tree
     if tree.is_file(f"{PACKET_CI}/templates/inventory.j2") and name in LEGACY_LAYOUTS:

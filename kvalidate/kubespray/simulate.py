@@ -82,7 +82,7 @@ ECHO_MODULES = frozenset({"copy", "file", "lineinfile", "blockinfile", "get_url"
 
 
 @dataclass(frozen=True)
-class Rule:
+class SimRule:
     module: str
     match: Mapping[str, str]
     result: Mapping[str, Any]
@@ -90,7 +90,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class SimRules:
-    rules: tuple[Rule, ...]
+    rules: tuple[SimRule, ...]
     defaults: Mapping[str, Mapping[str, Any]]
 
 
@@ -107,7 +107,7 @@ def parse_rules(data: Any, source: str = "sim rules") -> SimRules:
     for i, r in enumerate(data.get("rules") or []):
         if not isinstance(r, dict) or not isinstance(r.get("match", {}), dict):
             raise SetupError(f"{source}: rule {i} is not a mapping with a `match` mapping")
-        rules.append(Rule(str(r.get("module", "*")), dict(r.get("match") or {}), dict(r.get("result") or {})))
+        rules.append(SimRule(str(r.get("module", "*")), dict(r.get("match") or {}), dict(r.get("result") or {})))
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise SetupError(f"{source}: `defaults` is not a mapping")
@@ -154,7 +154,7 @@ def _task_label(call: ModuleCall) -> str:
     return f"{call.role} : {call.task_name}" if call.role else call.task_name
 
 
-def matches(rule: Rule, call: ModuleCall) -> bool:
+def matches(rule: SimRule, call: ModuleCall) -> bool:
     mod = short_name(call.module)
     if rule.module != "*" and not re.fullmatch(rule.module, mod):
         return False

@@ -19,20 +19,20 @@ from typing import Any
 
 CANDIDATES = 12  # rows tried per step; the one covering most uncovered tuples is kept
 Row = dict[str, Any]
-Rule = Mapping[str, Sequence[Any]]  # axis -> values that match (a rule matches when all its axes match)
+Exclusion = Mapping[str, Sequence[Any]]  # axis -> values that match (a rule matches when all its axes match)
 
 
-def _matches(rule: Rule, row: Mapping[str, Any]) -> bool:
+def _matches(rule: Exclusion, row: Mapping[str, Any]) -> bool:
     return all(axis in row and row[axis] in values for axis, values in rule.items())
 
 
-def forbidden(rules: Sequence[Rule], row: Mapping[str, Any]) -> bool:
+def forbidden(rules: Sequence[Exclusion], row: Mapping[str, Any]) -> bool:
     """True when some rule has all of its axes assigned in `row` and matches."""
     return any(all(a in row for a in rule) and _matches(rule, row) for rule in rules)
 
 
 def _tuples(axes: Sequence[tuple[str, Sequence[Any]]], t: int,
-            rules: Sequence[Rule]) -> set[tuple[tuple[int, int], ...]]:
+            rules: Sequence[Exclusion]) -> set[tuple[tuple[int, int], ...]]:
     """All t-tuples as ((axis index, value index), ...), minus those an exclusion forbids."""
     out: set[tuple[tuple[int, int], ...]] = set()
     for combo in itertools.combinations(range(len(axes)), t):
@@ -45,7 +45,7 @@ def _tuples(axes: Sequence[tuple[str, Sequence[Any]]], t: int,
 
 
 def covering_rows(axes: Mapping[str, Sequence[Any]], strength: int = 2,
-                  exclude: Sequence[Rule] = ()) -> list[Row]:
+                  exclude: Sequence[Exclusion] = ()) -> list[Row]:
     """Rows (axis -> value) covering every `strength`-tuple of values not forbidden by `exclude`."""
     items = [(name, list(values)) for name, values in axes.items()]
     if not items:
@@ -74,7 +74,7 @@ def covering_rows(axes: Mapping[str, Sequence[Any]], strength: int = 2,
 
 
 def _candidate(items: Sequence[tuple[str, Sequence[Any]]], uncovered: set[tuple[tuple[int, int], ...]],
-               exclude: Sequence[Rule], t: int, seed: tuple[tuple[int, int], ...],
+               exclude: Sequence[Exclusion], t: int, seed: tuple[tuple[int, int], ...],
                order: Sequence[int]) -> dict[int, int]:
     """One row: the seed tuple, then for each other axis (in `order`) the value covering most."""
     chosen: dict[int, int] = dict(seed)
@@ -111,7 +111,7 @@ def _row_tuples(row: Mapping[int, int], t: int) -> list[tuple[tuple[int, int], .
 
 
 def uncovered(axes: Mapping[str, Sequence[Any]], rows: Sequence[Mapping[str, Any]], strength: int = 2,
-              exclude: Sequence[Rule] = ()) -> list[dict[str, Any]]:
+              exclude: Sequence[Exclusion] = ()) -> list[dict[str, Any]]:
     """The required t-tuples no row covers (empty when `rows` is a covering array)."""
     items = [(name, list(values)) for name, values in axes.items()]
     t = min(strength, len(items))

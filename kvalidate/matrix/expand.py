@@ -17,13 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kvalidate.matrix.config import MatrixConfig
-from kvalidate.matrix.covering import Rule, covering_rows
+from kvalidate.matrix.covering import Exclusion, covering_rows
 from kvalidate.model import Cell, SetupError
 
 _DIMENSIONS = ("scenario", "layout", "os", "kube_version")
 
 
-def exclusion_rules(raw: Iterable[Mapping[str, Any]]) -> list[Rule]:
+def exclusion_rules(raw: Iterable[Mapping[str, Any]]) -> list[Exclusion]:
     return [{k: (v if isinstance(v, list) else [v]) for k, v in rule.items()} for rule in raw]
 
 
@@ -119,7 +119,7 @@ def expand(config: MatrixConfig, kube_versions: Sequence[str] = (), scenarios: S
     return cells
 
 
-def _match(rule: Rule, values: Mapping[str, Any]) -> bool:
+def _match(rule: Exclusion, values: Mapping[str, Any]) -> bool:
     return all(k in values and values[k] in v for k, v in rule.items())
 
 

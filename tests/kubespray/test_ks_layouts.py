@@ -5,7 +5,7 @@ import pytest
 from kvalidate.kubespray.layouts import (
     CI_LAYOUTS,
     GROUP_MAPPINGS,
-    Inventory,
+    HostLayout,
     apply_dynamic_groups,
     ci_inventory,
     default_inventory,
@@ -89,12 +89,12 @@ def test_default_inventory() -> None:
     (ci_inventory("separate"), None, {"k8s_cluster": (I1, I2), "etcd": (I3,)}),
     (ci_inventory("all-in-one"), None, {"k8s_cluster": (I1,)}),
     # legacy names join the new groups; k8s_cluster only sees the groups held before the task
-    (Inventory((I1, I2), {"kube-master": (I1,), "kube_node": (I2,)}), None,
+    (HostLayout((I1, I2), {"kube-master": (I1,), "kube_node": (I2,)}), None,
      {"kube_control_plane": (I1,), "k8s_cluster": (I2,)}),
     # release-2.24..2.28: every unmatched mapping puts the host in `_all`
     (ci_inventory("default"), "_all", {"k8s_cluster": (I1, I2), "_all": (I1, I2)}),
 ])
-def test_dynamic_groups(inv: Inventory, fallback: str | None, expected: dict[str, tuple[str, ...]]) -> None:
+def test_dynamic_groups(inv: HostLayout, fallback: str | None, expected: dict[str, tuple[str, ...]]) -> None:
     out = apply_dynamic_groups(inv, GROUP_MAPPINGS, fallback)
     for group, members in expected.items():
         assert out.members(group) == members

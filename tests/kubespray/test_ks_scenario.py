@@ -5,7 +5,7 @@ from collections.abc import Callable
 import pytest
 
 from kvalidate.kubespray.checkout import Checkout
-from kvalidate.kubespray.layouts import Inventory
+from kvalidate.kubespray.layouts import HostLayout
 from kvalidate.kubespray.scenario import (
     CellSpec,
     cell_spec,
@@ -131,7 +131,7 @@ def test_cell_spec(make_checkout: MakeCheckout, cell: Cell, name: str, hosts: tu
 
 
 def test_cell_spec_on_a_base_cell(make_checkout: MakeCheckout) -> None:
-    inv = Inventory(("cp", "w"), {"kube_control_plane": ("cp",), "etcd": ("cp",), "kube_node": ("w",)})
+    inv = HostLayout(("cp", "w"), {"kube_control_plane": ("cp",), "etcd": ("cp",), "kube_node": ("w",)})
     base = CellSpec(name="mine", inventory=inv, os="debian-12", layout="inventory",
                     group_vars={"all": {"a": 1}}, inventory_source="inv/hosts.ini")
     spec = cell_spec(make_checkout("master"), Cell("c", extra_vars={"b": 2}, kube_version="1.34"), base=base)

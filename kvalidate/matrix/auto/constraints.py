@@ -22,6 +22,8 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from kvalidate.ansible.types import CheckGate
+
 _ENV = SandboxedEnvironment(undefined=StrictUndefined)
 _ENV.filters["bool"] = lambda v: v if isinstance(v, bool) else str(v).lower() in ("yes", "on", "1", "true")
 
@@ -57,7 +59,7 @@ def _holds(expr: Any, values: Mapping[str, Any]) -> bool | None:
 class CheckRules:
     """`rejects(values)`: does an assignment violate one of the checkout's asserts?"""
 
-    def __init__(self, checks: Sequence[Any]) -> None:
+    def __init__(self, checks: Sequence[CheckGate]) -> None:
         self.checks: list[_Check] = []
         for c in checks:
             parts = [_compile(x) for x in (*c.conditions, *c.that)]

@@ -10,7 +10,7 @@ from kvalidate.ansible.types import RunResult
 from kvalidate.kubespray.checkout import Checkout
 from kvalidate.matrix.auto.constraints import CheckRules
 from kvalidate.matrix.auto.pack import MAX_CELLS, AutoPlan, auto_plan, template_plans
-from kvalidate.matrix.covering import Rule
+from kvalidate.matrix.covering import Exclusion
 from kvalidate.model import Cell
 from kvalidate.run.cell import prepare, run_cell
 from kvalidate.trees.directory import Tree
@@ -23,7 +23,7 @@ def discover_gates(checkout: Checkout, cell: Cell) -> RunResult:
 
 
 def auto_cells(checkouts: Sequence[Checkout], base: Cell, max_cells: int = MAX_CELLS,
-               exclude: Sequence[Rule] = ()) -> AutoPlan:
+               exclude: Sequence[Exclusion] = ()) -> AutoPlan:
     """Automatic coverage on top of `base`, united over `checkouts` (one per `--ref`): the
     templates of every ref get their pairs, and every ref runs every cell."""
     plans = []

@@ -28,9 +28,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kvalidate.ansible.types import TemplateGate
 from kvalidate.matrix.auto.constraints import CheckRules
 from kvalidate.matrix.auto.flags import auto_axes
-from kvalidate.matrix.covering import Rule, covering_rows, forbidden
+from kvalidate.matrix.covering import Exclusion, covering_rows, forbidden
 from kvalidate.model import Cell
 
 MAX_CELLS = 64
@@ -94,8 +95,8 @@ def _same(a: Any, b: Any) -> bool:
     return bool(type(a) is type(b) and a == b)
 
 
-def template_plans(gates: Sequence[Any], read: Callable[[str], str | None],
-                   exclude: Sequence[Rule] = ()) -> list[TemplatePlan]:
+def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | None],
+                   exclude: Sequence[Exclusion] = ()) -> list[TemplatePlan]:
     """One plan per distinct (template, gate) met; `gates` are `TemplateGate`s of one or more runs.
     `exclude` rules (the matrix file's) are honoured by the covering rows."""
     out: list[TemplatePlan] = []
@@ -122,9 +123,9 @@ def template_plans(gates: Sequence[Any], read: Callable[[str], str | None],
     return out
 
 
-def _fixed(exclude: Sequence[Rule], gate: Mapping[str, Any]) -> list[Rule]:
+def _fixed(exclude: Sequence[Exclusion], gate: Mapping[str, Any]) -> list[Exclusion]:
     """Exclusion rules seen from the axes: a rule whose gate keys match is reduced to its other keys."""
-    out: list[Rule] = []
+    out: list[Exclusion] = []
     for rule in exclude:
         if all(k not in gate or gate[k] in v for k, v in rule.items()):
             rest = {k: v for k, v in rule.items() if k not in gate}
@@ -133,7 +134,7 @@ def _fixed(exclude: Sequence[Rule], gate: Mapping[str, Any]) -> list[Rule]:
     return out
 
 
-def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Sequence[Rule] = (),
+def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Sequence[Exclusion] = (),
          checks: CheckRules | None = None) -> tuple[list[dict[str, Any]], list[list[str]], int, int, int]:
     """Assignments packed first-fit into at most `max_cells` groups of compatible extra vars (a
     merge that an `exclude` rule matches, or that one of the checkout's asserts (`checks`)
@@ -174,7 +175,7 @@ def _equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def auto_plan(base: Cell, plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS,
-              exclude: Sequence[Rule] = (), checks: CheckRules | None = None) -> AutoPlan:
+              exclude: Sequence[Exclusion] = (), checks: CheckRules | None = None) -> AutoPlan:
     """The auto cells on top of `base` (its scenario, layout, OS, inventory and extra vars kept;
     an assignment's vars on top), from the plans of one or more checkouts (refs)."""
     groups, served, n, dropped, rejected = pack(plans, max_cells, exclude, checks)
