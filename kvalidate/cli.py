@@ -15,6 +15,7 @@ import click
 import typer
 
 from .model import Result, SetupError
+from .pinned import embedded_demo
 from .report import REPORTERS
 from .schemastore import SchemaStore
 from .tree import DirTree
@@ -23,8 +24,6 @@ from .validate import tune_gc, validate_paths
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Render Kubespray templates as Ansible would and validate every output strictly.")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_UNDER_TEST = REPO_ROOT / "templates_under_test"
 
 FormatOpt = Annotated[list[str] | None, typer.Option(
     "--format", "-f", metavar="NAME[=PATH]",
@@ -90,12 +89,9 @@ def demo(
     from .plan import Overrides, find_config, plan_cells
 
     formats = parse_formats(fmt)
-    root = TEMPLATES_UNDER_TEST
-    if not (root / "kvalidate.yaml").is_file():
-        raise SetupError(f"no embedded default at {root}: `kvalidate demo` runs from a source checkout "
-                         "(pip install -e .)")
+    root = embedded_demo()  # inside the installed package, or templates_under_test/ of a source checkout
     cells = plan_cells(open_checkout(DirTree(root)), find_config(root, None), Overrides(),
-                       checkout_arg=root.name)
+                       checkout_arg="templates_under_test")
     options = CheckOptions(checkout=root, cells=tuple(cells), jobs=jobs or default_jobs())
     result = _with_progress(options, run_check, is_terminal())
     emit(result, formats)

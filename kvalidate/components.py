@@ -14,14 +14,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from .model import Severity
+from .pinned import pinned_schemas
 from .schemastore import SchemaEntry
-
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-COMPONENTS_DIR = SCHEMA_DIR / "components"
 
 
 @dataclass(frozen=True)
@@ -96,13 +93,13 @@ def _minor_key(minor: str) -> tuple[int, int]:
 @cache
 def covered_minors() -> tuple[str, ...]:
     """The minors with generated schemas, oldest first (`1.27`, ...)."""
-    found = [p.name[1:] for p in COMPONENTS_DIR.glob("v1.*") if p.is_dir()]
+    found = [p.name[1:] for p in (pinned_schemas() / "components").glob("v1.*") if p.is_dir()]
     return tuple(sorted(found, key=_minor_key))
 
 
 @cache
 def _manifest() -> dict[str, Any]:
-    path = SCHEMA_DIR / "MANIFEST.json"
+    path = pinned_schemas() / "MANIFEST.json"
     files: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")).get("files", {})
     return files
 
@@ -110,7 +107,8 @@ def _manifest() -> dict[str, Any]:
 def _pick_minor(minor: str, api_version: str, kind: str) -> str | None:
     """Nearest covered minor <= `minor` that has the kind, else the nearest above."""
     fname = _file_name(api_version, kind)
-    have = [m for m in covered_minors() if (COMPONENTS_DIR / f"v{m}" / fname).is_file()]
+    components = pinned_schemas() / "components"
+    have = [m for m in covered_minors() if (components / f"v{m}" / fname).is_file()]
     if not have:
         return None
     want = _minor_key(minor)
@@ -141,7 +139,7 @@ def _describe(rel: str, picked: str, requested: str) -> str:
 
 @cache
 def _load(rel: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads((SCHEMA_DIR / rel).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads((pinned_schemas() / rel).read_text(encoding="utf-8"))
     return schema
 
 
@@ -167,7 +165,7 @@ def unserved(minor: str, api_version: str, kind: str) -> str | None:
     picked = _pick_minor(minor, api_version, kind)
     if picked is None or _minor_key(picked) == _minor_key(minor):
         return None
-    if (COMPONENTS_DIR / f"v{minor}").is_dir() and _minor_key(picked) < _minor_key(minor):
+    if (pinned_schemas() / "components" / f"v{minor}").is_dir() and _minor_key(picked) < _minor_key(minor):
         return f"{api_version} {kind} is no longer served by Kubernetes {minor} (last in {picked})"
     return f"{api_version} {kind} is not served yet by Kubernetes {minor} (first in {picked})"
 

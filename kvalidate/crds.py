@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from .crd import attach_defs
+from .pinned import pinned_schemas
 from .schemastore import API_CONSUMER, SchemaEntry
 
-CRDS_DIR = Path(__file__).resolve().parent.parent / "schemas" / "crds"
 # project -> the Kubespray variable that selects its version
 PROJECTS: dict[str, str] = {"calico": "calico_version", "cilium": "cilium_version"}
 CALICOCTL = "calicoctl (yaml.UnmarshalStrict) refuses the resource on an unknown or duplicate field"
+
+
+def _crds() -> Path:
+    return pinned_schemas() / "crds"
 
 
 def _version_key(v: str) -> tuple[int, ...]:
@@ -32,14 +36,14 @@ def _version_key(v: str) -> tuple[int, ...]:
 
 @cache
 def pinned_versions(project: str) -> tuple[str, ...]:
-    d = CRDS_DIR / project
+    d = _crds() / project
     return tuple(sorted((p.name for p in d.iterdir() if p.is_dir()), key=_version_key)) if d.is_dir() else ()
 
 
 @cache
 def _aliases(project: str) -> dict[str, str]:
     """version -> the pinned directory holding its (identical) CRD file."""
-    path = CRDS_DIR / project / "aliases.json"
+    path = _crds() / project / "aliases.json"
     data: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     return data
 
@@ -47,7 +51,7 @@ def _aliases(project: str) -> dict[str, str]:
 @cache
 def _index(project: str, version: str) -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
-    for f in sorted((CRDS_DIR / project / version).glob("*.json")):
+    for f in sorted((_crds() / project / version).glob("*.json")):
         group, ver, kind = f.stem.rsplit("_", 2)
         out[(f"{group}/{ver}", kind)] = f.name
     return out
@@ -55,7 +59,7 @@ def _index(project: str, version: str) -> dict[tuple[str, str], str]:
 
 @cache
 def _load(project: str, version: str, name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads((CRDS_DIR / project / version / name).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads((_crds() / project / version / name).read_text(encoding="utf-8"))
     return attach_defs(schema)
 
 

@@ -26,14 +26,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from importlib.metadata import version as dist_version
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 
 from .model import SetupError, Severity
+from .pinned import pinned_schemas
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MINORS = tuple(f"1.{m}" for m in range(25, 38))  # what kubernetes-validate 1.37.0 bundles
 DEFAULT_MINOR = MINORS[-1]
 
@@ -193,6 +192,7 @@ class SchemaStore:
         minor = minor_of(kube_version)
         store = cls(minor, dict(versions or {}))
         store.core  # noqa: B018 - fail early (exit 2) on an unsupported minor
+        pinned_schemas()  # and on missing pinned data, rather than a `no-schema` per document
         return store
 
     @cached_property

@@ -10,6 +10,7 @@ import pytest
 
 from kvalidate import components
 from kvalidate.model import Severity, Source
+from kvalidate.pinned import pinned_schemas
 from kvalidate.schemastore import SchemaStore
 from kvalidate.validate import validate_text
 
@@ -347,7 +348,7 @@ def test_apiserver_structured_configs(minor: str, doc: dict[str, Any],
 def test_manifest_lists_every_schema_file_with_its_sha256_and_sources() -> None:
     import hashlib
 
-    root = components.SCHEMA_DIR
+    root = pinned_schemas()
     listed = components._manifest()
     files = {str(p.relative_to(root)) for p in root.rglob("*.json") if p.name not in ("MANIFEST.json", "aliases.json")}
     assert files == set(listed)

@@ -10,6 +10,7 @@ import pytest
 
 from kvalidate import components, crds
 from kvalidate.model import Severity
+from kvalidate.pinned import pinned_schemas
 
 V1, V3 = "crd.projectcalico.org/v1", "projectcalico.org/v3"
 
@@ -29,7 +30,7 @@ def test_version_choice(versions: dict[str, str], source: str) -> None:
 
 
 def test_pins_cover_every_version_kubespray_lists() -> None:
-    aliases = json.loads((crds.CRDS_DIR / "calico" / "aliases.json").read_text())
+    aliases = json.loads((pinned_schemas() / "crds" / "calico" / "aliases.json").read_text())
     assert len(aliases) == 24 and set(aliases.values()) == set(crds.pinned_versions("calico"))
 
 

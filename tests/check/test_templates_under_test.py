@@ -23,13 +23,15 @@ import pytest
 import yaml
 
 from kvalidate.ansible.play import Engine, RunResult
-from kvalidate.cli import TEMPLATES_UNDER_TEST, main
+from kvalidate.cli import main
 from kvalidate.kubespray.checkout import open_checkout
 from kvalidate.kubespray.run import cell_inputs, engine_inventory, run_cell
 from kvalidate.kubespray.scenario import cell_spec
 from kvalidate.model import Cell
+from kvalidate.pinned import embedded_demo
 from kvalidate.tree import DirTree
 
+TEMPLATES_UNDER_TEST = embedded_demo()
 TYPHA = "roles/network_plugin/calico/templates/calico-typha.yml.j2"
 AUTOSCALER = "roles/kubernetes-apps/ansible/templates/dns-autoscaler.yml.j2"
 KUBELET = "roles/kubernetes/node/templates/kubelet-config.v1beta1.yaml.j2"
