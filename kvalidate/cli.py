@@ -25,6 +25,24 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Render Kubespray templates as Ansible would and validate every output strictly.")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"kvalidate {version('kvalidate')}")
+        except PackageNotFoundError:  # the source tree on PYTHONPATH, never installed
+            print("kvalidate (version unknown: not installed)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print kvalidate's version and exit.")] = False,
+) -> None:
+    """Render Kubespray templates as Ansible would and validate every output strictly."""
+
+
 FormatOpt = Annotated[list[str] | None, typer.Option(
     "--format", "-f", metavar="NAME[=PATH]",
     help=f"Report format ({', '.join(REPORTERS)}), optionally written to PATH; repeatable.")]

@@ -15,7 +15,7 @@ import sys
 import sysconfig
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ import pytest
 from kvalidate.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+VERSION = version("kvalidate")  # this checkout's, installed editable
 KUBELET = """\
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -121,7 +122,7 @@ def test_wheel_carries_the_code_the_schemas_and_the_demo(built: tuple[Path, Path
     missing = modules - set(members)
     assert not missing, f"not in the wheel (list the package in pyproject.toml [tool.setuptools] packages): {missing}"
     extra = [m for m in members if not (m in modules or m.startswith(("kvalidate/_pinned/", "kvalidate/_demo/",
-                                                                     "kvalidate-0.1.0.dist-info/"))
+                                                                     f"kvalidate-{VERSION}.dist-info/"))
                                          or m in ("kvalidate/py.typed", "kvalidate/data/kvalidate.schema.json")
                                          or m.startswith("kvalidate/kubespray/data/"))]
     assert extra == []
@@ -132,7 +133,7 @@ def test_wheel_carries_the_code_the_schemas_and_the_demo(built: tuple[Path, Path
 
 def test_sdist_carries_the_same_data(built: tuple[Path, Path]) -> None:
     members = _members(built[1])
-    top = "kvalidate-0.1.0/"
+    top = f"kvalidate-{VERSION}/"
     assert _under(members, top + "schemas/") == _tree("schemas")
     assert _under(members, top + "templates_under_test/") == _tree("templates_under_test")
     for f in ("pyproject.toml", "MANIFEST.in", "README.md", "requirements/test.txt", "kvalidate/pinned.py"):
@@ -154,6 +155,7 @@ def test_installed_kvalidate_is_the_wheel(venv: Path) -> None:
     assert code.is_relative_to(venv) and schemas.is_relative_to(venv) and demo.is_relative_to(venv)
     assert (schemas.name, demo.name) == ("_pinned", "_demo")
     assert not code.is_relative_to(ROOT)
+    assert _run([venv / "bin" / "kvalidate", "--version"], cwd=venv).stdout == f"kvalidate {VERSION}\n"
 
 
 @pytest.mark.parametrize(("name", "code", "line"), [
@@ -183,7 +185,7 @@ def source_demo(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return out.read_text().splitlines()
 
 
-def _summary(lines: Iterator[str] | list[str]) -> str:
+def _summary(lines: list[str]) -> str:
     return [line for line in lines if " file(s), " in line][-1]
 
 
