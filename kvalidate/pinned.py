@@ -10,6 +10,7 @@ would check less and say `no-schema`, which is worse than stopping.
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -21,7 +22,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, when this i
 
 def _locate(packaged: str, top_level: str, needed: tuple[str, ...], what: str) -> Path:
     """`kvalidate/<packaged>` in an installed copy, else `<top_level>` of the source checkout; it
-    must hold every name in `needed`."""
+    must hold every name in `needed`, readable (`name/` for a folder)."""
     inside = PACKAGE / packaged
     if isinstance(inside, Path) and inside.is_dir():
         where = inside
@@ -30,17 +31,27 @@ def _locate(packaged: str, top_level: str, needed: tuple[str, ...], what: str) -
     else:
         raise SetupError(f"{what} missing: neither kvalidate/{packaged} (installed copy) nor {top_level}/ "
                          f"(source checkout at {CHECKOUT}) exists; reinstall kvalidate")
-    missing = [name for name in needed if not (where / name).exists()]
-    if missing:
-        raise SetupError(f"{what} incomplete: {', '.join(missing)} missing in {where}; reinstall kvalidate")
+    problems = []
+    for name in needed:
+        try:
+            if name.endswith("/"):
+                os.scandir(where / name).close()
+            else:
+                (where / name).open("rb").close()
+        except FileNotFoundError:
+            problems.append(f"{name} missing")
+        except OSError as e:
+            problems.append(f"{name} unreadable ({e.strerror or e})")
+    if problems:
+        raise SetupError(f"{what} incomplete: {', '.join(problems)} in {where}; reinstall kvalidate")
     return where
 
 
 def pinned_schemas() -> Path:
     """The pinned schema data: `MANIFEST.json`, `components/v1.XX/`, `crds/<project>/<version>/`."""
-    return _locate("_pinned", "schemas", ("MANIFEST.json", "components", "crds"), "pinned schema data")
+    return _locate("_pinned", "schemas", ("MANIFEST.json", "components/", "crds/"), "pinned schema data")
 
 
 def embedded_demo() -> Path:
     """The embedded default of `kvalidate demo`: a Kubespray-shaped checkout with its kvalidate.yaml."""
-    return _locate("_demo", "templates_under_test", ("kvalidate.yaml", "roles"), "embedded demo")
+    return _locate("_demo", "templates_under_test", ("kvalidate.yaml", "roles/"), "embedded demo")

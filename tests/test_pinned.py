@@ -56,10 +56,11 @@ def test_missing_schema_data_is_exit_2_not_no_schema(args: list[str], nowhere: P
 
 def test_incomplete_schema_data_names_what_is_missing(nowhere: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (nowhere / "package" / "_pinned" / "crds").mkdir(parents=True)
+    (nowhere / "package" / "_pinned" / "components").write_text("a file where a folder should be")
     assert main(["schemas"]) == 2
     assert capsys.readouterr().err == (
-        f"kvalidate: pinned schema data incomplete: MANIFEST.json, components missing in "
-        f"{nowhere / 'package' / '_pinned'}; reinstall kvalidate\n")
+        f"kvalidate: pinned schema data incomplete: MANIFEST.json missing, components/ unreadable (Not a directory) "
+        f"in {nowhere / 'package' / '_pinned'}; reinstall kvalidate\n")
 
 
 def test_missing_demo_is_exit_2(nowhere: Path, capsys: pytest.CaptureFixture[str]) -> None:
