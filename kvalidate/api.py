@@ -98,7 +98,7 @@ def demo_request(jobs: int = 1) -> CheckRequest:
     root = embedded_demo()
     if not (root / "kvalidate.yaml").is_file():
         raise SetupError(f"the embedded default is missing: no {root / 'kvalidate.yaml'}")
-    return CheckRequest(checkout=root, jobs=jobs, checkout_arg=root.name)
+    return CheckRequest(checkout=root, jobs=jobs, checkout_arg="templates_under_test")
 
 
 def validate_paths(paths: Sequence[str], kube_version: str | None = None, crds: Sequence[str] = ()) -> Result:

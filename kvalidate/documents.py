@@ -321,28 +321,85 @@ def _finding(source: Source, rule: str, message: str, line: int, column: int, in
                    cell=source.cell, ref=source.ref, dest=source.dest)
 
 
+_LIBYAML_DEPTH = "exceeded maximum nesting depth"  # libyaml 0.2.6 (PyYAML 6.0.4 wheels)
 _BRACKETS = re.compile(r"[\[\]{}]")
-_COMPACT = re.compile(r"(?:[-?][ \t]+){" + str(MAX_DEPTH) + ",}")
-_COMPACT_HINT = ("- - - - - - - -", "? ? ? ? ? ? ? ?", "-\t-\t-\t-")
+# Block nesting deeper than MAX_DEPTH needs a line whose indentation (spaces, then `- `, `? `, `: `
+# indicators) reaches MAX_DEPTH // 2 columns: each column holds at most two open block collections
+# (a mapping and the sequence that is its value, at the same indentation). Lines like that are rare,
+# so this regex (searched from a literal newline: fast) is all most documents pay; the exact count
+# runs only when it finds one.
+_WIDE_INDENT = re.compile(r"[ \t?:-]{" + str(MAX_DEPTH // 2) + "}")
+_WIDE_INDENT_NEXT = re.compile(r"\n[ \t?:-]{" + str(MAX_DEPTH // 2) + "}")
 
 
 def _too_deep(text: str) -> int:
     """Line of a nesting deeper than MAX_DEPTH, or 0, found without parsing.
 
     libyaml's composer recurses in C: a document of 100,000 `[` crashes the interpreter instead of
-    raising. Flow brackets and compact block sequences (`- - - -`) are the only ways to nest deeply
-    in little text (block indentation costs quadratic bytes, bounded by MAX_BYTES), so count them
-    first. Brackets inside quoted strings only make this stricter, never let a deep one through.
+    raising, and libyaml 0.2.6 (in PyYAML 6.0.4 wheels) refuses more than 1,000 flow or block
+    levels with a syntax error of its own. Flow brackets and block nesting (indentation and
+    `- `/`? `/`: ` indicators) are counted here first, so a deep document is a yaml-limits finding
+    whatever libyaml's limit is. Brackets inside quoted strings only make this stricter, never let a
+    deep one through.
     """
     depth = 0
     for m in _BRACKETS.finditer(text):
         depth = depth + 1 if m.group() in "[{" else max(depth - 1, 0)
         if depth > MAX_DEPTH:
             return text.count("\n", 0, m.start()) + 1
-    if not any(h in text for h in _COMPACT_HINT):  # the regex is slow; run it only on suspects
+    if _WIDE_INDENT.match(text) is None and _WIDE_INDENT_NEXT.search(text) is None:
         return 0
-    m2 = _COMPACT.search(text)
-    return text.count("\n", 0, m2.start()) + 1 if m2 else 0
+    return _block_too_deep(text)
+
+
+def _block_too_deep(text: str) -> int:
+    """Line where the block collections open around it may exceed MAX_DEPTH, or 0.
+
+    An indentation stack as libyaml's scanner keeps it (a line closes every column deeper than its
+    own), counting a column twice when a `- ` sequence sits at the column of the mapping that holds
+    it. Text lines of block scalars count as levels too, so the count is an upper bound; it is exact
+    enough that real documents (CRD schemas, < 80 levels) stay far below the limit. A line of a
+    multi-line flow collection left of the block it sits in lowers the count (libyaml ignores
+    indentation inside flow); libyaml's own nesting error is then reported as yaml-limits too."""
+    columns: list[int] = []  # columns of the open block collections, increasing
+    levels: list[int] = []  # open collections per column: 1, or 2 (a mapping and its sequence)
+    total = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        rest = line.lstrip(" ")
+        if not rest or rest[0] == "#" or rest.isspace():
+            continue
+        col = len(line) - len(rest)
+        while columns and columns[-1] > col:
+            columns.pop()
+            total -= levels.pop()
+        dash = _indicator(line, col) and line[col] == "-"
+        if columns and columns[-1] == col:
+            if dash and levels[-1] == 1:
+                levels[-1] = 2
+                total += 1
+        else:
+            columns.append(col)
+            levels.append(1)
+            total += 1
+        while _indicator(line, col):  # `- - x`, `- a: 1`, `? - x`: one more collection per indicator
+            col += 1
+            while col < len(line) and line[col] in " \t":
+                col += 1
+            if col == len(line) or line[col] == "#":
+                break
+            columns.append(col)
+            levels.append(1)
+            total += 1
+            if total > MAX_DEPTH:
+                return number
+        if total > MAX_DEPTH:
+            return number
+    return 0
+
+
+def _indicator(line: str, col: int) -> bool:
+    """`-`, `?` or `:` at `col` followed by a space, a tab or the end of the line."""
+    return line[col:col + 1] in ("-", "?", ":") and line[col + 1:col + 2] in ("", " ", "\t", "\r")
 
 
 def parse_text(text: str, source: Source) -> Parsed:
@@ -387,7 +444,10 @@ def parse_text(text: str, source: Source) -> Parsed:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         msg = " ".join(x for x in (e.context, e.problem) if x)
-        findings.append(_finding(source, "yaml-syntax", f"invalid YAML: {msg}", line, col, index))
+        if e.problem == _LIBYAML_DEPTH:  # a nesting _too_deep could not see (indentation inside flow)
+            findings.append(_finding(source, "yaml-limits", f"document nested too deeply ({msg})", line, col, index))
+        else:
+            findings.append(_finding(source, "yaml-syntax", f"invalid YAML: {msg}", line, col, index))
     except (yaml.YAMLError, RecursionError) as e:
         findings.append(_finding(source, "yaml-syntax", f"invalid YAML: {e}", 1, 1, index))
     finally:

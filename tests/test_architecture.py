@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kvalidate"
 ALLOWED: dict[str, set[str]] = {
     "model": set(),
     "versions": set(),
-    "pinned": set(),
+    "pinned": {"model"},
     "catalog": {"model"},
     "documents": {"model"},
     "trees": {"model"},

@@ -136,19 +136,71 @@ def test_small_alias_use_is_fine() -> None:
     assert len(parsed.documents[0].data["a2"]) == 9
 
 
+def _flow_dedent(n: int) -> str:
+    """n block mappings, each key's sibling a flow list whose `]` sits at column 0: libyaml ignores
+    indentation inside flow, kvalidate's indentation count drops to 0 there (libyaml's own limit,
+    when it has one, is then reported as yaml-limits too)."""
+    return "".join(" " * i + "x: [\n]\n" + " " * i + "a:\n" for i in range(n))
+
+
+DEEP_BLOCKS = [
+    # block mappings, one column per level (libyaml 0.2.6, in PyYAML 6.0.4, refuses > 1,000)
+    "a:\n" + "".join(" " * i + "a:\n" for i in range(1, 2000)),
+    "".join("  " * i + "a:\n" for i in range(400)),  # two columns per level, 301-1,000 levels
+    # block sequences, one item per line
+    "".join(" " * i + "-\n" for i in range(1500)),
+    "".join("  " * i + "-\n" for i in range(400)),
+    # mixed: a sequence at its mapping's column (two levels per column), compact `- a:` items
+    "".join(" " * i + "a:\n" + " " * i + "-\n" for i in range(1100)),
+    "".join(" " * i + "a:\n" + " " * i + "-\n" for i in range(200)),
+    "".join("  " * i + "- a:\n" for i in range(600)),
+    "".join("  " * i + "- a:\n" for i in range(200)),
+    "- " * 200 + "a:\n" + "".join(" " * (400 + i) + "a:\n" for i in range(200)),
+    "? " * 400 + "x\n",
+]
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "[" * 100_000 + "]" * 100_000,
         "- " * 100_000 + "x\n",
         "a: " + "{a: " * 5000 + "1" + "}" * 5000,
-        "a:\n" + "".join(" " * i + "a:\n" for i in range(1, 2000)),
+        *DEEP_BLOCKS,
+        _flow_dedent(1100),
     ],
 )
 def test_deep_nesting_is_a_finding_not_a_crash(text: str) -> None:
     parsed = parse_text(text, SRC)
     assert parsed.documents == []
     assert [f.rule for f in parsed.findings] == ["yaml-limits"]
+
+
+@pytest.mark.parametrize("text", DEEP_BLOCKS)
+def test_block_nesting_is_counted_before_libyaml_sees_it(text: str) -> None:
+    line = documents._too_deep(text)
+    assert 0 < line <= text.count("\n")
+    finding = parse_text(text, SRC).findings[0]
+    assert (finding.line, finding.message) == (line, "document nested deeper than 300 levels")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "".join("  " * i + "a:\n" for i in range(290)) + "  " * 290 + "b: 1\n",
+        "".join("    " * i + "a:\n" for i in range(290)) + "    " * 290 + "b: 1\n",
+        "".join(" " * i + "a:\n" + " " * i + "- \n" for i in range(140)) + " " * 140 + "b: 1\n",
+        "".join("  " * i + "- a:\n" for i in range(140)) + "  " * 140 + "- 1\n",
+        # wide but shallow: a long rule line in a block scalar, a deep list that closes
+        "a: |\n  " + "-" * 400 + "\nb: 1\n",
+        "".join("  " * i + "a:\n" for i in range(250)) + "b:\n" + "".join("  " * i + "c:\n" for i in range(1, 250))
+        + "  " * 250 + "d: 1\n",
+    ],
+)
+def test_deep_but_within_the_limit_parses(text: str) -> None:
+    parsed = parse_text(text, SRC)
+    assert parsed.findings == []
+    assert len(parsed.documents) == 1
 
 
 def test_input_size_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,6 +31,26 @@ FormatOpt = Annotated[list[str] | None, typer.Option(
     help=f"Report format ({', '.join(REPORTERS)}), optionally written to PATH; repeatable.")]
 KubeVersionOpt = Annotated[str | None, typer.Option(
     "--kube-version", metavar="X.Y", help="Kubernetes minor whose API schemas apply (default: newest).")]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"kvalidate {version('kvalidate')}")
+        except PackageNotFoundError:  # the source tree on PYTHONPATH, never installed
+            print("kvalidate (version unknown: not installed)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print kvalidate's version and exit.")] = False,
+) -> None:
+    """Render Kubespray templates as Ansible would and validate every output strictly."""
+
+
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")]
 
 

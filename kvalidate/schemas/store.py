@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from kvalidate.pinned import pinned_schemas
 from kvalidate.schemas import components
 from kvalidate.schemas.core import DEFAULT_MINOR, CoreSchemas, minor_of
 from kvalidate.schemas.entry import SchemaEntry
@@ -37,6 +38,7 @@ class SchemaStore:
         minor = minor_of(kube_version)
         store = cls(minor, dict(versions or {}))
         store.core  # noqa: B018 - fail early (exit 2) on an unsupported minor
+        pinned_schemas()  # and on missing pinned data, rather than a `no-schema` per document
         return store
 
     @cached_property

@@ -134,3 +134,11 @@ def test_extra_vars_apply_in_order(tmp_path: Path) -> None:
     f = tmp_path / "v.yml"
     f.write_text("a: from-file\nb: file\n")
     assert parse_extra_vars(["a=first", f"@{f}", "b=last"]) == {"a": "from-file", "b": "last"}
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """`kvalidate --version` prints the installed distribution's version (importlib.metadata)."""
+    from importlib.metadata import version
+
+    assert version("kvalidate").count(".") == 2
+    assert run(["--version"], capsys) == (0, [f"kvalidate {version('kvalidate')}"], [])
