@@ -1,13 +1,15 @@
 """Command line: options -> library call -> reporters -> exit code.
 
 Exit codes: 0 no error finding, 1 error findings, 2 unusable input or usage (one line on stderr,
-never a traceback).
+never a traceback); 130 on Ctrl-C (SIGINT) and 143 on SIGTERM, after the line `kvalidate: interrupted`.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -258,8 +260,38 @@ def config_schema_cmd() -> None:
     print(json.dumps(config_schema(), indent=2))
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. A BaseException, so that no `except Exception` and not click (which
+    turns KeyboardInterrupt into Abort and prints a blank line) stops it on its way up; `run.check`
+    ends its workers on the way."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: never a traceback; SetupError and usage errors are one line and exit 2."""
+    """Entry point: never a traceback; SetupError and usage errors are one line and exit 2; SIGINT
+    and SIGTERM are the line `kvalidate: interrupted` and exit 128 + the signal (130, 143)."""
+    if threading.current_thread() is not threading.main_thread():  # signal handlers: main thread only
+        return _main(argv)
+    previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(argv)
+    except Interrupted as e:
+        print("kvalidate: interrupted", file=sys.stderr)
+        return 128 + e.signum
+    finally:
+        for s, handler in previous.items():
+            if handler is not None:  # None: installed from C, cannot be put back
+                signal.signal(s, handler)
+
+
+def _main(argv: list[str] | None) -> int:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="kvalidate", standalone_mode=False)
@@ -272,7 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.UsageError as e:
         print(f"kvalidate: {e.format_message()}", file=sys.stderr)
         return 2
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as e:
+        if isinstance(e.__cause__, KeyboardInterrupt):  # SIGINT with a handler other than ours
+            print("kvalidate: interrupted", file=sys.stderr)
+            return 130
         print("kvalidate: aborted", file=sys.stderr)
         return 2
     except click.ClickException as e:

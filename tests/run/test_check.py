@@ -229,7 +229,7 @@ def test_text_report_reproduces_each_failing_cell_and_tabulates(
 def test_identical_renderings_are_validated_once_per_worker(checkout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import kvalidate.validation.renderings as renderings
     from kvalidate.model import Cell
-    from kvalidate.run.check import CheckOptions, run_check
+    from kvalidate.run.check import CheckOptions, Limits, run_check
 
     calls: list[str] = []
     real = renderings._relative_findings
@@ -241,7 +241,8 @@ def test_identical_renderings_are_validated_once_per_worker(checkout: Path, monk
     monkeypatch.setattr(renderings, "_relative_findings", counting)
     on = {"typha_enabled": True}
     cells = (Cell("a", extra_vars=on), Cell("b", extra_vars=on), Cell("c", extra_vars={**on, "typha_replicas": 2}))
-    result = run_check(CheckOptions(checkout=checkout, cells=cells, jobs=1))
+    # in this process (no limits), where the calls are counted
+    result = run_check(CheckOptions(checkout=checkout, cells=cells, jobs=1, limits=Limits.NONE))
     assert result.files == 9  # three hosts render calico-typha.yml in each cell
     assert len(calls) == len(set(calls)) == 2  # one text for a and b (all hosts), another for c
 
