@@ -8,7 +8,8 @@ Rules (the `rule` of a `Finding` made here):
   error in a template or a variable value, a missing template file.
 - `variable-cycle`: a variable that depends on itself; the message names the chain.
 - `forbidden-lookup`: a lookup kvalidate does not run (pipe, url, ...).
-- `sandbox`: a template tried to escape the sandbox, or exceeded the time or size limits.
+- `sandbox`: a template tried to escape the sandbox, or exceeded the time or size limits (a MemoryError
+  too: the worker's memory cap, `run.check.Limits`).
 - `load-error`: a playbook, task, role or vars file that cannot be read or parsed.
 - `task-failed`: an `assert` or `fail` task failed for a host (the host stops, as in Ansible).
 - `internal-error`: a bug of kvalidate's, not of the template (`is_internal`); located in kvalidate's
@@ -114,7 +115,7 @@ def rule_of(exc: BaseException) -> str:
         return "forbidden-lookup"
     if isinstance(exc, SecurityError):
         return "sandbox"
-    if isinstance(exc, RecursionError):
+    if isinstance(exc, RecursionError | MemoryError):
         return "sandbox"
     if isinstance(exc, UndefinedError):
         return "undefined-variable"
@@ -124,6 +125,8 @@ def rule_of(exc: BaseException) -> str:
 def message_of(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "maximum recursion depth exceeded while rendering"
+    if isinstance(exc, MemoryError):
+        return "out of memory while rendering (each worker's memory is capped: KVALIDATE_WORKER_MEMORY)"
     msg = str(exc) or type(exc).__name__
     if isinstance(exc, UndefinedVariable) and exc.chain:
         msg += " (through " + " -> ".join(exc.chain) + ")"

@@ -22,6 +22,7 @@ Cells run in the calling process only when both limits are off (`Limits.NONE`: t
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import multiprocessing
 import os
 import re
@@ -176,7 +177,11 @@ def _memory_note() -> str:
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft == resource.RLIM_INFINITY:
         return "no memory limit set"
-    return f"limit {soft / _GIB:g} GiB of address space per worker, KVALIDATE_WORKER_MEMORY"
+    return f"limit {_size(soft)} of address space per worker, KVALIDATE_WORKER_MEMORY"
+
+
+def _size(n: int) -> str:
+    return f"{n / _GIB:g} GiB" if n >= _GIB else f"{n / (1 << 20):.0f} MiB"
 
 
 def run_check(options: CheckOptions, progress: Callable[[int, int], None] | None = None) -> Result:
@@ -239,6 +244,8 @@ def _worker_main(conn: Connection, limits: Limits, parent: int, inherited: list[
     for other in inherited:  # the parent's ends of its other workers' pipes: EOF must mean the parent is gone
         other.close()
     _die_with_parent(parent)
+    if not debug():  # a worker's crash is a finding (the parent's), not a stack dump on stderr
+        faulthandler.disable()
     if limits.worker_memory:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         cap = limits.worker_memory if hard == resource.RLIM_INFINITY else min(limits.worker_memory, hard)
@@ -424,7 +431,7 @@ def _drop(procs: list[_Proc], proc: _Proc) -> None:
 
 def _memory_advice(limits: Limits) -> str:
     if limits.worker_memory:
-        return (f"Each worker is capped at {limits.worker_memory / _GIB:g} GiB (KVALIDATE_WORKER_MEMORY); "
+        return (f"Each worker is capped at {_size(limits.worker_memory)} (KVALIDATE_WORKER_MEMORY); "
                 "fewer jobs (-j) leave each more of the machine's memory")
     return "Set KVALIDATE_WORKER_MEMORY to cap each worker's memory, or run fewer jobs (-j)"
 
