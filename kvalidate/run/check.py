@@ -33,7 +33,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -59,7 +59,7 @@ class Limits:
     (the parent kills the worker) and an address-space cap per worker process. 0 turns one off."""
 
     cell_timeout: float = 300.0  # seconds; env KVALIDATE_CELL_TIMEOUT
-    worker_memory: int = 2 * _GIB  # bytes of address space (RLIMIT_AS); env KVALIDATE_WORKER_MEMORY
+    worker_memory: int = _GIB  # bytes of address space (RLIMIT_AS); env KVALIDATE_WORKER_MEMORY
 
     NONE: ClassVar[Limits]
 
@@ -234,9 +234,10 @@ class _Proc:
     task: int | None = None
     since: float = 0.0
     ran: int = 0  # cells sent to it so far (0: fresh)
+    stack: int = -1  # read end of the pipe the worker writes its Python stack to on SIGUSR1
 
 
-def _worker_main(conn: Connection, limits: Limits, parent: int, inherited: list[Connection]) -> None:
+def _worker_main(conn: Connection, limits: Limits, parent: int, inherited: list[Connection], stack: int) -> None:
     """A worker's loop: (index, ref, cell) in, (index, Result) or (index, exception, traceback) out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -246,6 +247,9 @@ def _worker_main(conn: Connection, limits: Limits, parent: int, inherited: list[
     _die_with_parent(parent)
     if not debug():  # a worker's crash is a finding (the parent's), not a stack dump on stderr
         faulthandler.disable()
+    # on SIGUSR1 the stack is written from C, even while C code holds the GIL: the watchdog asks for it
+    # before it kills a cell that ran too long, to name the template it was stuck in
+    faulthandler.register(signal.SIGUSR1, file=stack, all_threads=False)
     if limits.worker_memory:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         cap = limits.worker_memory if hard == resource.RLIM_INFINITY else min(limits.worker_memory, hard)
@@ -282,7 +286,9 @@ def _die_with_parent(parent: int) -> None:
 
 def _start(ctx: Any, procs: list[_Proc], limits: Limits) -> _Proc:
     conn, child = ctx.Pipe()
-    process = ctx.Process(target=_worker_main, args=(child, limits, os.getpid(), [p.conn for p in procs]),
+    stack_r, stack_w = os.pipe()
+    os.set_blocking(stack_r, False)
+    process = ctx.Process(target=_worker_main, args=(child, limits, os.getpid(), [p.conn for p in procs], stack_w),
                           daemon=True, name="kvalidate-worker")
     # no stop signal between fork and the worker's own handlers (it would run the parent's in the child)
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
@@ -291,7 +297,8 @@ def _start(ctx: Any, procs: list[_Proc], limits: Limits) -> _Proc:
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
     child.close()
-    proc = _Proc(process, conn)
+    os.close(stack_w)
+    proc = _Proc(process, conn, stack=stack_r)
     procs.append(proc)
     return proc
 
@@ -314,7 +321,7 @@ def _stop(procs: list[_Proc], graceful: bool) -> None:
             if p.process.is_alive():
                 p.process.kill()
                 p.process.join()
-            p.conn.close()
+            _close(p)
         procs.clear()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
@@ -392,13 +399,16 @@ def _supervised(tasks: list[tuple[str, Cell]], jobs: int, limits: Limits) -> Ite
                         died[index] = how
                         pending.appendleft(index)
                 elif limits.cell_timeout and time.monotonic() - p.since >= limits.cell_timeout:
+                    template = stuck_in(p)
                     p.process.kill()
                     p.process.join()
                     _drop(procs, p)
-                    yield index, Result(findings=[_cell_finding(
-                        "sandbox", ref, cell, f"cell {cell.name} exceeded {limits.cell_timeout:g} s "
+                    where = f" while rendering {template}" if template else ""
+                    finding = _cell_finding(
+                        "sandbox", ref, cell, f"cell {cell.name} exceeded {limits.cell_timeout:g} s{where} "
                         "(KVALIDATE_CELL_TIMEOUT) and was stopped: a template, filter or lookup that does not "
-                        "end (a catastrophic regex, a huge number)?")])
+                        "end (a catastrophic regex, a huge number)?")
+                    yield index, Result(findings=[replace(finding, file=template, template=template)])
         _stop(procs, graceful=True)
     finally:
         _stop(procs, graceful=False)
@@ -425,8 +435,45 @@ def _worker_for(ctx: Any, procs: list[_Proc], jobs: int, limits: Limits, fresh: 
 
 
 def _drop(procs: list[_Proc], proc: _Proc) -> None:
-    proc.conn.close()
+    _close(proc)
     procs.remove(proc)
+
+
+def _close(proc: _Proc) -> None:
+    proc.conn.close()
+    if proc.stack >= 0:
+        os.close(proc.stack)
+        proc.stack = -1
+
+
+_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+)', re.MULTILINE)
+
+
+def stuck_in(proc: _Proc, wait_s: float = 1.0) -> str:
+    """The template a running worker is in (its innermost frame from a file that is not Python code:
+    templates are compiled with their path as file name), from the stack it dumps on SIGUSR1; "" if none."""
+    try:
+        os.kill(proc.process.pid or 0, signal.SIGUSR1)
+    except OSError:
+        return ""
+    text = b""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if not wait([proc.stack], max(0.0, deadline - time.monotonic())):
+            break
+        try:
+            chunk = os.read(proc.stack, 65536)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            break
+        text += chunk
+        if b"\n\n" in text or text.count(b"\n") > 100:  # faulthandler ends a thread's stack with a blank line
+            break
+    for name, _line in _FRAME.findall(text.decode("utf-8", "replace")):  # innermost first
+        if not name.endswith(".py") and not name.startswith("<") and not os.path.isabs(name):
+            return str(name)
+    return ""
 
 
 def _memory_advice(limits: Limits) -> str:

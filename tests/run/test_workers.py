@@ -191,15 +191,33 @@ def test_the_memory_cap_turns_a_template_allocation_into_a_sandbox_finding_at_it
     assert _by_cell(result)["buggy"] == [(r, h, p, line + 1) for r, h, p, line in _normal(plain)]
 
 
+REGEX_HANG = TYPHA.replace("  replicas: {{ typha_replicas }}\n",
+                           "  replicas: {{ typha_replicas }}\n"
+                           "  # {{ (('a' * 40 + '!') | regex_search('(a+)+$')) if backtrack is defined else '' }}\n")
+
+
+def test_a_template_stuck_in_c_code_is_a_sandbox_finding_naming_the_template(tmp_path: Path) -> None:
+    checkout = write_checkout(tmp_path / "ks", {
+        **FILES, "roles/network_plugin/calico/templates/calico-typha.yml.j2": REGEX_HANG})
+    cells = (Cell("regex", extra_vars={**CLEAN, "backtrack": True}), Cell("buggy", extra_vars=BUGGY))
+    start = time.monotonic()
+    result = run_check(CheckOptions(checkout=checkout, cells=cells, jobs=2, limits=Limits(cell_timeout=3)))
+    assert time.monotonic() - start < 60  # generous: ~4 s (the deadline, then a second for the stack)
+    f = _only(result, "regex")
+    template = "roles/network_plugin/calico/templates/calico-typha.yml.j2"
+    assert (f.rule, f.template, f.file) == ("sandbox", template, template), f
+    assert _by_cell(result)["buggy"]  # the other cell is reported
+
+
 @pytest.mark.parametrize(("env", "expected"), [
-    ({}, Limits(300.0, 2 << 30)),
-    ({"KVALIDATE_CELL_TIMEOUT": "30"}, Limits(30.0, 2 << 30)),
+    ({}, Limits(300.0, 1 << 30)),
+    ({"KVALIDATE_CELL_TIMEOUT": "30"}, Limits(30.0, 1 << 30)),
     ({"KVALIDATE_CELL_TIMEOUT": "0.5", "KVALIDATE_WORKER_MEMORY": "512M"}, Limits(0.5, 512 << 20)),
     ({"KVALIDATE_CELL_TIMEOUT": "0", "KVALIDATE_WORKER_MEMORY": "0"}, Limits.NONE),
     ({"KVALIDATE_WORKER_MEMORY": "3GiB"}, Limits(300.0, 3 << 30)),
     ({"KVALIDATE_WORKER_MEMORY": "1.5g"}, Limits(300.0, 3 << 29)),
     ({"KVALIDATE_WORKER_MEMORY": "1000000"}, Limits(300.0, 1000000)),
-    ({"KVALIDATE_WORKER_MEMORY": " "}, Limits(300.0, 2 << 30)),
+    ({"KVALIDATE_WORKER_MEMORY": " "}, Limits(300.0, 1 << 30)),
     ({"KVALIDATE_CELL_TIMEOUT": "soon"}, "KVALIDATE_CELL_TIMEOUT='soon': expected seconds"),
     ({"KVALIDATE_CELL_TIMEOUT": "-1"}, "KVALIDATE_CELL_TIMEOUT='-1'"),
     ({"KVALIDATE_CELL_TIMEOUT": "inf"}, "KVALIDATE_CELL_TIMEOUT='inf'"),
