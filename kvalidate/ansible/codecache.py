@@ -30,7 +30,6 @@ when the home directory exists: a missing home is never created). `KVALIDATE_CAC
 from __future__ import annotations
 
 import atexit
-import dis
 import hashlib
 import hmac
 import marshal
@@ -55,16 +54,28 @@ KEY_BYTES = 32
 KEY_FILE = "key"
 _KEY_RE = re.compile(r"[0-9a-f]{40}")
 
-# What code made by jinja2.compiler may load as a global or module name (jinja2 3.1): the names it
-# imports from jinja2.runtime, the module-level names it defines, and the builtins it writes.
-_GLOBALS = frozenset({*jinja2.runtime.exported, *jinja2.runtime.async_exported, "environment", "name", "blocks",
-                      "debug_info", "root", "KeyError", "TypeError", "isinstance", "getattr", "dict", "len", "str"})
+# Names Jinja-generated code may hold in `co_names` (globals, attributes, imports alike): what
+# jinja2.compiler (3.1) writes, the names of jinja2.runtime, `block_NAME` functions. An entry naming
+# anything else (`__import__`, `os`, `open`, `eval`, ...) is refused; a name a future Jinja writes
+# and this list lacks only costs a recompile. Checking `co_names` and constants is set work per code
+# object (walking the bytecode with `dis` cost ~0.7 ms per entry, most of a warm start).
+_KNOWN_NAMES = frozenset({
+    "KeyError", "TypeError", "isinstance", "getattr", "dict", "len", "str", "__name__", "jinja2.runtime",
+    "environment", "name", "blocks", "debug_info", "root", "context", "resolve", "undefined", "missing",
+    "_get_default_module", "_get_default_module_async", "add", "aclose", "append", "autoescape", "call",
+    "call_binop", "call_unop", "close", "concat", "derive_context", "derived", "discard", "eval_ctx",
+    "exported_vars", "extend", "filters", "finalize", "func", "get_all", "get_exported", "get_resolve_func",
+    "get_template", "getitem", "items", "join", "loop", "make_module", "make_module_async", "module",
+    "new_context", "ref", "resolve_or_missing", "revert", "root_render_func", "save", "select_template",
+    "setdefault", "super", "tests", "update", "vars", "write", "choose_async",
+    *jinja2.runtime.exported, *jinja2.runtime.async_exported})
+_NEVER = frozenset({"compile", "object", "type", "eval", "exec", "open", "globals", "locals", "__import__",
+                    "setattr", "delattr", "breakpoint", "input", "memoryview", "__builtins__", "__class__",
+                    "__dict__", "__init__", "__globals__", "__subclasses__", "__code__"})
 _BLOCK_NAME = re.compile(r"block_[A-Za-z0-9_]+")
-_IMPORTS = frozenset({"jinja2.runtime"})
-_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL"})
-_DUNDER = re.compile(r"__[a-z][a-z0-9_]*__")  # Python's special names (a template's `__NODE__` is fine)
-_ATTR_DUNDERS = frozenset({"__name__"})  # `Macro.__name__`-style reads the generator writes
-_CONST_TYPES = (type(None), bool, int, float, complex, str, bytes, type(Ellipsis))
+_SPECIAL = re.compile(r"__[a-z][a-z0-9_]*__")  # Python's special names (a template's `__NODE__` is fine)
+_CONST_TYPES = (type(None), bool, int, float, complex, bytes, type(Ellipsis))
+_ALLOWED = _KNOWN_NAMES - _NEVER
 
 
 def cache_dir() -> Path | None:
@@ -93,39 +104,30 @@ def env_fingerprint(env: jinja2.Environment) -> str:
     return "\x00".join(parts)
 
 
-def _const_ok(value: Any, depth: int = 0) -> bool:
-    if depth > 20:
-        return False
+def _const_ok(value: Any, allowed: frozenset[str], depth: int) -> bool:
     if isinstance(value, str):
-        return not _DUNDER.fullmatch(value)
+        return not _SPECIAL.fullmatch(value)
     if isinstance(value, _CONST_TYPES):
         return True
     if isinstance(value, tuple | frozenset):
-        return all(_const_ok(v, depth + 1) for v in value)
+        return depth < 20 and all(_const_ok(v, allowed, depth + 1) for v in value)
     if isinstance(value, CodeType):
-        return valid_code(value, depth + 1)
+        return _code_ok(value, allowed, depth + 1)
     return False
 
 
-def valid_code(code: Any, depth: int = 0) -> bool:
+def _code_ok(code: CodeType, allowed: frozenset[str], depth: int) -> bool:
+    if depth > 20:
+        return False
+    unknown = [n for n in code.co_names if n not in allowed]
+    if unknown and not all(_BLOCK_NAME.fullmatch(n) for n in unknown):
+        return False
+    return all(_const_ok(c, allowed, depth) for c in code.co_consts)
+
+
+def valid_code(code: Any) -> bool:
     """Whether `code` is shaped like what jinja2.compiler generates (see the module docstring)."""
-    if not isinstance(code, CodeType) or depth > 20:
-        return False
-    try:
-        for ins in dis.get_instructions(code):
-            name = ins.argval
-            if ins.opname in _GLOBAL_OPS:
-                if not isinstance(name, str) or not (name in _GLOBALS or _BLOCK_NAME.fullmatch(name)):
-                    return False
-            elif ins.opname == "IMPORT_NAME":
-                if name not in _IMPORTS:
-                    return False
-            elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD", "STORE_ATTR", "DELETE_ATTR", "IMPORT_FROM"):
-                if not isinstance(name, str) or (_DUNDER.fullmatch(name) and name not in _ATTR_DUNDERS):
-                    return False
-    except Exception:  # noqa: BLE001 - bytecode dis cannot read is not Jinja's
-        return False
-    return all(_const_ok(c, depth) for c in code.co_consts)
+    return isinstance(code, CodeType) and _code_ok(code, _ALLOWED, 0)
 
 
 def _owned_private(st: os.stat_result) -> bool:
@@ -182,7 +184,8 @@ class CodeCache:
         if directory is not None:
             tag = f"{sys.version_info[0]}.{sys.version_info[1]}-jinja{jinja2.__version__}-f{_FORMAT}"
             self.path = directory / f"jinja-code-{tag}.marshal"
-        self._codes: dict[str, CodeType] | None = None
+        self._codes: dict[str, Any] | None = None  # verified entries; `_checked` are also valid
+        self._checked: set[str] = set()
         self._new: dict[str, CodeType] = {}
         self._key: bytes | None = None
         self.disabled = directory is None
@@ -238,8 +241,9 @@ class CodeCache:
         return None
 
     # -- reading and writing entries --------------------------------------------------------------
-    def _read_file(self) -> dict[str, CodeType]:
-        """The verified, valid entries of the cache file ({} for anything else)."""
+    def _read_file(self) -> dict[str, Any]:
+        """The entries of the cache file if it verifies with our key ({} for anything else); each is
+        checked (`valid_code`) when first used, not here: a run uses a fraction of them."""
         key = self.key()
         if key is None or self.path is None:
             return {}
@@ -255,9 +259,9 @@ class CodeCache:
             return {}
         if not isinstance(data, dict):
             return {}
-        return {k: v for k, v in data.items() if isinstance(k, str) and _KEY_RE.fullmatch(k) and valid_code(v)}
+        return {k: v for k, v in data.items() if isinstance(k, str) and _KEY_RE.fullmatch(k)}
 
-    def _load(self) -> dict[str, CodeType]:
+    def _load(self) -> dict[str, Any]:
         if self._codes is None:
             self._codes = self._read_file()
         return self._codes
@@ -267,9 +271,15 @@ class CodeCache:
             "utf-8", "surrogatepass"), digest_size=20).hexdigest()
         codes = self._load()
         code = codes.get(key)
+        if code is not None and key not in self._checked:
+            if valid_code(code):
+                self._checked.add(key)
+            else:
+                code = None  # recompiled, and replaced in the file at the next flush
         if code is None:
             code = env.compile(source, name=name, filename=name)
             codes[key] = code
+            self._checked.add(key)
             if not self.disabled:
                 self._new[key] = code
         return code

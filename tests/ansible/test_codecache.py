@@ -163,8 +163,12 @@ def test_a_crafted_entry_never_runs(tmp_path: Path, payload: str, signed: bool) 
         assert cache.path is not None
         cache.path.write_bytes(MAGIC + b"\0" * 32 + marshal.dumps({key: evil}))
     fresh = CodeCache(cache_dir)
-    assert key not in fresh._load()
+    assert (key in fresh._load()) == signed  # verified (signed) entries are checked when first used
     assert _render(fresh, env) == "1,2,"
+    assert fresh._load()[key].co_code == genuine.co_code and fresh._new.keys() == {key}  # replaced at the flush
+    fresh.flush()
+    again = CodeCache(cache_dir)
+    assert again._load()[key].co_code == genuine.co_code and _render(again, env) == "1,2,"
     assert not marker.exists()
     exec(evil, {"environment": env})  # the payload itself does create the marker: the test can fail
     assert marker.exists()
