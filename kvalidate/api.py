@@ -23,6 +23,7 @@ from kvalidate.matrix.plan import Overrides, find_config, plan_cells
 from kvalidate.model import Finding, Result, SetupError, Source
 from kvalidate.pinned import embedded_demo
 from kvalidate.run.check import CheckOptions, open_ref, run_check
+from kvalidate.run.emit import check_emit_names, prepare_emit_dir
 from kvalidate.schemas.crd_load import load_crds
 from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation import validate as _validate
@@ -63,9 +64,9 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
     root = request.checkout.resolve()
     if not root.is_dir():
         raise SetupError(f"cannot read checkout {request.checkout}: no such directory")
-    emit_dir = request.emit_dir.resolve() if request.emit_dir is not None else None
-    if emit_dir is not None and (emit_dir == root or root in emit_dir.parents):
-        raise SetupError(f"--emit {request.emit_dir} is inside the checkout: kvalidate never writes into the checkout")
+    emit_dir = None
+    if request.emit_dir is not None:
+        emit_dir = prepare_emit_dir(request.emit_dir, root)  # before any cell: exit 2 now, not N failed cells
     refs = request.refs
     first = open_ref(root, refs[0] if refs else "")
     matrix = find_config(root, request.config) if request.use_config else None
@@ -78,12 +79,14 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
     said: list[str] = []
     cells = plan_cells(first, matrix, over, request.shard, checkout_arg=request.checkout_arg or str(request.checkout),
                        auto=request.auto, more_checkouts=others, notes=said)
+    if emit_dir is not None:
+        check_emit_names([*refs, *(c.name for c in cells)])
     for note in said:
         if notes is not None:
             notes(note)
     return CheckOptions(checkout=root, cells=tuple(cells), refs=refs, hosts=request.hosts,
                         kube_version=request.kube_version, facts_files=request.facts_files,
-                        emit_dir=request.emit_dir, jobs=max(1, request.jobs))
+                        emit_dir=emit_dir, jobs=max(1, request.jobs))
 
 
 def check(request: CheckRequest, progress: Progress | None = None,

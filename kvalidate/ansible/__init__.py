@@ -17,6 +17,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from kvalidate.ansible import private_home  # noqa: F401 - first: ansible-core's dirs, before ansible is imported
+
+# isort: split
+
 import yaml
 from ansible.parsing.splitter import parse_kv
 

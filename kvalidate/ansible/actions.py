@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,8 @@ def _template(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, 
     src, dest = str(a.get("src", "")), str(a.get("dest", ""))
     path = find_file(engine.lookup_env, "templates", src)
     if path is None:
-        raise LoadError(f"Could not find or access '{src}'", ctx.file or src)
+        raw = args.get("src") if isinstance(args, Mapping) else args
+        raise LoadError(f"Could not find or access '{src}'", ctx.file or src, task_line(engine, ctx.file, task, raw))
     name = str(task.get("name") or "template")
     target = str(engine.templar.template(task.get("delegate_to"), scope) or host)
     try:
@@ -73,6 +75,33 @@ def _template(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, 
             "md5sum": hashlib.md5(data).hexdigest(), "size": len(data), "state": "file",  # noqa: S324
             "mode": a.get("mode", "0644"), "owner": a.get("owner", "root"), "group": a.get("group", "root"),
             "uid": 0, "gid": 0}
+
+
+def task_line(engine: Engine, file: str, task: Mapping[str, Any], needle: Any) -> int:
+    """The 1-based line of `needle` (a task argument as written) in the task `task` of `file`: the
+    first line naming it from the task's `name:` line to the next task; else the `name:` line; 0 when
+    not found. Task data carries no positions (the YAML is loaded without them)."""
+    try:
+        lines = engine.tree.read_text(file).splitlines() if file else []
+    except Exception:  # noqa: BLE001 - only used to locate a finding
+        return 0
+    start, end, name = 0, len(lines), task.get("name")
+    if name is not None:
+        pattern = re.compile(r"(\s*)(-\s+)?name:\s*(['\"]?)" + re.escape(str(name)) + r"\3\s*(#.*)?$")
+        found = next(((i, m) for i, ln in enumerate(lines) if (m := pattern.match(ln))), None)
+        if found is None:
+            name = None
+        else:
+            start, m = found
+            indent = len(m.group(1)) - (0 if m.group(2) else 2)  # the task's own `- ` column
+            end = next((j for j in range(start + 1, len(lines))
+                        if re.match(r"\s*- ", lines[j]) and len(lines[j]) - len(lines[j].lstrip()) <= indent), end)
+    text = str(needle) if needle is not None else ""
+    if text:
+        for i in range(start, end):
+            if text in lines[i]:
+                return i + 1
+    return start + 1 if name is not None else 0
 
 
 def _fact_hosts(engine: Engine, task: Mapping[str, Any], scope: Scope, targets: list[str]) -> list[str]:
@@ -110,7 +139,8 @@ def _include_vars(engine: Engine, task: Mapping[str, Any], args: Any, scope: Sco
     elif raw:
         path = find_file(engine.lookup_env, "vars", str(raw))
         if path is None:
-            raise LoadError(f"Could not find or access '{raw}'", ctx.file or str(raw))
+            raise LoadError(f"Could not find or access '{raw}'", ctx.file or str(raw),
+                            task_line(engine, ctx.file, task, raw))
         loaded = engine.files.yaml(path)
         data = dict(loaded) if isinstance(loaded, Mapping) else {}
     if a.get("name"):
@@ -207,9 +237,14 @@ def run_action(engine: Engine, task: Mapping[str, Any], module: str, args: Any, 
             result = action(engine, task, args, scope, host, targets, ctx)
         else:
             result = _simulate(engine, task, module, args, scope, host, ctx)
-    except TaskFailed as e:
-        engine.add_finding(Finding(severity=Severity.ERROR, rule="task-failed", host=host, file=ctx.file,
-                                   message=f"task '{task.get('name', module)}': {e}"))
+    except (TaskFailed, LoadError) as e:
+        if isinstance(e, LoadError):  # a `src` that is not there: located at the task (file and line)
+            engine.add_finding(Finding(severity=Severity.ERROR, rule="load-error", host=host, file=e.path,
+                                       line=e.line, template=e.path, template_line=e.line,
+                                       message=f"task '{task.get('name', module)}': {e}"))
+        else:
+            engine.add_finding(Finding(severity=Severity.ERROR, rule="task-failed", host=host, file=ctx.file,
+                                       message=f"task '{task.get('name', module)}': {e}"))
         if not engine.ignores_errors(task):
             for t in targets:
                 engine.host_state(t).failed = True

@@ -6,16 +6,37 @@ cache hit costs 0.5 ms instead of 20-30 ms for a whole template). Code objects a
 `marshal` in one file per (Python, Jinja2, kvalidate) version, keyed by a hash of the source and of
 every environment setting that changes the generated code, so a stale entry can never be used.
 
-Location: `$KVALIDATE_CACHE_DIR`, else `$XDG_CACHE_HOME/kvalidate`, else `~/.cache/kvalidate`;
-`KVALIDATE_CACHE_DIR=""` turns the cache off. Unwritable locations are ignored.
+The cache is untrusted input (a CI cache restored from another branch, a file flipped on disk):
+`marshal` data runs as code once loaded, so nothing is unmarshalled before it is authenticated.
+
+- The file is `MAGIC + HMAC-SHA256(key, payload) + payload`. The key is `$KVALIDATE_CACHE_KEY` when
+  set (a CI secret: a cache written without it is never trusted), else 32 random bytes in `key` in
+  the cache directory, created owner-only (0600) once and refused if it is not a regular file of
+  ours with no group/other access. A file that does not verify is discarded whole and rewritten.
+- Every entry that verifies is also checked before use (`valid_code`): only code objects whose
+  constants are of the types Jinja's code generator emits, no `__special__` names or strings, globals
+  from the set `jinja2.compiler` writes, no import but `jinja2.runtime`. A rejected entry is
+  recompiled, never executed.
+- The directory is created 0700 (and refused when it is another user's or writable by others), the
+  file 0600, written to a temporary file and `os.replace`d; the temporary file is removed on every
+  failure. Any problem (unwritable, a directory in the way, a FIFO, too large) turns caching off
+  for the run, silently: the next run compiles again.
+
+Location: `$KVALIDATE_CACHE_DIR`, else `$XDG_CACHE_HOME/kvalidate`, else `~/.cache/kvalidate` (only
+when the home directory exists: a missing home is never created). `KVALIDATE_CACHE=off` (or
+`KVALIDATE_CACHE_DIR=""`) turns the cache off.
 """
 
 from __future__ import annotations
 
 import atexit
 import hashlib
+import hmac
 import marshal
 import os
+import re
+import secrets
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -23,16 +44,53 @@ from types import CodeType
 from typing import Any
 
 import jinja2
+import jinja2.runtime
 
-_FORMAT = 1
+_FORMAT = 2
+MAGIC = b"KVJC\x02\n"
+_DIGEST = 32
+MAX_BYTES = 256 * 1024 * 1024  # far above a Kubespray run's cache (a few MB); larger is not ours
+KEY_BYTES = 32
+KEY_FILE = "key"
+_KEY_RE = re.compile(r"[0-9a-f]{40}")
+
+# Names Jinja-generated code may hold in `co_names` (globals, attributes, imports alike): what
+# jinja2.compiler (3.1) writes, the names of jinja2.runtime, `block_NAME` functions. An entry naming
+# anything else (`__import__`, `os`, `open`, `eval`, ...) is refused; a name a future Jinja writes
+# and this list lacks only costs a recompile. Checking `co_names` and constants is set work per code
+# object (walking the bytecode with `dis` cost ~0.7 ms per entry, most of a warm start).
+_KNOWN_NAMES = frozenset({
+    "KeyError", "TypeError", "isinstance", "getattr", "dict", "len", "str", "__name__", "jinja2.runtime",
+    "environment", "name", "blocks", "debug_info", "root", "context", "resolve", "undefined", "missing",
+    "_get_default_module", "_get_default_module_async", "add", "aclose", "append", "autoescape", "call",
+    "call_binop", "call_unop", "close", "concat", "derive_context", "derived", "discard", "eval_ctx",
+    "exported_vars", "extend", "filters", "finalize", "func", "get_all", "get_exported", "get_resolve_func",
+    "get_template", "getitem", "items", "join", "loop", "make_module", "make_module_async", "module",
+    "new_context", "ref", "resolve_or_missing", "revert", "root_render_func", "save", "select_template",
+    "setdefault", "super", "tests", "update", "vars", "write", "choose_async",
+    *jinja2.runtime.exported, *jinja2.runtime.async_exported})
+_NEVER = frozenset({"compile", "object", "type", "eval", "exec", "open", "globals", "locals", "__import__",
+                    "setattr", "delattr", "breakpoint", "input", "memoryview", "__builtins__", "__class__",
+                    "__dict__", "__init__", "__globals__", "__subclasses__", "__code__"})
+_BLOCK_NAME = re.compile(r"block_[A-Za-z0-9_]+")
+_SPECIAL = re.compile(r"__[a-z][a-z0-9_]*__")  # Python's special names (a template's `__NODE__` is fine)
+_CONST_TYPES = (type(None), bool, int, float, complex, bytes, type(Ellipsis))
+_ALLOWED = _KNOWN_NAMES - _NEVER
 
 
 def cache_dir() -> Path | None:
+    if os.environ.get("KVALIDATE_CACHE", "").strip().lower() in ("off", "0", "no", "false"):
+        return None
     explicit = os.environ.get("KVALIDATE_CACHE_DIR")
     if explicit is not None:
         return Path(explicit) if explicit else None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kvalidate"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "kvalidate"
+    home = os.environ.get("HOME") or ""
+    if not home or not os.path.isdir(home):
+        return None  # never create a home directory
+    return Path(home) / ".cache" / "kvalidate"
 
 
 def env_fingerprint(env: jinja2.Environment) -> str:
@@ -46,57 +104,201 @@ def env_fingerprint(env: jinja2.Environment) -> str:
     return "\x00".join(parts)
 
 
+def _const_ok(value: Any, allowed: frozenset[str], depth: int) -> bool:
+    if isinstance(value, str):
+        return not _SPECIAL.fullmatch(value)
+    if isinstance(value, _CONST_TYPES):
+        return True
+    if isinstance(value, tuple | frozenset):
+        return depth < 20 and all(_const_ok(v, allowed, depth + 1) for v in value)
+    if isinstance(value, CodeType):
+        return _code_ok(value, allowed, depth + 1)
+    return False
+
+
+def _code_ok(code: CodeType, allowed: frozenset[str], depth: int) -> bool:
+    if depth > 20:
+        return False
+    unknown = [n for n in code.co_names if n not in allowed]
+    if unknown and not all(_BLOCK_NAME.fullmatch(n) for n in unknown):
+        return False
+    return all(_const_ok(c, allowed, depth) for c in code.co_consts)
+
+
+def valid_code(code: Any) -> bool:
+    """Whether `code` is shaped like what jinja2.compiler generates (see the module docstring)."""
+    return isinstance(code, CodeType) and _code_ok(code, _ALLOWED, 0)
+
+
+def _owned_private(st: os.stat_result) -> bool:
+    return st.st_uid == os.getuid() and not st.st_mode & 0o077
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """A regular file's bytes (no symlink, FIFO or device; at most `limit`), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes, exclusive: bool = False) -> bool:
+    """`data` into `path` (0600) through a temporary file beside it; the temporary file never stays.
+    With `exclusive`, an existing `path` is kept (os.link fails) and False is returned."""
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")  # mkstemp: mode 0600
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        if exclusive:
+            os.link(tmp, path)
+        else:
+            os.replace(tmp, path)
+            tmp = ""
+        return True
+    except OSError:
+        return False
+    finally:
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
 class CodeCache:
     def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
         self.path = None
         if directory is not None:
             tag = f"{sys.version_info[0]}.{sys.version_info[1]}-jinja{jinja2.__version__}-f{_FORMAT}"
             self.path = directory / f"jinja-code-{tag}.marshal"
-        self._codes: dict[str, CodeType] | None = None
+        self._codes: dict[str, Any] | None = None  # verified entries; `_checked` are also valid
+        self._checked: set[str] = set()
         self._new: dict[str, CodeType] = {}
+        self._key: bytes | None = None
+        self.disabled = directory is None
 
-    def _load(self) -> dict[str, CodeType]:
+    # -- the directory and the key -------------------------------------------------------------
+    def _prepare(self) -> bool:
+        """Create (0700) and check the directory; False (caching off) when it cannot be ours."""
+        if self.disabled or self.directory is None:
+            return False
+        d = self.directory
+        try:
+            if not d.exists():
+                parent = d.parent
+                if not parent.is_dir():
+                    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                d.mkdir(mode=0o700, exist_ok=True)
+            st = d.lstat()
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+                raise OSError("not a private directory")
+        except OSError:
+            self.disabled = True
+            return False
+        return True
+
+    def key(self) -> bytes | None:
+        """The HMAC key: `$KVALIDATE_CACHE_KEY`, else the owner-only key file (created once)."""
+        if self._key is not None:
+            return self._key
+        secret = os.environ.get("KVALIDATE_CACHE_KEY", "")
+        if secret:
+            self._key = hashlib.sha256(b"kvalidate-cache-key\x00" + secret.encode("utf-8", "surrogateescape")).digest()
+            return self._key
+        if not self._prepare():
+            return None
+        assert self.directory is not None
+        path = self.directory / KEY_FILE
+        for _ in range(2):
+            try:
+                st = path.lstat()
+            except FileNotFoundError:
+                _write_atomic(path, secrets.token_bytes(KEY_BYTES), exclusive=True)  # a racing writer wins
+                continue
+            except OSError:
+                break
+            if not stat.S_ISREG(st.st_mode) or not _owned_private(st):
+                break  # a key others can read or write is no key
+            data = _read_regular(path, KEY_BYTES)
+            if data is not None and len(data) == KEY_BYTES:
+                self._key = data
+                return data
+            break
+        self.disabled = True
+        return None
+
+    # -- reading and writing entries --------------------------------------------------------------
+    def _read_file(self) -> dict[str, Any]:
+        """The entries of the cache file if it verifies with our key ({} for anything else); each is
+        checked (`valid_code`) when first used, not here: a run uses a fraction of them."""
+        key = self.key()
+        if key is None or self.path is None:
+            return {}
+        blob = _read_regular(self.path, MAX_BYTES)
+        if blob is None or not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + _DIGEST:
+            return {}
+        mac, payload = blob[len(MAGIC):len(MAGIC) + _DIGEST], blob[len(MAGIC) + _DIGEST:]
+        if not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()):
+            return {}  # not written with our key: never unmarshalled
+        try:
+            data = marshal.loads(payload)
+        except (ValueError, EOFError, TypeError, MemoryError, RecursionError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and _KEY_RE.fullmatch(k)}
+
+    def _load(self) -> dict[str, Any]:
         if self._codes is None:
-            self._codes = {}
-            if self.path is not None:
-                try:
-                    data = marshal.loads(self.path.read_bytes())
-                    if isinstance(data, dict):
-                        self._codes = {k: v for k, v in data.items() if isinstance(v, CodeType)}
-                except (OSError, ValueError, EOFError, TypeError):
-                    self._codes = {}
+            self._codes = self._read_file()
         return self._codes
 
     def compile(self, env: jinja2.Environment, source: str, name: str | None) -> CodeType:
-        key = hashlib.blake2b("\x01".join((env_fingerprint(env), name or "", source)).encode(),
-                              digest_size=20).hexdigest()
+        key = hashlib.blake2b("\x01".join((env_fingerprint(env), name or "", source)).encode(
+            "utf-8", "surrogatepass"), digest_size=20).hexdigest()
         codes = self._load()
         code = codes.get(key)
+        if code is not None and key not in self._checked:
+            if valid_code(code):
+                self._checked.add(key)
+            else:
+                code = None  # recompiled, and replaced in the file at the next flush
         if code is None:
             code = env.compile(source, name=name, filename=name)
             codes[key] = code
-            self._new[key] = code
+            self._checked.add(key)
+            if not self.disabled:
+                self._new[key] = code
         return code
 
     def flush(self) -> None:
         """Merge new entries into the file (atomically; concurrent writers lose entries, never data)."""
         if not self._new or self.path is None:
             return
+        new, self._new = self._new, {}
+        key = self.key()
+        if key is None:
+            return
+        current = self._read_file()
+        current.update(new)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                current = marshal.loads(self.path.read_bytes())
-                current = current if isinstance(current, dict) else {}
-            except (OSError, ValueError, EOFError, TypeError):
-                current = {}
-            current.update(self._new)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".jinja-code-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(marshal.dumps(current))
-            os.replace(tmp, self.path)
-            self._new.clear()
-        except OSError:
-            self._new.clear()  # an unwritable cache is no error: the next run compiles again
+            payload = marshal.dumps(current)
+        except ValueError:
+            return
+        _write_atomic(self.path, MAGIC + hmac.new(key, payload, hashlib.sha256).digest() + payload)
 
 
 CODE_CACHE = CodeCache(cache_dir())

@@ -13,6 +13,8 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
 from kvalidate.ansible.inventory import Group, Inventory
 from kvalidate.ansible.loader import Files, LoadError
 from kvalidate.model import SetupError
@@ -40,16 +42,25 @@ def _parse_ini(text: str, path: str) -> tuple[list[str], dict[str, Group], dict[
                 raise LoadError(f"invalid section header: {line}", path, n)
             section, _, kind = line[1:-1].partition(":")
             kind = kind or "hosts"
+            if not section or kind not in ("hosts", "vars", "children"):
+                # ansible-core's INI plugin: "Section [...] has unknown type: ..."
+                raise LoadError(f"section {line} has unknown type: {kind}" if section else
+                                f"invalid section header: {line}", path, n)
             groups.setdefault(section, Group(section))
             continue
         if kind == "vars":
-            key, _, val = line.partition("=")
+            key, eq, val = line.partition("=")
+            if not eq or not key.strip():
+                raise LoadError(f"expected key=value, got: {line}", path, n)
             groups[section].vars[key.strip()] = _value(val.strip())
         elif kind == "children":
             groups.setdefault(line, Group(line))
             groups[section].children.append(line)
         else:
-            parts = shlex.split(line, comments=True)
+            try:
+                parts = shlex.split(line, comments=True)
+            except ValueError as e:  # "No closing quotation"
+                raise LoadError(f"{e}: {line}", path, n) from e
             if not parts:
                 continue
             host = parts[0]
@@ -59,26 +70,68 @@ def _parse_ini(text: str, path: str) -> tuple[list[str], dict[str, Group], dict[
             if host not in group.hosts:
                 group.hosts.append(host)
             for kv in parts[1:]:
-                key, _, val = kv.partition("=")
+                key, eq, val = kv.partition("=")
+                if not eq or not key:
+                    raise LoadError(f"expected key=value host variable assignment, got: {kv}", path, n)
                 host_vars.setdefault(host, {})[key] = _value(val)
     return hosts, groups, host_vars
 
 
-def _walk_yaml(name: str, node: Mapping[str, Any] | None, hosts: list[str], groups: dict[str, Group],
-               host_vars: dict[str, dict[str, Any]]) -> None:
-    group = groups.setdefault(name, Group(name))
-    node = node or {}
-    for host, hv in (node.get("hosts") or {}).items():
+class _Shape(Exception):
+    """A YAML inventory of the wrong shape: the message and the keys that lead to the value."""
+
+    def __init__(self, message: str, keys: tuple[Any, ...]) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
+def _mapping(value: Any, what: str, keys: tuple[Any, ...]) -> Mapping[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _Shape(f"{what} must be a mapping, not {type(value).__name__}", keys)
+    return value
+
+
+def _walk_yaml(name: str, node: Any, hosts: list[str], groups: dict[str, Group],
+               host_vars: dict[str, dict[str, Any]], keys: tuple[Any, ...] = (), depth: int = 0) -> None:
+    """ansible-core's YAML inventory plugin: a group is a mapping of `hosts`, `vars`, `children`
+    (each a mapping, or empty)."""
+    keys = (*keys, name)
+    if depth > 100:
+        raise _Shape("groups nested more than 100 deep", keys)
+    node = _mapping(node, f"group {name!r}", keys)
+    group = groups.setdefault(str(name), Group(str(name)))
+    for host, hv in _mapping(node.get("hosts"), f"hosts of group {name!r}", (*keys, "hosts")).items():
+        host = str(host)
         if host not in hosts:
             hosts.append(host)
         if host not in group.hosts:
             group.hosts.append(host)
-        host_vars.setdefault(host, {}).update(hv or {})
-    group.vars.update(node.get("vars") or {})
-    for child, sub in (node.get("children") or {}).items():
-        if child not in group.children:
-            group.children.append(child)
-        _walk_yaml(child, sub, hosts, groups, host_vars)
+        host_vars.setdefault(host, {}).update(_mapping(hv, f"host {host!r}", (*keys, "hosts", host)))
+    group.vars.update(_mapping(node.get("vars"), f"vars of group {name!r}", (*keys, "vars")))
+    for child, sub in _mapping(node.get("children"), f"children of group {name!r}", (*keys, "children")).items():
+        if str(child) not in group.children:
+            group.children.append(str(child))
+        _walk_yaml(child, sub, hosts, groups, host_vars, (*keys, "children"), depth + 1)
+
+
+def yaml_line(text: str, keys: tuple[Any, ...]) -> int:
+    """The 1-based line of the value at `keys` in a YAML mapping text (of the deepest key found; 0
+    when the text cannot be composed): only called to locate an error."""
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return 0
+    line = node.start_mark.line + 1 if node is not None else 0
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        found = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(key)), None)
+        if found is None:
+            break
+        node, line = found, found.start_mark.line + 1
+    return line
 
 
 # ansible-core 2.18 DataLoader.find_vars_files (host_group_vars): `NAME` (a directory or a file),
@@ -132,9 +185,12 @@ def load_inventory(tree: Tree, path: str, facts: Mapping[str, Mapping[str, Any]]
     groups: dict[str, Group] = {}
     host_vars: dict[str, dict[str, Any]] = {}
     if path.endswith((".yml", ".yaml", ".json")):
-        data = files.yaml(path) or {}
-        for name, node in data.items():
-            _walk_yaml(name, node, hosts, groups, host_vars)
+        data = files.yaml(path)
+        try:
+            for name, node in _mapping(data, "an inventory", ()).items():
+                _walk_yaml(name, node, hosts, groups, host_vars)
+        except _Shape as e:
+            raise LoadError(str(e), path, yaml_line(text, e.keys)) from e
     else:
         hosts, groups, host_vars = _parse_ini(text, path)
     base = posixpath.dirname(path)

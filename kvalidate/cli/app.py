@@ -73,7 +73,7 @@ def validate(
     """Validate rendered Kubernetes YAML strictly, as the API server would."""
     from kvalidate.api import validate_paths
 
-    formats = parse_formats(fmt)
+    formats = parse_formats(fmt, inputs=[*paths, *(crds or ())])
     _finish(validate_paths(paths, kube_version, [str(p) for p in crds or ()]), formats)
 
 
@@ -103,7 +103,7 @@ def render(
     from kvalidate.ansible import parse_extra_vars
     from kvalidate.api import render as render_one
 
-    formats = parse_formats(fmt) if check else []
+    formats = parse_formats(fmt, inputs=[template, *(vars_files or ())]) if check else []
     out = render_one(template, parse_extra_vars(extra or [], vars_files or []), check, kube_version)
     if out.text is None:
         for f in out.result.findings:
@@ -158,7 +158,7 @@ def check(
     from kvalidate.ansible import parse_extra_vars
     from kvalidate.api import CheckRequest
 
-    formats = parse_formats(fmt)
+    formats = parse_formats(fmt, inputs=[*(vars_files or ()), *(facts or ())], checkouts=[checkout])
     request = CheckRequest(
         checkout=checkout, scenarios=tuple(scenario or ()), extra_vars=parse_extra_vars(extra or [], vars_files or []),
         inventory=inventory, layout=layout or "", os=os_name or "", hosts=tuple(host or ()),
@@ -218,7 +218,7 @@ def merge(
     """Merge JSON reports of shards into one and write any report format from it."""
     from kvalidate.report import json_report
 
-    formats = parse_formats(fmt)
+    formats = parse_formats(fmt, inputs=reports)
     _finish(json_report.merge([json_report.read(r) for r in reports]), formats)
 
 

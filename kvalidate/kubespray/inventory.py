@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 
 from kvalidate.ansible.inventory_file import load_inventory
+from kvalidate.ansible.loader import LoadError
 from kvalidate.kubespray.facts import DEFAULT_OS
 from kvalidate.kubespray.inputs import read_vars_dir
 from kvalidate.kubespray.layouts import HostLayout
@@ -24,6 +25,9 @@ def inventory_cell(tree: Tree, path: str, name: str = "inventory", os: str = DEF
     """The cell of the inventory file `path` in `tree` (no extra vars; the OS preset `os`)."""
     try:
         inv = load_inventory(tree, path)
+    except LoadError as e:  # the file and line, as ansible-playbook names them: exit 2, not a finding
+        where = f"{e.path}:{e.line}" if e.line else e.path
+        raise SetupError(f"cannot read inventory {where} in {tree.label}: {e}") from e
     except (TreeError, OSError, ValueError) as e:
         raise SetupError(f"cannot read inventory {path} in {tree.label}: {e}") from e
     groups = {g.name: tuple(g.hosts) for g in inv.groups.values()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TextIO
 
 from kvalidate.model import Result, SetupError
@@ -21,15 +24,84 @@ REPORTERS: dict[str, Reporter] = {
 }
 
 
-def parse_formats(specs: Sequence[str] | None) -> list[tuple[str, str | None]]:
-    """`--format NAME[=PATH]` arguments -> (format, path or None for stdout); default: text."""
+# what `kvalidate validate DIR` reads from a directory (documents.SUFFIXES): a report there would be
+# read as input by the next run
+INPUT_SUFFIXES = (".yaml", ".yml", ".json")
+_PSEUDO = (Path("/proc"), Path("/sys"))
+
+
+def parse_formats(specs: Sequence[str] | None, inputs: Sequence[str | Path] = (),
+                  checkouts: Sequence[str | Path] = ()) -> list[tuple[str, str | None]]:
+    """`--format NAME[=PATH]` arguments -> (format, path or None for stdout); default: text.
+
+    Every PATH is checked before the run (`check_report_path`): writable, not an input (a file of
+    `inputs`, or a YAML/JSON file inside a directory of `inputs`), not inside a checkout, not twice."""
     out: list[tuple[str, str | None]] = []
+    seen: dict[Path, str] = {}
     for spec in specs or ["text"]:
         name, _, path = spec.partition("=")
         if name not in REPORTERS:
             raise SetupError(f"unknown format {name!r}: choose from {', '.join(REPORTERS)}")
+        if path:
+            where = check_report_path(path, inputs, checkouts)
+            if where in seen:
+                raise SetupError(f"report {path} is requested twice (-f {seen[where]}=... and -f {name}=...)")
+            seen[where] = name
         out.append((name, path or None))
     return out
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
+
+
+def check_report_path(path: str, inputs: Sequence[str | Path] = (), checkouts: Sequence[str | Path] = ()) -> Path:
+    """Raise SetupError (one line) unless a report can be written to `path` without harm; returns
+    its resolved path. Nothing is left behind: an existing file is opened for appending (never
+    truncated), a new one is created and removed again."""
+    where = Path(os.path.abspath(path))
+    try:
+        where = where.parent.resolve() / where.name  # the file itself may be a symlink: judged by its target
+        if where.is_symlink():
+            where = where.resolve()
+    except (OSError, RuntimeError) as e:
+        raise SetupError(f"cannot write report {path}: {e}") from e
+    if any(_inside(where, p) for p in _PSEUDO):
+        raise SetupError(f"cannot write report {path}: /{where.parts[1]} is not a place for reports")
+    for c in checkouts:
+        root = Path(c).resolve()
+        if _inside(where, root):
+            raise SetupError(f"report {path} is inside the checkout {c}: kvalidate never writes into the checkout")
+    for i in inputs:
+        if str(i) == "-":
+            continue
+        given = Path(i).resolve()
+        if where == given:
+            raise SetupError(f"report {path} is an input of this run: it would be overwritten")
+        if given.is_dir() and given in where.parents and where.suffix in INPUT_SUFFIXES:
+            raise SetupError(f"report {path} is inside the input directory {i}: the next run would read it as input")
+    try:
+        st = where.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise SetupError(f"cannot write report {path}: {e.strerror or e}") from e
+    try:
+        if st is None:
+            if not where.parent.is_dir():
+                raise SetupError(f"cannot write report {path}: no such directory {where.parent}")
+            with open(where, "x", encoding="utf-8"):
+                pass
+            os.unlink(where)
+        elif stat.S_ISDIR(st.st_mode):
+            raise SetupError(f"cannot write report {path}: it is a directory")
+        elif stat.S_ISREG(st.st_mode):
+            with open(where, "a", encoding="utf-8"):
+                pass
+        # a character device or FIFO (/dev/stdout, a pipe) is written as it is, never probed
+    except OSError as e:
+        raise SetupError(f"cannot write report {path}: {e.strerror or e}") from e
+    return where
 
 
 def write_reports(result: Result, formats: Sequence[tuple[str, str | None]]) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from kvalidate.cli import main
 from kvalidate.kubespray.checkout import open_checkout
 from kvalidate.kubespray.inputs import cell_inputs, engine_inventory
 from kvalidate.kubespray.inventory import inventory_cell
@@ -69,6 +70,50 @@ def test_inventory_cell(tree_at: Callable[[dict[str, str]], Path], name: str, te
 def test_missing_inventory(tree_at: Callable[[dict[str, str]], Path]) -> None:
     with pytest.raises(SetupError, match="cannot read inventory inv/nope.ini"):
         inventory_cell(DirTree(tree_at(VARS)), "inv/nope.ini")
+
+
+# (file, text, the line after "cannot read inventory ": FILE:LINE in TREE: message); before, each was
+# an AttributeError/TypeError/LoadError internal-error finding (exit 1) or, worse, silently accepted
+MALFORMED = [
+    ("h.ini", "[kube_control_plane\nnode1\n", "h.ini:1", "invalid section header: [kube_control_plane"),
+    ("h.ini", "[g]\nnode1\n[g:hostz]\nnode2\n", "h.ini:3", "section [g:hostz] has unknown type: hostz"),
+    ("h.ini", "[all:vars]\nfoo\n", "h.ini:2", "expected key=value, got: foo"),
+    ("h.ini", "[g]\nnode1 ip=1 ansible_host\n", "h.ini:2",
+     "expected key=value host variable assignment, got: ansible_host"),
+    ("h.ini", "[g]\n\nnode1 ip='10.0.0.1\n", "h.ini:3", "No closing quotation: node1 ip='10.0.0.1"),
+    ("h.yml", "- node1\n- node2\n", "h.yml:1", "an inventory must be a mapping, not list"),
+    ("h.yml", "all:\n  hosts: [node1, node2]\n", "h.yml:2", "hosts of group 'all' must be a mapping, not list"),
+    ("h.yml", "all:\n  hosts:\n    node1: 7\n", "h.yml:3", "host 'node1' must be a mapping, not int"),
+    ("h.yml", "all:\n  vars: [1]\n", "h.yml:2", "vars of group 'all' must be a mapping, not list"),
+    ("h.yml", "all:\n  children:\n    k8s:\n      children:\n        etcd: 5\n", "h.yml:5",
+     "group 'etcd' must be a mapping, not int"),
+    ("h.yml", "all:\n  children: yes\n", "h.yml:2", "children of group 'all' must be a mapping, not bool"),
+    ("h.yml", "all: {hosts: {a: 1\n", "h.yml:2", "YAML error: while parsing a flow mapping"),
+    ("h.json", '{"all": {"hosts": {"a": {}}, "vars": "x"}}', "h.json:1", "vars of group 'all' must be a mapping"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "where", "message"), MALFORMED)
+def test_a_malformed_inventory_is_one_line_naming_file_and_line(
+        tree_at: Callable[[dict[str, str]], Path], name: str, text: str, where: str, message: str) -> None:
+    root = tree_at({f"inv/{name}": text})
+    with pytest.raises(SetupError) as e:
+        inventory_cell(DirTree(root), f"inv/{name}")
+    line = " ".join(str(e.value).split())
+    assert line.startswith(f"cannot read inventory inv/{where} in {root}: {message}"), line
+
+
+def test_a_malformed_inventory_through_check_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    checkout = tmp_path / "ks"
+    for rel, text in CHECKOUT.items():
+        (checkout / rel).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / rel).write_text(text)
+    (tmp_path / "bad.ini").write_text("[kube_node]\nnode1\n[kube_node:vars\n")
+    code = main(["check", str(checkout), "--no-config", "-j", "1", "--inventory", str(tmp_path / "bad.ini")])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"kvalidate: cannot read inventory bad.ini:3 in {tmp_path}: invalid section header: "
+                                "[kube_node:vars"]
 
 
 CHECKOUT = {
