@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -55,6 +56,21 @@ def _inside(path: Path, directory: Path) -> bool:
     return path == directory or directory in path.parents
 
 
+def _part_of_checkout(root: Path, where: Path) -> bool:
+    """Is `where` (an existing file inside the checkout) part of it? In a git checkout, a file git
+    tracks; elsewhere, any existing file. A new file, or an untracked one such as the report of an
+    earlier run, may be written: `cd kubespray && kvalidate check -f sarif=kvalidate.sarif` is the
+    usual CI step."""
+    try:
+        run = subprocess.run(["git", "-C", str(root), "ls-files", "--error-unmatch", "--", str(where)],
+                             capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    if run.returncode == 0:
+        return True  # tracked
+    return b"not a git repository" in run.stderr.lower()  # no git: every existing file is the checkout's
+
+
 def check_report_path(path: str, inputs: Sequence[str | Path] = (), checkouts: Sequence[str | Path] = ()) -> Path:
     """Raise SetupError (one line) unless a report can be written to `path` without harm; returns
     its resolved path. Nothing is left behind: an existing file is opened for appending (never
@@ -70,8 +86,9 @@ def check_report_path(path: str, inputs: Sequence[str | Path] = (), checkouts: S
         raise SetupError(f"cannot write report {path}: /{where.parts[1]} is not a place for reports")
     for c in checkouts:
         root = Path(c).resolve()
-        if _inside(where, root):
-            raise SetupError(f"report {path} is inside the checkout {c}: kvalidate never writes into the checkout")
+        if _inside(where, root) and where.exists() and _part_of_checkout(root, where):
+            raise SetupError(f"report {path} is a file of the checkout {c}: it would be overwritten "
+                             "(kvalidate never writes into what it checks)")
     for i in inputs:
         if str(i) == "-":
             continue

@@ -104,10 +104,8 @@ def test_render_refuses_to_overwrite_its_template(tmp_path: Path, capsys: pytest
 # -- check: reports and --emit ----------------------------------------------------------------------
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["-f", "json={c}/r.json"], "report {c}/r.json is inside the checkout {c}: kvalidate never writes into the "
-     "checkout"),
-    (["-f", "sarif={c}/roles/x.sarif"], "report {c}/roles/x.sarif is inside the checkout {c}: kvalidate never writes "
-     "into the checkout"),
+    (["-f", "json={c}/playbooks/cluster.yml"], "report {c}/playbooks/cluster.yml is a file of the checkout {c}: "
+     "it would be overwritten (kvalidate never writes into what it checks)"),
     (["--emit", "{c}/out"], "--emit {c}/out is inside the checkout: kvalidate never writes into the checkout"),
     (["--emit", "{t}"], "--emit {t} holds the checkout {c}: kvalidate never writes into the checkout"),
     (["--emit", "{t}/file"], "cannot use --emit {t}/file: it is a file, not a directory"),
@@ -123,6 +121,30 @@ def test_check_refuses_an_output_place_before_the_run(
     code, out, err = run(["check", str(checkout), "-j", "1", *argv], capsys)
     assert (code, out, err) == (2, [], [f"kvalidate: {message.format(c=checkout, t=tmp_path)}"])
     assert sorted(str(p) for p in checkout.rglob("*")) == before
+
+
+def test_a_new_report_file_in_the_checkout_is_written(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cd kubespray && kvalidate check -f sarif=kvalidate.sarif`, run twice: the report is the user's file,
+    not part of what is checked (the checkout is no git repository here: only a file that did not exist
+    before, or one kvalidate wrote, is written)."""
+    report = checkout / "kvalidate.json"
+    code, _, _ = run(["check", str(checkout), "-j", "1", "-f", f"json={report}"], capsys)
+    assert code in (0, 1) and '"findings"' in report.read_text()
+
+
+def test_a_tracked_file_of_a_git_checkout_is_refused_an_untracked_report_is_not(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ksfixture import git
+
+    git(checkout, "init", "-q", "-b", "main")
+    git(checkout, "add", "-A")
+    git(checkout, "commit", "-qm", "c")
+    (checkout / "old-report.json").write_text("{}\n")  # untracked: an earlier run's report
+    code, _, _ = run(["check", str(checkout), "-j", "1", "-f", f"json={checkout / 'old-report.json'}"], capsys)
+    assert code in (0, 1) and '"findings"' in (checkout / "old-report.json").read_text()
+    playbook = checkout / "playbooks" / "cluster.yml"
+    code, _, err = run(["check", str(checkout), "-j", "1", "-f", f"json={playbook}"], capsys)
+    assert code == 2 and "is a file of the checkout" in err[0]
 
 
 def test_an_emit_write_failing_during_the_run_is_one_line(
