@@ -307,15 +307,22 @@ def _output_text(value: Any) -> str:
     return str(value)
 
 
-def _join_output(values: Any) -> str:
-    """Join a render's output nodes, refusing more than MAX_OUTPUT_CHARS before allocating them."""
+def _join_output(values: Any, source: Any = None) -> str:
+    """Join a render's output nodes, refusing more than MAX_OUTPUT_CHARS before allocating them.
+    The error is thrown into the template's generator (`source`), so that it names the line of
+    the output that went over."""
     parts = []
     total = 0
     for v in values:
-        text = _output_text(v)
-        total += len(text)
-        if total > MAX_OUTPUT_CHARS:
-            raise RenderLimitError(f"the rendered text exceeds {MAX_OUTPUT_CHARS} characters")
+        try:
+            text = _output_text(v)
+            total += len(text)
+            if total > MAX_OUTPUT_CHARS:
+                raise RenderLimitError(f"the rendered text exceeds {MAX_OUTPUT_CHARS} characters")
+        except RenderLimitError as e:
+            if isinstance(source, GeneratorType):
+                source.throw(e)
+            raise
         parts.append(text)
     return "".join(parts)
 
@@ -332,7 +339,7 @@ def eval_concat(nodes_: Any) -> Any:
         out = _output_text(out)
     else:
         values = chain(head, nodes_) if isinstance(nodes_, GeneratorType) else nodes_
-        out = _join_output(values)
+        out = _join_output(values, nodes_)
     if out.startswith(("{", "[")) or out in ("True", "False"):
         try:
             out = ast.literal_eval(ast.fix_missing_locations(Json2Python().visit(ast.parse(out, mode="eval"))))
@@ -343,7 +350,7 @@ def eval_concat(nodes_: Any) -> Any:
 
 def text_concat(nodes_: Any) -> str:
     """ansible_concat: join as text (the template module, convert_data=False)."""
-    return _join_output(nodes_)
+    return _join_output(nodes_, nodes_)
 
 
 class _Deadline:
