@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -279,7 +278,7 @@ class Templar:
         deadline = self.env.deadline
         top = self._depth == 0
         if top:
-            deadline.until = time.monotonic() + self.deadline_s
+            deadline.start(self.deadline_s)
         self._depth += 1
         state = self.env.render_state
         was_mutable = state["mutable"]
@@ -300,7 +299,7 @@ class Templar:
             self._depth -= 1
             env.concat = saved  # type: ignore[method-assign]
             if top:
-                deadline.until = float("inf")
+                deadline.stop()
         if isinstance(res, str):
             data_nl = count_newlines_from_end(_strip_header(data))
             res_nl = count_newlines_from_end(res)

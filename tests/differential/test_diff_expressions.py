@@ -110,6 +110,25 @@ FILTER_ROWS: list[tuple[str, str]] = [
     # large integers that are data, not sizes (release-2.23's containerd config.toml.j2)
     ("default-large-int", "{{ nowhere | default(16777216) }}"), ("format-large-int", "{{ '%d' | format(16777216) }}"),
     ("int-large", "{{ '16777216000' | int }}"), ("max-large", "{{ [16777216000, 1] | max }}"),
+    # the regex filters run on the `regex` module (VERSION0) under a timeout: re's semantics
+    ("regex_replace-backref", "{{ 'v1.29.3' | regex_replace('^v(\\d+)\\.(\\d+).*$', '\\2.\\1') }}"),
+    ("regex_replace-named", "{{ 'k=v' | regex_replace('(?P<k>\\w+)=(?P<v>\\w+)', '\\g<v>=\\g<k>') }}"),
+    ("regex_replace-unmatched-group", "{{ 'ab' | regex_replace('(x)?b', '[\\1]') }}"),
+    ("regex_replace-empty-matches", "{{ 'abc' | regex_replace('x*', '-') }}"),
+    ("regex_replace-count", "{{ 'aaa' | regex_replace('a', 'b', count=2) }}"),
+    ("regex_replace-flags", "{{ 'A\nb' | regex_replace('^B', 'c', ignorecase=true, multiline=true) }}"),
+    ("regex_replace-escapes", "{{ 'a.b' | regex_replace('\\.', '\\n') }}"),
+    ("regex_findall-groups", "{{ 'a=1,b=2' | regex_findall('(\\w)=(\\d)') }}"),
+    ("regex_findall-unicode", "{{ 'été 12' | regex_findall('\\w+') }}"),
+    ("regex_search-groups", "{{ 'host-12.lan' | regex_search('(\\w+)-(?P<n>\\d+)', '\\1', '\\g<n>') }}"),
+    ("regex_search-none", "{{ 'abc' | regex_search('x') }}"),
+    ("regex_search-ignorecase", "{{ 'ABC' | regex_search('b', ignorecase=true) }}"),
+    # operators the sandbox now intercepts (size guards) keep Python's results
+    ("op-percent", "{{ '%s-%05d' % ('a', 3) }}"), ("op-percent-map", "{{ '%(a)s%%' % {'a': 1} }}"),
+    ("op-plus-list", "{{ [1] + [2] }}"), ("op-plus-num", "{{ 1 + 2.5 }}"), ("op-concat", "{{ 'a' ~ 1 ~ [2] }}"),
+    ("op-pow", "{{ 2 ** 64 }}"), ("op-mul-str", "{{ 3 * 'ab' }}"), ("op-mul-int", "{{ 4294967296 * 65536 }}"),
+    ("method-format", "{{ '{:>5}|{}'.format('x', 1) }}"), ("method-ljust", "{{ 'x'.ljust(4) ~ '|' }}"),
+    ("method-join", "{{ '-'.join(['a', 'b']) }}"), ("method-replace", "{{ 'a-b'.replace('-', '+') }}"),
 ]
 
 TEST_ROWS: list[tuple[str, str]] = [
@@ -188,6 +207,9 @@ ERROR_KIND_ROWS: list[tuple[str, str]] = [
     ("b64decode-undefined-attr", "{{ res_ok.stdout | b64decode }}"),
     ("int-undefined-attr", "{{ res_ok.rc2 | int }}"), ("plain-undefined", "{{ nowhere }}"),
     ("type-error", "{{ 1 + 'a' }}"), ("len-of-int", "{{ int_value | length }}"),
+    ("regex-bad-pattern", "{{ 'a' | regex_search('(') }}"),
+    ("regex-bad-group", "{{ 'a' | regex_replace('a', '\\2') }}"),
+    ("regex-bad-test", "{{ 'a' is match('[') }}"), ("percent-too-few", "{{ '%s %s' % ('a',) }}"),
 ]
 
 

@@ -25,8 +25,15 @@ from ansible.utils.native_jinja import NativeJinjaText
 from jinja2 import pass_environment
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
 
-from kvalidate.ansible.environment import MAX_SEQUENCE, RenderLimitError, is_rolled
-from kvalidate.ansible.filters import collection, ip
+from kvalidate.ansible.environment import (
+    MAX_SEQUENCE,
+    RenderLimitError,
+    check_printf,
+    check_str_method,
+    is_rolled,
+    text_size,
+)
+from kvalidate.ansible.filters import collection, ip, patterns
 
 # ansible-core 2.18 config STRING_TYPE_FILTERS (default value).
 STRING_TYPE_FILTERS = frozenset({"string", "to_json", "to_nice_json", "to_yaml", "to_nice_yaml", "ppretty",
@@ -79,6 +86,10 @@ _REPLACED: dict[str, Callable[..., Any]] = {
     "relpath": _no_fs("relpath"),
     "vault": _no_fs("vault"),
     "unvault": _no_fs("unvault"),
+    # re under a timeout (catastrophic backtracking): filters.patterns
+    "regex_search": patterns.regex_search,
+    "regex_replace": patterns.regex_replace,
+    "regex_findall": patterns.regex_findall,
 }
 
 _COLLECTION_FILTERS: dict[str, Callable[..., Any]] = {
@@ -95,18 +106,48 @@ _COLLECTION_FILTERS: dict[str, Callable[..., Any]] = {
 # Filters whose integer arguments are widths or counts that allocate (the filtered value itself and
 # other filters' arguments are data: `default(16777216)` is containerd's gRPC message size).
 SIZE_FILTERS = frozenset({"indent", "center", "to_nice_yaml", "to_nice_json", "to_yaml", "to_json", "slice",
-                          "batch", "wordwrap", "truncate", "comment", "format"})
+                          "batch", "wordwrap", "truncate", "comment"})
+# Filters that turn their whole input into one text or one flat list: the input's size as text
+# (`environment.text_size`, which sees `[big] * 1000` as 1000 bigs) is checked before they run.
+TEXT_FILTERS = frozenset({"string", "to_json", "to_nice_json", "to_yaml", "to_nice_yaml", "tojson", "pprint",
+                          "join", "flatten", "sum", "comment", "ppretty", "json"})
+# Filters whose `indent` multiplies the size of their output.
+_INDENTED = frozenset({"to_json", "to_nice_json", "to_yaml", "to_nice_yaml"})
 
 
 def _guard_sizes(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """No width or count argument is in the millions in a real template (indent, center, a
-    `%*s` format width...): refuse them before they allocate."""
+    """Refuse, before the filter allocates, what would build a value above MAX_SEQUENCE: a width
+    or count argument in the millions (indent, center, a `%*s` format width...), a huge input
+    turned into text, an indent multiplied by the input's lines. `args[0]` is the filtered value."""
     base = name.rsplit(".", 1)[-1]
-    if base not in SIZE_FILTERS or (base == "format" and "*" not in str(args[0] if args else "")):
+    if base in SIZE_FILTERS:
+        for a in (*args[1:], *kwargs.values()):
+            if type(a) is int and abs(a) > MAX_SEQUENCE:
+                raise RenderLimitError(f"filter argument {a} is too large")
+    if not args:
         return
-    for a in (*args[1:], *kwargs.values()):
-        if type(a) is int and abs(a) > MAX_SEQUENCE:
-            raise RenderLimitError(f"filter argument {a} is too large")
+    value = args[0]
+    if base == "format":
+        check_printf(str(value), kwargs or tuple(args[1:]))
+    elif base in TEXT_FILTERS:
+        size = text_size(value)
+        if base in _INDENTED:
+            indent = kwargs.get("indent", 4 if base.startswith("to_nice") else 0)
+            size *= abs(indent) + 1 if type(indent) is int else 1
+        elif base == "join":
+            sep = args[1] if len(args) > 1 else kwargs.get("d", "")
+            size += len(sep) * len(value) if isinstance(sep, str) and hasattr(value, "__len__") else 0
+        elif base == "comment":
+            size *= 1 + sum(len(a) for a in (*args[1:], *kwargs.values()) if isinstance(a, str))
+        if size > MAX_SEQUENCE:
+            raise RenderLimitError(f"the {base} filter's result of {size} characters is too large")
+    elif base == "indent" and isinstance(value, str):
+        width = args[1] if len(args) > 1 else kwargs.get("width", 4)
+        width = len(width) if isinstance(width, str) else abs(width) if type(width) is int else 0
+        if (value.count("\n") + 1) * width + len(value) > MAX_SEQUENCE:
+            raise RenderLimitError("the indent filter's result is too large")
+    elif base == "replace" and isinstance(value, str):
+        check_str_method(value, "replace", tuple(args[1:]) + tuple(kwargs.values()), {})
 
 
 def _combinatorial(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
@@ -129,26 +170,36 @@ def _combinatorial(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return functools.update_wrapper(guarded, func)
 
 
-def _unroll(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _guard_sizes(name, args, kwargs)
-        ret = func(*args, **kwargs)
-        return list(ret) if is_rolled(ret) else ret
-
-    return functools.update_wrapper(wrapper, func)
-
-
-def _native_text(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _guard_sizes(name, args, kwargs)
-        return NativeJinjaText(func(*args, **kwargs))
-
-    return functools.update_wrapper(wrapper, func)
+def _run(environment: Any, name: str, func: Callable[..., Any], prefix: tuple[Any, ...], args: tuple[Any, ...],
+         kwargs: dict[str, Any]) -> Any:
+    """Run a filter as ansible-core's JinjaPluginIntercept does (iterators unrolled, string-type
+    filters marked as text), guarded (`_guard_sizes`) and charged to the render's budget."""
+    _guard_sizes(name, args, kwargs)
+    ret = func(*prefix, *args, **kwargs)
+    if name in STRING_TYPE_FILTERS:
+        ret = NativeJinjaText(ret)
+    elif is_rolled(ret):
+        ret = list(ret)
+    deadline = getattr(environment, "deadline", None)
+    return ret if deadline is None else deadline.charge(ret)
 
 
 def _wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     # ansible-core matches the name as written: `ansible.builtin.to_nice_yaml` is not in the list.
-    return _native_text(name, func) if name in STRING_TYPE_FILTERS else _unroll(name, func)
+    # The wrapper needs the environment (its deadline and budget): a filter that is given neither
+    # the context nor the environment gets a wrapper that is given the environment.
+    pass_arg = getattr(func, "jinja_pass_arg", None)
+    if pass_arg is None:
+        def plain(environment: Any, *args: Any, **kwargs: Any) -> Any:
+            return _run(environment, name, func, (), args, kwargs)
+
+        return pass_environment(functools.update_wrapper(plain, func))
+
+    def passing(first: Any, *args: Any, **kwargs: Any) -> Any:
+        environment = first if pass_arg.name == "environment" else first.environment
+        return _run(environment, name, func, (first,), args, kwargs)
+
+    return functools.update_wrapper(passing, func)
 
 
 def _build() -> dict[str, Callable[..., Any]]:

@@ -2,7 +2,8 @@
 test plugins (reused as they are) under short and `ansible.builtin.` names, and `ansible.utils`
 IP tests.
 
-The `files` test plugin (`exists`, `is_file`, ...) is replaced by tests that always refuse: they
+The `match`, `search` and `regex` tests run under a timeout (`filters.patterns`). The `files`
+test plugin (`exists`, `is_file`, ...) is replaced by tests that always refuse: they
 would read the machine running kvalidate, not the target host. Tests passed by name to
 `select`/`reject`/`selectattr` resolve through this same registry.
 """
@@ -16,7 +17,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.plugins.test import core, files, mathstuff, uri
 from jinja2.tests import TESTS as DEFAULT_TESTS
 
-from kvalidate.ansible.filters import ip
+from kvalidate.ansible.filters import ip, patterns
 
 
 def _no_fs(name: str) -> Callable[..., Any]:
@@ -49,6 +50,8 @@ def _build() -> dict[str, Callable[..., Any]]:
     for module in (core, mathstuff, uri):
         plain.update(module.TestModule().tests())
     plain.update({name: _no_fs(name) for name in files.TestModule().tests()})
+    # re under a timeout (catastrophic backtracking): filters.patterns
+    plain.update(match=patterns.match, search=patterns.search, regex=patterns.regex_test)
     for name, func in plain.items():
         out[name] = out[f"ansible.builtin.{name}"] = func
     for fqcn, func in _COLLECTION_TESTS.items():

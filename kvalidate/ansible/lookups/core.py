@@ -14,6 +14,7 @@ the items joined with ',' (or the single non-text item).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import posixpath
 import random
@@ -28,6 +29,8 @@ from ansible.utils.native_jinja import NativeJinjaText
 from jinja2.exceptions import UndefinedError
 from jinja2.runtime import Undefined
 
+from kvalidate.ansible.filters import patterns
+from kvalidate.ansible.filters.patterns import compile_pattern
 from kvalidate.ansible.lookups import loops
 from kvalidate.ansible.variables import MISSING, Scope
 
@@ -238,9 +241,13 @@ def _varnames(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVa
     names = list(rv.scope) if rv.scope is not None else []
     out: list[str] = []
     for term in terms:
-        rx = re.compile(str(term))
-        out += [n for n in names if rx.search(n)]
+        search = compile_pattern(str(term)).search  # under a timeout, as the regex filters
+        out += [n for n in names if patterns.timed(ctx.templar.env, term, functools.partial(_search_in, search, n))]
     return out
+
+
+def _search_in(search: Callable[..., Any], name: str, timeout: float) -> Any:
+    return search(name, timeout=timeout)
 
 
 LookupFn = Callable[[LookupEnv, list[Any], dict[str, Any], "RenderVars"], list[Any]]

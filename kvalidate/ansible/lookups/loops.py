@@ -5,10 +5,13 @@ Each is `fn(ctx, terms, kwargs, render_vars) -> list`; none reads anything."""
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ansible.errors import AnsibleLookupError
+
+from kvalidate.ansible.environment import MAX_SEQUENCE, RenderLimitError, check_printf
 
 
 def _items(ctx: Any, terms: list[Any], kw: dict[str, Any], rv: Any) -> list[Any]:
@@ -29,6 +32,7 @@ def _dict(ctx: Any, terms: list[Any], kw: dict[str, Any], rv: Any) -> list[Any]:
 
 def _nested(ctx: Any, terms: list[Any], kw: dict[str, Any], rv: Any) -> list[Any]:
     lists = [t if isinstance(t, list) else [t] for t in terms]
+    _cap(math.prod(len(x) for x in lists), "with_nested")
     return [list(_flat(p)) for p in itertools.product(*lists)]
 
 
@@ -72,8 +76,18 @@ def _sequence(ctx: Any, terms: list[Any], kw: dict[str, Any], rv: Any) -> list[A
         start, stride = int(opts.get("start", "1"), 0), int(opts.get("stride", "1"), 0)
         end = int(opts["end"], 0) if "end" in opts else start + int(opts.get("count", "0"), 0) * stride - stride
         fmt = opts.get("format", "%d")
-        out += [fmt % i for i in range(start, end + (1 if stride > 0 else -1), stride)]
+        numbers = range(start, end + (1 if stride > 0 else -1), stride)
+        _cap(len(out) + len(numbers), "with_sequence")
+        check_printf(fmt, 0)
+        out += [fmt % i for i in numbers]
     return out
+
+
+def _cap(n: int, what: str) -> None:
+    """A loop of more than MAX_SEQUENCE items is refused before it is built (`lookup('sequence',
+    'end=100000000')` would allocate gigabytes)."""
+    if n > MAX_SEQUENCE:
+        raise RenderLimitError(f"{what} of {n} items is too large (limit {MAX_SEQUENCE})")
 
 
 def _indexed(ctx: Any, terms: list[Any], kw: dict[str, Any], rv: Any) -> list[Any]:
