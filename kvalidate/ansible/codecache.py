@@ -3,8 +3,11 @@
 Compiling is most of a cold run: a Kubespray scenario compiles ~1,200 templates and expressions,
 about 1 ms each, while rendering them all takes a fraction of that (measured: a
 cache hit costs 0.5 ms instead of 20-30 ms for a whole template). Code objects are stored with
-`marshal` in one file per (Python, Jinja2, kvalidate) version, keyed by a hash of the source and of
-every environment setting that changes the generated code, so a stale entry can never be used.
+`marshal` in one file per Python and Jinja2 version and per fingerprint of kvalidate's engine code
+(`engine_fingerprint`: Jinja's optimizer runs filters and operators on constant arguments while it
+compiles, so the compiled code holds their results and must not outlive a change to them), keyed by a
+hash of the source and of every environment setting that changes the generated code, so a stale entry
+can never be used.
 
 The cache is untrusted input (a CI cache restored from another branch, a file flipped on disk):
 `marshal` data runs as code once loaded, so nothing is unmarshalled before it is authenticated.
@@ -30,8 +33,10 @@ when the home directory exists: a missing home is never created). `KVALIDATE_CAC
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import hmac
+import importlib.metadata
 import marshal
 import os
 import re
@@ -177,12 +182,25 @@ def _write_atomic(path: Path, data: bytes, exclusive: bool = False) -> bool:
                 pass
 
 
+@functools.cache
+def engine_fingerprint() -> str:
+    """A hash of the code compiled templates may have run at compile time: kvalidate's engine sources
+    (filters, tests, the sandbox's operators) and the ansible-core version whose filters they call."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(importlib.metadata.version("ansible-core").encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode() + b"\x00" + path.read_bytes())
+    return h.hexdigest()
+
+
 class CodeCache:
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
         self.path = None
         if directory is not None:
-            tag = f"{sys.version_info[0]}.{sys.version_info[1]}-jinja{jinja2.__version__}-f{_FORMAT}"
+            tag = (f"{sys.version_info[0]}.{sys.version_info[1]}-jinja{jinja2.__version__}-f{_FORMAT}"
+                   f"-{engine_fingerprint()}")
             self.path = directory / f"jinja-code-{tag}.marshal"
         self._codes: dict[str, Any] | None = None  # verified entries; `_checked` are also valid
         self._checked: set[str] = set()

@@ -299,3 +299,17 @@ def test_two_processes_writing_the_same_cache_leave_a_valid_file(tmp_path: Path)
     assert _entry_key(cache, jinja2.Environment(), SOURCE) in entries  # last writer kept it, and it verifies
     assert _render(cache, jinja2.Environment()) == "1,2," and not cache._new
     assert _leftovers(tmp_path) == [] and len(list(tmp_path.iterdir())) == 2  # the file and the key
+
+
+def test_the_cache_file_is_per_engine_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jinja folds filters on constants into the compiled code: a cache written by other filter code
+    (another kvalidate or ansible-core) must not be read, so the file is named by their fingerprint."""
+    import importlib.metadata
+
+    from kvalidate.ansible import codecache
+
+    now = codecache.engine_fingerprint()
+    assert codecache.CodeCache(tmp_path).path is not None
+    assert str(codecache.CodeCache(tmp_path).path).endswith(f"-{now}.marshal")
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.99.0")
+    assert codecache.engine_fingerprint.__wrapped__() != now
