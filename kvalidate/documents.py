@@ -474,6 +474,7 @@ def _indicator(line: str, col: int) -> bool:
     return line[col:col + 1] in ("-", "?", ":") and line[col + 1:col + 2] in ("", " ", "\t", "\r")
 
 
+_YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -574,9 +575,9 @@ def parse_text(text: str | bytes, source: Source) -> Parsed:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        last = text.count("\n") + 1
-        if line > last:  # libyaml's end of a stream without a final newline is a line further
-            line, col = last, len(text) - text.rfind("\n")
+        breaks = _YAML_BREAKS.split(text)  # lines as libyaml counts them (a lone CR is a break)
+        if line > len(breaks):  # libyaml's end of a stream without a final newline is a line further
+            line, col = len(breaks), len(breaks[-1]) + 1
         msg = " ".join(x for x in (e.context, e.problem) if x)
         if e.problem == _LIBYAML_DEPTH:  # a nesting _too_deep could not see (indentation inside flow)
             findings.append(_finding(source, "yaml-limits", f"document nested too deeply ({msg})", line, col, index))

@@ -271,6 +271,13 @@ def test_str_subclasses_are_parsed() -> None:
     assert parse_text(Markup("a: 1\n"), SRC).documents[0].data == {"a": 1}
 
 
+@pytest.mark.parametrize(("text", "line"), [("a: 1\rb: [\n", 3), ("a: 1\r\nb: [\r\n", 3), ("a: 1\nb: [\n", 3),
+                                            ("a: 1\u2028b: [", 2), ("a: 1\nb: [", 2), ("a: 1\n\x85b: [", 3)])
+def test_lines_are_counted_as_yaml_counts_them(text: str, line: int) -> None:
+    """A lone CR, NEL, LS or PS is a line break to libyaml and go-yaml alike: findings use their lines."""
+    assert [(f.rule, f.line) for f in parse_text(text, SRC).findings] == [("yaml-syntax", line)]
+
+
 def test_input_size_is_counted_in_utf8_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(documents, "MAX_BYTES", 100)
     assert parse_text("a: " + "é" * 40 + "\n", SRC).findings == []  # 84 bytes
