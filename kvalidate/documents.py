@@ -19,6 +19,7 @@ Alias expansion and input size are bounded, so a billion-laughs document ends fa
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -51,12 +52,38 @@ _BOOL_VALUES = {
     **dict.fromkeys("n N no No NO false False FALSE off Off OFF".split(), False),
 }
 _NULL_VALUES = {"", "~", "null", "Null", "NULL"}
-_INT_RE = re.compile(r"^[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$")
-_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
+# go-yaml v2's yamlStyleFloat: the plain scalars (underscores removed) it hands to strconv.ParseFloat
+_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_DOT_FLOAT_RE = re.compile(r"^\.[0-9]+([eE][-+]?[0-9]+)?$")  # what ParseFloat takes of a `.`-led scalar
+_INT64_MIN, _INT64_MAX, _UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
+_BASES = {"0x": (16, frozenset("0123456789abcdefABCDEF")), "0b": (2, frozenset("01")),
+          "0o": (8, frozenset("01234567"))}
+_OCTAL, _DECIMAL = frozenset("01234567"), frozenset("0123456789")
 _SPECIAL_FLOATS = {".inf": float("inf"), ".Inf": float("inf"), ".INF": float("inf"),
                    "+.inf": float("inf"), "+.Inf": float("inf"), "+.INF": float("inf"),
                    "-.inf": float("-inf"), "-.Inf": float("-inf"), "-.INF": float("-inf"),
                    ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
+
+
+_PACKAGE = str(Path(__file__).resolve().parent) + os.sep
+
+
+def internal_message(exc: BaseException, doing: str) -> str:
+    """The message of an `internal-error` finding for an exception kvalidate did not expect while
+    `doing` something to one document: a bug of kvalidate's, named with the innermost line of
+    kvalidate's code it passed through. With KVALIDATE_DEBUG=1 the exception is raised instead (as
+    `kvalidate.ansible.errors` does for the engine), with its traceback."""
+    if os.environ.get("KVALIDATE_DEBUG", "") not in ("", "0"):
+        raise exc
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.startswith(_PACKAGE):
+            where = f" at kvalidate/{name[len(_PACKAGE):].replace(os.sep, '/')}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return (f"kvalidate internal error while {doing} (a bug in kvalidate, not in the checked files): "
+            f"{type(exc).__name__}: {exc}{where}; KVALIDATE_DEBUG=1 shows the traceback")
 
 
 class YamlProblem(Exception):
@@ -66,33 +93,63 @@ class YamlProblem(Exception):
 
 
 def _plain_scalar(value: str) -> Any:
-    """Type a plain (unquoted) scalar as go-yaml v2 does."""
+    """Type a plain (unquoted) scalar as go-yaml v2's resolve() does (resolve.go), in its order:
+    the table of bools, nulls and special floats; then, for a scalar led by a digit or a sign,
+    strconv.ParseInt(s, 0, 64), ParseUint(s, 0, 64) and (for the yamlStyleFloat shape) ParseFloat;
+    for one led by `.`, ParseFloat. Whatever none of them accepts is a string: an integer beyond
+    64 bits becomes a float if ParseFloat can hold it (`18446744073709551616` -> 1.8e19) and a
+    string if it cannot (a 5,000-digit integer: ParseFloat's range error), as sigs.k8s.io/yaml
+    hands it to JSON. Python never converts more than 64 bits' worth of digits to an int here, so
+    its int-to-string limit (4,300 digits) cannot be reached."""
     if value in _NULL_VALUES:
         return None
     b = _BOOL_VALUES.get(value)
     if b is not None:
         return b
+    f = _SPECIAL_FLOATS.get(value)
+    if f is not None:
+        return f
     c = value[:1]
-    if c.isdigit() or c in "+-." and len(value) > 1:
-        if _INT_RE.match(value):
-            s = value.replace("_", "")
-            sign = -1 if s[0] == "-" else 1
-            s = s.lstrip("+-")
-            if s.startswith("0b"):
-                return sign * int(s[2:], 2)
-            if s.startswith("0x"):
-                return sign * int(s[2:], 16)
-            if s.startswith("0o"):
-                return sign * int(s[2:], 8)
-            if len(s) > 1 and s[0] == "0":
-                return sign * int(s, 8)
-            return sign * int(s)
-        if _FLOAT_RE.match(value):
-            return float(value.replace("_", ""))
-        f = _SPECIAL_FLOATS.get(value)
-        if f is not None:
-            return f
+    if c in "0123456789+-":  # go-yaml's hints 'D' and 'S' (value is not empty: "" is null)
+        plain = value.replace("_", "")
+        i = _go_int(plain)
+        if i is not None:
+            return i
+        if _FLOAT_RE.match(plain):
+            return _go_float(plain, value)
+    elif c == "." and _DOT_FLOAT_RE.match(value):
+        return _go_float(value, value)
     return value
+
+
+def _go_int(s: str) -> int | None:
+    """strconv.ParseInt(s, 0, 64), else strconv.ParseUint(s, 0, 64) (no sign), else None."""
+    signed = s[:1] in ("+", "-")
+    body = s[1:] if signed else s
+    base, allowed = _BASES.get(body[:2].lower(), (0, _DECIMAL))
+    if base:
+        digits = body[2:]
+    elif len(body) > 1 and body[0] == "0":
+        base, allowed, digits = 8, _OCTAL, body[1:]
+    else:
+        base, digits = 10, body
+    if not digits or not allowed.issuperset(digits):
+        return None
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > 64:  # more than 64 bits in any base (and far below Python's digit limit)
+        return None
+    v = int(digits, base)
+    if s[:1] == "-":
+        v = -v
+    if _INT64_MIN <= v <= _INT64_MAX or (not signed and v <= _UINT64_MAX):
+        return v
+    return None
+
+
+def _go_float(s: str, value: str) -> Any:
+    """strconv.ParseFloat(s, 64): out of range (ParseFloat's ErrRange) leaves the scalar a string."""
+    f = float(s)
+    return value if f in (float("inf"), float("-inf")) else f
 
 
 def _json_key(key: Any, node: Node) -> str:
@@ -209,13 +266,19 @@ class _Builder:
         out: dict[str, Any] = {}
         merges: list[Node] = []
         stack = self.stack
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE or (key_node.tag == _PLAIN and key_node.value == "<<"):
+        for at, (key_node, value_node) in enumerate(node.value):
+            if _is_merge(key_node):
                 merges.append(value_node)
                 continue
-            key = self._key(key_node)
+            alias = key_node.__class__ is not ScalarNode and id(key_node) in self.built
+            try:
+                key = self._key(key_node)
+            except YamlProblem as p:  # an alias as a key has its anchor's node: say where the alias is
+                if alias:
+                    p.line, p.column = value_node.start_mark.line + 1, value_node.start_mark.column + 1
+                raise
             if key in out:  # recorded; the last one wins, as in go-yaml
-                self._duplicate(node, key_node, key)
+                self._duplicate(node, at, key)
             stack.append(key)
             out[key] = self.build(value_node)
             stack.pop()
@@ -232,10 +295,19 @@ class _Builder:
             out = base
         return out
 
-    def _duplicate(self, node: MappingNode, key_node: Node, key: str) -> None:
-        first = next(kn for kn, _ in node.value if kn is not key_node and self._key(kn) == key)
-        pos = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+    def _duplicate(self, node: MappingNode, at: int, key: str) -> None:
+        """The key at `node.value[at]` was set before: by an earlier key node, which may be the very
+        same node (`*a : 2` after `&a k: 1`: an alias used as a key shares its anchor's node)."""
+        key_node, value_node = node.value[at]
+        first = next((kn for kn, _ in node.value[:at] if not _is_merge(kn) and self._key(kn) == key), key_node)
+        # libyaml gives an alias no node (nor position) of its own: the value locates a repeated key node
+        mark = value_node.start_mark if first is key_node else key_node.start_mark
+        pos = Position(mark.line + 1, mark.column + 1)
         self.duplicates.append(((*self.stack, key), pos, first.start_mark.line + 1))
+
+
+def _is_merge(key_node: Node) -> bool:
+    return key_node.tag == _MERGE or (key_node.tag == _PLAIN and key_node.value == "<<")
 
 
 class NodePositions(Mapping[tuple[str | int, ...], Position]):
@@ -402,21 +474,72 @@ def _indicator(line: str, col: int) -> bool:
     return line[col:col + 1] in ("-", "?", ":") and line[col + 1:col + 2] in ("", " ", "\t", "\r")
 
 
-def parse_text(text: str, source: Source) -> Parsed:
+_YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class _BadUnicode:
+    """Where a text cannot be UTF-8: lone surrogates, which is how invalid bytes arrive (decoded with
+    `surrogateescape`: byte 0xff is U+DCFF) or what a template wrote (`"\\ud800"`)."""
+
+    line: int
+    column: int
+    message: str
+    lines: frozenset[int]  # every line (1-based) holding one
+
+
+def _bad_unicode(text: str) -> _BadUnicode | None:
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+        return None
+    except UnicodeEncodeError as e:
+        first = e.start
+    char = ord(text[first])
+    line = text.count("\n", 0, first) + 1
+    column = first - text.rfind("\n", 0, first)
+    if 0xDC80 <= char <= 0xDCFF:
+        what = f"invalid UTF-8: byte 0x{char - 0xDC00:02x} is not part of a UTF-8 character"
+    else:
+        what = f"invalid Unicode: lone surrogate U+{char:04X} cannot be written as UTF-8"
+    positions = [m.start() for m in _SURROGATE.finditer(text)]
+    more = f" ({len(positions)} such characters in the input)" if len(positions) > 1 else ""
+    lines = frozenset(text.count("\n", 0, at) + 1 for at in positions[:10_000])
+    return _BadUnicode(line, column, f"{what}; go-yaml (the API server's YAML decoder) refuses the document"
+                                     f"{more}", lines | {line})
+
+
+def parse_text(text: str | bytes, source: Source) -> Parsed:
     """Parse a multi-document YAML (or JSON) text. Problems are findings; parsing goes on after
-    a bad document where the YAML stream allows it (a syntax error ends the stream)."""
+    a bad document where the YAML stream allows it (a syntax error ends the stream).
+
+    Bytes are decoded as UTF-8; invalid bytes (and lone surrogates in a text) are a yaml-syntax
+    finding at the first one, as go-yaml refuses them. The document holding them is dropped (go-yaml
+    refuses it whole); the others are parsed and validated (kubectl and kubeadm split a stream into
+    documents before decoding each)."""
     docs: list[Document] = []
     findings: list[Finding] = []
     if type(text) is not str:  # libyaml takes exact str only (not Markup or other str subclasses)
-        text = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else str(text)
-    if len(text) > MAX_BYTES:
+        text = text.decode("utf-8", errors="surrogateescape") if isinstance(text, bytes) else str(text)
+    size = len(text)
+    if MAX_BYTES // 4 < size <= MAX_BYTES and not text.isascii():
+        size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
         findings.append(_finding(source, "yaml-limits",
-                                 f"input is {len(text)} bytes, more than the {MAX_BYTES} allowed", 1, 1, 0))
+                                 f"input is more than {MAX_BYTES} bytes, the most kvalidate reads", 1, 1, 0))
         return Parsed(docs, findings)
+    bad = _bad_unicode(text)
+    bad_doc: int | None = None  # the first document dropped for it
+    if bad is not None:
+        text = _SURROGATE.sub("\ufffd", text)
     deep = _too_deep(text)
     if deep:
         findings.append(_finding(source, "yaml-limits", f"document nested deeper than {MAX_DEPTH} levels",
                                  deep, 1, 0))
+        if bad is not None:
+            findings.insert(0, _finding(source, "yaml-syntax", bad.message, bad.line, bad.column, 0))
         return Parsed(docs, findings)
     parser = _Composer(text)
     index = 0
@@ -424,6 +547,10 @@ def parse_text(text: str, source: Source) -> Parsed:
         while parser.check_node():
             root = parser.get_node()
             if root is None:
+                continue
+            if bad is not None and any(root.start_mark.line < n <= root.end_mark.line + 1 for n in bad.lines):
+                bad_doc = index if bad_doc is None else bad_doc
+                index += 1
                 continue
             try:
                 b = _Builder()
@@ -437,12 +564,20 @@ def parse_text(text: str, source: Source) -> Parsed:
                                          root.start_mark.line + 1, 1, index))
                 index += 1
                 continue
+            except Exception as e:  # a bug of the builder's: this document only, the others go on
+                findings.append(_finding(source, "internal-error", internal_message(e, "reading this document"),
+                                         root.start_mark.line + 1, root.start_mark.column + 1, index))
+                index += 1
+                continue
             if data is not None:
                 docs.append(Document(data, index, NodePositions(root), source, b.duplicates))
             index += 1
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        breaks = _YAML_BREAKS.split(text)  # lines as libyaml counts them (a lone CR is a break)
+        if line > len(breaks):  # libyaml's end of a stream without a final newline is a line further
+            line, col = len(breaks), len(breaks[-1]) + 1
         msg = " ".join(x for x in (e.context, e.problem) if x)
         if e.problem == _LIBYAML_DEPTH:  # a nesting _too_deep could not see (indentation inside flow)
             findings.append(_finding(source, "yaml-limits", f"document nested too deeply ({msg})", line, col, index))
@@ -450,8 +585,12 @@ def parse_text(text: str, source: Source) -> Parsed:
             findings.append(_finding(source, "yaml-syntax", f"invalid YAML: {msg}", line, col, index))
     except (yaml.YAMLError, RecursionError) as e:
         findings.append(_finding(source, "yaml-syntax", f"invalid YAML: {e}", 1, 1, index))
+    except Exception as e:  # a bug of kvalidate's (or of the parser's): what was read so far is kept
+        findings.append(_finding(source, "internal-error", internal_message(e, "parsing this input"), 1, 1, index))
     finally:
         parser.dispose()
+    if bad is not None:
+        findings.insert(0, _finding(source, "yaml-syntax", bad.message, bad.line, bad.column, bad_doc or 0))
     return Parsed(docs, findings)
 
 
@@ -470,10 +609,12 @@ SUFFIXES = (".yaml", ".yml", ".json")
 
 def iter_inputs(paths: list[str]) -> Iterator[tuple[str, str]]:
     """(label, text) for every input: files, directories (recursively: *.yaml, *.yml, *.json),
-    or `-` for stdin. An unreadable path is a SetupError (exit 2)."""
+    or `-` for stdin. An unreadable path is a SetupError (exit 2). Files and stdin alike are read up
+    to MAX_BYTES + 1 bytes (more is a yaml-limits finding of parse_text) and decoded as UTF-8 with
+    invalid bytes kept as lone surrogates, which parse_text reports (yaml-syntax)."""
     for raw in paths:
         if raw == "-":
-            yield "<stdin>", sys.stdin.read()
+            yield "<stdin>", _read_stdin()
             continue
         p = Path(raw)
         if p.is_dir():
@@ -486,13 +627,25 @@ def iter_inputs(paths: list[str]) -> Iterator[tuple[str, str]]:
             raise SetupError(f"cannot read {raw}: no such file or directory")
 
 
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def _read_stdin() -> str:
+    """At most MAX_BYTES + 1 bytes of stdin (`validate - < /dev/zero` ends as a finding, not 2 GB)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    try:
+        if stream is None:  # a text-only stdin (an embedding program's StringIO)
+            return sys.stdin.read(MAX_BYTES + 1)
+        return _decode(stream.read(MAX_BYTES + 1))
+    except OSError as e:
+        raise SetupError(f"cannot read stdin: {e.strerror or e}") from e
+
+
 def _read(p: Path) -> str:
     try:
-        size = p.stat().st_size
         with p.open("rb") as fh:
             data = fh.read(MAX_BYTES + 1)
     except OSError as e:
         raise SetupError(f"cannot read {p}: {e.strerror or e}") from e
-    if size > MAX_BYTES:
-        return data.decode("utf-8", errors="replace")  # parse_text turns the length into a finding
-    return data.decode("utf-8", errors="replace")
+    return _decode(data)  # over MAX_BYTES: parse_text turns the length into a finding

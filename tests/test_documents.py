@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from kvalidate import documents
@@ -42,6 +47,29 @@ SRC = Source("t.yaml")
         ("v1.33", "v1.33"),
         ("1.2.3", "1.2.3"),
         ("+", "+"),
+        # go-yaml v2's resolve: ParseInt(s, 0, 64), ParseUint(s, 0, 64), then ParseFloat for the
+        # yamlStyleFloat shape; what none accepts stays a string (sigs.k8s.io/yaml hands that to JSON)
+        ("09", 9.0),  # not octal: ParseInt fails, ParseFloat takes it
+        ("0_9", 9.0),
+        ("-0x1F", -31),
+        ("0X1f", 31),
+        ("0B11", 3),
+        ("9223372036854775807", 2**63 - 1),
+        ("-9223372036854775808", -(2**63)),
+        ("18446744073709551615", 2**64 - 1),  # ParseUint
+        ("+18446744073709551615", 1.8446744073709552e19),  # ParseUint takes no sign: a float
+        ("18446744073709551616", 1.8446744073709552e19),  # beyond 64 bits: ParseFloat
+        ("-9223372036854775809", -9.223372036854776e18),
+        ("1" * 400, "1" * 400),  # ParseFloat out of range: a string
+        ("1" * 5000, "1" * 5000),  # beyond Python's int-to-string limit too
+        ("0x" + "f" * 5000, "0x" + "f" * 5000),
+        ("0" * 5000 + "17", 15),  # octal with many leading zeros is still 15
+        ("1e400", "1e400"),
+        ("1e-400", 0.0),
+        (".5", 0.5),
+        (".5_0", ".5_0"),  # ParseFloat refuses underscores without a base prefix
+        ("0x", "0x"),
+        ("٣", "٣"),  # a non-ASCII digit is no number to go-yaml
     ],
 )
 def test_scalars_typed_like_go_yaml_v2(scalar: str, expected: object) -> None:
@@ -87,6 +115,29 @@ def test_duplicate_keys_are_recorded_with_both_lines_and_last_wins() -> None:
     doc = parse_text(text, SRC).documents[0]
     assert doc.data["metadata"]["name"] == "b"
     assert doc.duplicates == [(("metadata", "name"), Position(4, 3), 2)]
+
+
+@pytest.mark.parametrize(
+    ("text", "duplicates"),
+    [
+        # an alias as a key: libyaml gives it its anchor's node; the duplicate is located at its value
+        ("&x k: 1\n*x : 2\n", [(("k",), Position(2, 6), 1)]),
+        ("a: &x k\n*x : 1\nk: 3\n", [(("k",), Position(3, 1), 1)]),
+        ("a: &x k\n*x : 1\n", []),
+    ],
+)
+def test_alias_keys(text: str, duplicates: list[object]) -> None:
+    parsed = parse_text(text, SRC)
+    assert parsed.findings == []
+    assert [d.duplicates for d in parsed.documents] == [duplicates]
+
+
+@pytest.mark.parametrize(("text", "line"), [("a: &x [1]\n*x : 2\n", 2), ("? &x [a]\n: 1\n", 1),
+                                            ("? &x {a: 1}\n: 1\nb: *x\n", 1)])
+def test_a_collection_as_a_key_is_a_finding_at_its_line(text: str, line: int) -> None:
+    """go-yaml: `invalid map key`; the alias's line when the key is an alias."""
+    parsed = parse_text(text, SRC)
+    assert [(f.rule, f.line) for f in parsed.findings] == [("yaml-syntax", line)]
 
 
 def test_merge_keys_explicit_keys_win() -> None:
@@ -218,3 +269,90 @@ def test_str_subclasses_are_parsed() -> None:
     from markupsafe import Markup
 
     assert parse_text(Markup("a: 1\n"), SRC).documents[0].data == {"a": 1}
+
+
+@pytest.mark.parametrize(("text", "line"), [("a: 1\rb: [\n", 3), ("a: 1\r\nb: [\r\n", 3), ("a: 1\nb: [\n", 3),
+                                            ("a: 1\u2028b: [", 2), ("a: 1\nb: [", 2), ("a: 1\n\x85b: [", 3)])
+def test_lines_are_counted_as_yaml_counts_them(text: str, line: int) -> None:
+    """A lone CR, NEL, LS or PS is a line break to libyaml and go-yaml alike: findings use their lines."""
+    assert [(f.rule, f.line) for f in parse_text(text, SRC).findings] == [("yaml-syntax", line)]
+
+
+def test_input_size_is_counted_in_utf8_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_BYTES", 100)
+    assert parse_text("a: " + "é" * 40 + "\n", SRC).findings == []  # 84 bytes
+    parsed = parse_text("a: " + "é" * 60 + "\n", SRC)  # 64 characters, 124 bytes
+    assert [f.rule for f in parsed.findings] == ["yaml-limits"]
+
+
+INVALID_UTF8 = [
+    # (bytes, findings (rule, line, column), data of the documents kept)
+    (b"a: \xff\n", [("yaml-syntax", 1, 4)], []),
+    (b"a: 1\n# comment \xc3\n", [("yaml-syntax", 2, 11)], []),
+    (b"a: 1\n---\nb: x\xe2\x82\n---\nc: 3\n", [("yaml-syntax", 3, 5)], [{"a": 1}, {"c": 3}]),
+    (b"a: 1\n---\nb: \xed\xa0\x80\n", [("yaml-syntax", 3, 4)], [{"a": 1}]),  # an encoded surrogate
+    (b"a: \xc3\xa9\n", [], [{"a": "\u00e9"}]),
+]
+
+
+@pytest.mark.parametrize(("raw", "findings", "data"), INVALID_UTF8)
+def test_invalid_utf8_is_a_finding_at_its_line(raw: bytes, findings: list[object], data: list[object]) -> None:
+    """go-yaml refuses invalid UTF-8: a yaml-syntax finding at the first bad byte; the document
+    holding it is dropped, the others are kept."""
+    for text in (raw, raw.decode("utf-8", "surrogateescape")):  # bytes, or a file read as kvalidate reads it
+        parsed = parse_text(text, SRC)
+        assert [(f.rule, f.line, f.column) for f in parsed.findings] == findings
+        assert [d.data for d in parsed.documents] == data
+    if findings:
+        assert "invalid UTF-8" in parsed.findings[0].message
+
+
+def test_lone_surrogate_in_a_text_is_a_finding() -> None:
+    parsed = parse_text("a: 1\nb: \ud800\n", SRC)
+    assert [(f.rule, f.line, f.column) for f in parsed.findings] == [("yaml-syntax", 2, 4)]
+    assert "U+D800" in parsed.findings[0].message
+
+
+def test_files_keep_invalid_bytes_for_parse_text(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_bytes(b"a: 1\nb: \xff\n")
+    [(label, text)] = list(documents.iter_inputs([str(f)]))
+    assert [(x.rule, x.line) for x in parse_text(text, Source(label)).findings] == [("yaml-syntax", 2)]
+
+
+class _Stdin:
+    """What sys.stdin offers: a text stream with a binary `buffer` (that counts what is read)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.buffer = io.BytesIO(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "rules"),
+    [
+        (b"a: 1\n" * 30, ["yaml-limits"]),  # 150 bytes
+        (b"a: 1\n" * 20, []),  # 100 bytes: at the limit
+        (b"a: \xff\n", ["yaml-syntax"]),
+    ],
+)
+def test_stdin_is_limited_and_checked_like_a_file(monkeypatch: pytest.MonkeyPatch, data: bytes,
+                                                   rules: list[str]) -> None:
+    monkeypatch.setattr(documents, "MAX_BYTES", 100)
+    stdin = _Stdin(data)
+    monkeypatch.setattr(sys, "stdin", stdin)
+    [(label, text)] = list(documents.iter_inputs(["-"]))
+    assert label == "<stdin>"
+    assert stdin.buffer.tell() <= 101  # never more than MAX_BYTES + 1 read
+    assert [f.rule for f in parse_text(text, Source(label)).findings] == rules
+
+
+def test_stdin_of_dev_zero_ends_as_a_finding() -> None:
+    """`kvalidate validate - < /dev/zero` used to grow to 1.8 GB before a MemoryError: now it reads
+    16 MiB + 1 and says so. Bounded generously (the read and the check take ~1 s and ~60 MB here)."""
+    exe = Path(sys.executable).parent / "kvalidate"
+    with open("/dev/zero", "rb") as zero:
+        proc = subprocess.run([str(exe), "validate", "-"], stdin=zero, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines()[0] == \
+        "<stdin>:1:1: error yaml-limits: input is more than 16777216 bytes, the most kvalidate reads"
+    assert proc.stderr == ""

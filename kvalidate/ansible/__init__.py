@@ -40,11 +40,18 @@ __all__ = ["DEFAULT_RESULT", "Engine", "Finding", "Inventory", "ModuleCall", "Re
 def parse_extra_vars(specs: Iterable[str], files: Iterable[Path] = ()) -> dict[str, Any]:
     """`--vars FILE` (YAML) first, then `-e` specs in the order given (`k=v k2=v2`, `@file`, or a
     YAML/JSON mapping), a later one winning, as `ansible-playbook -e` merges them. `k=v` values stay
-    strings. Anything unreadable is a one-line SetupError."""
+    strings. Anything unreadable is a one-line SetupError.
+
+    Text that is not UTF-8 (an `-e` argument with invalid bytes, which Python hands over as lone
+    surrogates, or a vars file) is unusable input, a SetupError naming it: these are the user's own
+    command line, not content under check, and a value that cannot be written as UTF-8 would only
+    fail later in every template that uses it."""
     out: dict[str, Any] = {}
     for f in files:
         out.update(_vars_file(f))
     for spec in specs:
+        if _not_utf8(spec):
+            raise SetupError(f"extra vars {_shown(spec)} are not valid UTF-8")
         if spec.startswith("@"):
             out.update(_vars_file(Path(spec[1:])))
         elif spec.lstrip().startswith(("{", "[")):
@@ -57,7 +64,46 @@ def parse_extra_vars(specs: Iterable[str], files: Iterable[Path] = ()) -> dict[s
             out.update(data)
         else:
             out.update(parse_kv(spec))
+    bad = _first_not_utf8(out)
+    if bad is not None:  # a YAML/JSON "\udcff" escape: no UTF-8 text can hold it
+        raise SetupError(f"extra vars hold text that is not valid UTF-8 (a lone surrogate): {_shown(bad)}")
     return out
+
+
+def _not_utf8(text: str) -> bool:
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _shown(text: str) -> str:
+    """`text` printable on any terminal: invalid bytes as `\\xff`, lone surrogates as `\\ud800`."""
+    raw = text.encode("utf-8", "surrogateescape" if _escapes_only(text) else "backslashreplace")
+    return "'" + raw.decode("utf-8", "backslashreplace") + "'"
+
+
+def _escapes_only(text: str) -> bool:
+    return all(0xDC80 <= ord(c) <= 0xDCFF for c in text if 0xD800 <= ord(c) <= 0xDFFF)
+
+
+def _first_not_utf8(data: Any) -> str | None:
+    """The first key or string in extra vars that cannot be written as UTF-8, or None."""
+    stack = [data]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if _not_utf8(v):
+                return v
+        elif isinstance(v, Mapping):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
+    return None
 
 
 def _one_line(e: Exception) -> str:
@@ -69,6 +115,9 @@ def _vars_file(f: Path) -> dict[str, Any]:
         data = yaml.safe_load(f.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
         raise SetupError(f"cannot read vars file {f}: {_one_line(e)}") from e
+    except UnicodeDecodeError as e:
+        raise SetupError(f"cannot read vars file {f}: not valid UTF-8 (byte 0x{e.object[e.start]:02x} at offset "
+                         f"{e.start})") from e
     if data is not None and not isinstance(data, Mapping):
         raise SetupError(f"vars file {f} is not a mapping")
     return dict(data or {})

@@ -77,11 +77,6 @@ def consumer_for(api_version: str, kind: str) -> Consumer:
     return CONSUMERS.get((group, kind)) or CONSUMERS.get((group, "*")) or _APISERVER_CFG
 
 
-def _file_name(api_version: str, kind: str) -> str:
-    group, _, version = api_version.rpartition("/")
-    return f"{group or 'core'}_{version}_{kind}.json"
-
-
 @cache
 def covered_minors() -> tuple[str, ...]:
     """The minors with generated schemas, oldest first (`1.27`, ...)."""
@@ -96,10 +91,24 @@ def _manifest() -> dict[str, Any]:
     return files
 
 
+@cache
+def _files() -> dict[tuple[str, str], dict[str, str]]:
+    """(apiVersion, kind) -> {minor: file relative to the pinned data}, from MANIFEST.json (a test
+    checks it lists every file). Lookups read only files named here: a document's apiVersion and
+    kind are keys of this table, never parts of a path, so `apiVersion: ../../../../tmp/x/evil/v1`
+    or a 300-character kind is simply not found (`no-schema`)."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for rel, meta in _manifest().items():
+        parts = rel.split("/")
+        if len(parts) == 3 and parts[0] == "components" and parts[1].startswith("v"):
+            out.setdefault((meta["apiVersion"], meta["kind"]), {})[parts[1][1:]] = rel
+    return out
+
+
 def _pick_minor(minor: str, api_version: str, kind: str) -> str | None:
     """Nearest covered minor <= `minor` that has the kind, else the nearest above."""
-    fname = _file_name(api_version, kind)
-    have = [m for m in covered_minors() if ((pinned_schemas() / "components") / f"v{m}" / fname).is_file()]
+    files = _files().get((api_version, kind), {})
+    have = [m for m in covered_minors() if m in files]
     if not have:
         return None
     want = minor_key(minor)
@@ -139,7 +148,7 @@ def lookup(minor: str, api_version: str, kind: str) -> SchemaEntry | None:
     picked = _pick_minor(minor, api_version, kind)
     if picked is None:
         return None
-    rel = f"components/v{picked}/{_file_name(api_version, kind)}"
+    rel = _files()[(api_version, kind)][picked]
     c = consumer_for(api_version, kind)
     return SchemaEntry(_load(rel), _describe(rel, picked, minor), c.severity, c.consumer)
 
@@ -156,7 +165,7 @@ def unserved(minor: str, api_version: str, kind: str) -> str | None:
     picked = _pick_minor(minor, api_version, kind)
     if picked is None or minor_key(picked) == minor_key(minor):
         return None
-    if ((pinned_schemas() / "components") / f"v{minor}").is_dir() and minor_key(picked) < minor_key(minor):
+    if minor in have and minor_key(picked) < minor_key(minor):
         return f"{api_version} {kind} is no longer served by Kubernetes {minor} (last in {picked})"
     return f"{api_version} {kind} is not served yet by Kubernetes {minor} (first in {picked})"
 

@@ -47,6 +47,9 @@ def _aliases(project: str) -> dict[str, str]:
 
 @cache
 def _index(project: str, version: str) -> dict[tuple[str, str], str]:
+    """(apiVersion, kind) -> file name, of the files in one pinned directory (`version` is one of
+    `pinned_versions`: `_choose` picks nothing else). A document's apiVersion and kind are only
+    keys here, never parts of a path."""
     out: dict[tuple[str, str], str] = {}
     for f in sorted((_crds() / project / version).glob("*.json")):
         group, ver, kind = f.stem.rsplit("_", 2)
@@ -70,7 +73,7 @@ def _choose(project: str, wanted: str | None) -> tuple[str, str] | None:
     wanted = wanted.lstrip("v")
     if wanted in have:
         return wanted, ""
-    if wanted in _aliases(project):
+    if _aliases(project).get(wanted) in have:  # a pinned directory, never a path from the cell's variables
         return _aliases(project)[wanted], f"same CRD file as {wanted}"
     below = [v for v in have if version_key(v) <= version_key(wanted)]
     used = below[-1] if below else have[0]

@@ -120,6 +120,8 @@ def check_metadata(data: dict[str, Any], api_version: str, kind: str) -> Iterato
     labels = meta.get("labels")
     if isinstance(labels, dict):
         for key, value in labels.items():
+            if not isinstance(key, str):
+                continue
             for err in _label_key(key):
                 yield ("metadata", "labels", key), f"Invalid value: {_q(key)}: {err}"
             if isinstance(value, str):
@@ -128,5 +130,5 @@ def check_metadata(data: dict[str, Any], api_version: str, kind: str) -> Iterato
     annotations = meta.get("annotations")
     if isinstance(annotations, dict):
         for key in annotations:
-            for err in _label_key(key):
+            for err in _label_key(key) if isinstance(key, str) else ():
                 yield ("metadata", "annotations", key), f"Invalid value: {_q(key)}: {err}"

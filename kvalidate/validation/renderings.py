@@ -78,7 +78,8 @@ def check_renderings(renderings: Iterable[RenderingLike], store: SchemaStore, *,
         result.checked.append(label if not cell else f"{cell}:{label}")
         if not is_yaml(r):
             continue
-        key = hashlib.blake2b(r.text.encode(), digest_size=16).digest()
+        # surrogatepass: a template may write lone surrogates; parse_text makes them a finding
+        key = hashlib.blake2b(r.text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         if key not in cache:
             cache[key] = _relative_findings(r.text, store)
         findings, docs = cache[key]

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from kvalidate.documents import expand_lists, iter_inputs, parse_text
+from kvalidate.documents import expand_lists, internal_message, iter_inputs, parse_text
 from kvalidate.model import Document, Finding, Position, Result, Severity, Source, field_path
 from kvalidate.schemas.core import BASE64_PATTERN, QUANTITY_MESSAGE, QUANTITY_PATTERN
 from kvalidate.schemas.entry import API_CONSUMER, SchemaEntry
@@ -118,7 +118,12 @@ def validate_document(doc: Document, store: SchemaStore, *, require_kind: bool =
     out: list[Finding] = []
     for obj, prefix in expand_lists(doc.data):
         em = _Emitter(doc, obj, prefix)
-        out.extend(_validate_object(em, obj, store, require_kind))
+        try:
+            for f in _validate_object(em, obj, store, require_kind):
+                out.append(f)
+        except Exception as e:  # kvalidate's bug: a finding at this object; the other objects go on
+            out.append(em.finding(Severity.ERROR, "internal-error", internal_message(e, "validating this object"),
+                                  ()))
     return out
 
 

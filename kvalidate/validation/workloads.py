@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from kvalidate.model import Severity
 from kvalidate.validation.names import dns1123_label
@@ -28,6 +28,17 @@ _IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 def _q(v: Any) -> str:
     return f'"{v}"' if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else repr(v)
+
+
+def _int(v: Any) -> TypeGuard[int]:
+    """An integer the schema can have confirmed (a bool is no port number)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _list(v: Any) -> list[Any]:
+    """A list field, or nothing when the document holds something else there (the schema reports
+    the type; these checks never guess at data it has not confirmed)."""
+    return v if isinstance(v, list) else []
 
 
 def pod_spec_paths(kind: str, obj: Mapping[str, Any]) -> Iterator[tuple[Path_, Mapping[str, Any]]]:
@@ -71,7 +82,7 @@ def _ports(base: Path_, ports: Any) -> Iterator[Problem]:
         if not isinstance(p, Mapping):
             continue
         cp = p.get("containerPort")
-        if isinstance(cp, int) and not 1 <= cp <= 65535:
+        if _int(cp) and not 1 <= cp <= 65535:
             yield Severity.ERROR, (*base, i, "containerPort"), \
                 f"Invalid value: {cp}: must be between 1 and 65535, inclusive"
         proto = p.get("protocol")
@@ -85,6 +96,8 @@ def _ports(base: Path_, ports: Any) -> Iterator[Problem]:
             if name in names:
                 yield Severity.ERROR, (*base, i, "name"), f"Duplicate value: {_q(name)}"
             names.add(name)
+        if not _int(cp) or not (proto is None or isinstance(proto, str)):
+            continue  # a port of the wrong type: the schema's finding; nothing to compare
         key = (cp, proto or "TCP")
         if key in seen:
             yield Severity.WARNING, (*base, i), f"duplicate port definition with containerPort {cp} and " \
@@ -102,7 +115,7 @@ def _container(base: Path_, c: Mapping[str, Any], volumes: set[str] | None) -> I
         yield Severity.ERROR, (*base, "image"), "Required value"
     yield from _ports((*base, "ports"), c.get("ports"))
     env_names: set[str] = set()
-    for i, e in enumerate(c.get("env") or []):
+    for i, e in enumerate(_list(c.get("env"))):
         if not isinstance(e, Mapping):
             continue
         en = e.get("name")
@@ -115,9 +128,8 @@ def _container(base: Path_, c: Mapping[str, Any], volumes: set[str] | None) -> I
                 yield Severity.WARNING, (*base, "env", i, "name"), \
                     f"duplicate name {_q(en)} (the API server only warns; the last value wins)"
             env_names.add(en)
-    mounts = c.get("volumeMounts") or []
     paths: set[str] = set()
-    for i, m in enumerate(mounts if isinstance(mounts, list) else []):
+    for i, m in enumerate(_list(c.get("volumeMounts"))):
         if not isinstance(m, Mapping):
             continue
         mn = m.get("name")
@@ -133,8 +145,7 @@ def _container(base: Path_, c: Mapping[str, Any], volumes: set[str] | None) -> I
 
 def check_pod_spec(base: Path_, spec: Mapping[str, Any], kind: str) -> Iterator[Problem]:
     volumes: set[str] = set()
-    raw_volumes = spec.get("volumes")
-    for i, v in enumerate(raw_volumes if isinstance(raw_volumes, list) else []):
+    for i, v in enumerate(_list(spec.get("volumes"))):
         vn = v.get("name") if isinstance(v, Mapping) else None
         if isinstance(vn, str):
             if vn in volumes:
@@ -144,8 +155,7 @@ def check_pod_spec(base: Path_, spec: Mapping[str, Any], kind: str) -> Iterator[
             volumes.add(vn)
     names: set[str] = set()
     for group in ("initContainers", "containers"):
-        items = spec.get(group)
-        for i, c in enumerate(items if isinstance(items, list) else []):
+        for i, c in enumerate(_list(spec.get(group))):
             if not isinstance(c, Mapping):
                 continue
             cn = c.get("name")
@@ -160,14 +170,19 @@ def check_pod_spec(base: Path_, spec: Mapping[str, Any], kind: str) -> Iterator[
 
 
 def _selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """False only when the selector, read as the schema types it, surely misses the labels; a part of
+    the wrong type (the schema's finding) cannot be evaluated and counts as matching."""
     match = selector.get("matchLabels") or {}
-    if not isinstance(match, Mapping) or any(labels.get(k) != v for k, v in match.items()):
+    if isinstance(match, Mapping) and any(labels.get(k) != v for k, v in match.items()):
         return False
-    for expr in selector.get("matchExpressions") or []:
+    for expr in _list(selector.get("matchExpressions")):
         if not isinstance(expr, Mapping):
             continue
-        key, op, values = str(expr.get("key")), expr.get("operator"), expr.get("values") or []
-        if op == "In" and labels.get(key) not in values or op == "NotIn" and labels.get(key) in values \
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if not isinstance(key, str) or not isinstance(values, list):
+            continue
+        value = labels.get(key)
+        if op == "In" and value not in values or op == "NotIn" and value in values \
                 or op == "Exists" and key not in labels or op == "DoesNotExist" and key in labels:
             return False
     return True
@@ -198,6 +213,8 @@ def check_workload(kind: str, obj: Mapping[str, Any]) -> Iterator[Problem]:
 
 def _service(spec: Mapping[str, Any]) -> Iterator[Problem]:
     stype = spec.get("type") or "ClusterIP"
+    if not isinstance(stype, str):
+        stype = "ClusterIP"  # the schema reports the type; check the rest as the default type
     headless = spec.get("clusterIP") == "None"
     ports = spec.get("ports")
     if not ports and stype != "ExternalName" and not headless:
@@ -207,7 +224,7 @@ def _service(spec: Mapping[str, Any]) -> Iterator[Problem]:
         if not isinstance(p, Mapping):
             continue
         port = p.get("port")
-        if isinstance(port, int) and not 1 <= port <= 65535:
+        if _int(port) and not 1 <= port <= 65535:
             yield Severity.ERROR, ("spec", "ports", i, "port"), \
                 f"Invalid value: {port}: must be between 1 and 65535, inclusive"
         name = p.get("name")
@@ -222,7 +239,7 @@ def _service(spec: Mapping[str, Any]) -> Iterator[Problem]:
             yield Severity.ERROR, ("spec", "ports", i, "protocol"), \
                 f"Unsupported value: {_q(proto)}: supported values: " + ", ".join(_q(x) for x in _PROTOCOLS)
         target = p.get("targetPort")
-        if isinstance(target, int) and not 1 <= target <= 65535:
+        if _int(target) and not 1 <= target <= 65535:
             yield Severity.ERROR, ("spec", "ports", i, "targetPort"), \
                 f"Invalid value: {target}: must be between 1 and 65535, inclusive"
         elif isinstance(target, str) and target:

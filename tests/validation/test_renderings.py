@@ -138,3 +138,13 @@ def test_template_line_inside_a_loop() -> None:
     template = ["items:", "{% for i in xs %}", "  - name: {{ i }}", "    port: {{ port }}", "{% endfor %}", "end: 1"]
     rendered = ["items:", "  - name: a", "    port: 1", "  - name: b", "    port: 2", "end: 1"]
     assert [template_line(template, rendered, n) for n in (2, 5, 6)] == [3, 4, 6]
+
+
+def test_a_rendering_that_is_not_utf8_is_a_finding_at_its_line(store: SchemaStore) -> None:
+    """A template can write a lone surrogate (`{{ '\\udcff' }}`, or an invalid byte of a variable):
+    a yaml-syntax finding at its line, the rest of the cell goes on."""
+    bad = R("roles/r/templates/cm.yaml.j2", "/etc/cm.yaml", "node1", "a: 1\nb: \udcff\n")
+    good = R("roles/r/templates/ok.yaml.j2", "/etc/ok.yaml", "node1", "a: 1\na: 2\n")
+    findings = check_renderings([bad, good], store).findings
+    assert [(f.rule, f.line, f.dest) for f in findings] == [("yaml-syntax", 2, "/etc/cm.yaml"),
+                                                            ("duplicate-key", 2, "/etc/ok.yaml")]
