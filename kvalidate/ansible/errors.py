@@ -9,7 +9,7 @@ Rules (the `rule` of a `Finding` made here):
 - `variable-cycle`: a variable that depends on itself; the message names the chain.
 - `forbidden-lookup`: a lookup kvalidate does not run (pipe, url, ...).
 - `sandbox`: a template tried to escape the sandbox, or exceeded the time or size limits (a MemoryError
-  too: the worker's memory cap, `run.check.Limits`).
+  too: the worker's memory cap, `run.workers.Limits`).
 - `load-error`: a playbook, task, role or vars file that cannot be read or parsed.
 - `task-failed`: an `assert` or `fail` task failed for a host (the host stops, as in Ansible).
 - `internal-error`: a bug of kvalidate's, not of the template (`is_internal`); located in kvalidate's

@@ -18,7 +18,8 @@ from ksfixture import FILES, TYPHA, write_checkout
 import kvalidate.run.check as check_mod
 from kvalidate.cli import main
 from kvalidate.model import Cell, Finding, Result, SetupError
-from kvalidate.run.check import CheckOptions, Limits, death, run_check
+from kvalidate.run.check import CheckOptions, Limits, run_check
+from kvalidate.run.workers import death
 
 BUGGY = {"typha_enabled": True, "typha_secure": True, "calico_ipam_host_local": True}
 CLEAN = {"typha_enabled": True}
