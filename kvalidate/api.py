@@ -77,8 +77,10 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
     if request.auto or (matrix is not None and matrix.auto):
         others = [open_ref(root, r) for r in refs[1:]]
     said: list[str] = []
+    details: list[str] = []
     cells = plan_cells(first, matrix, over, request.shard, checkout_arg=request.checkout_arg or str(request.checkout),
-                       auto=request.auto, more_checkouts=others, notes=said)
+                       auto=request.auto, more_checkouts=others, notes=said,
+                       details=details)
     if emit_dir is not None:
         check_emit_names([*refs, *(c.name for c in cells)])
     for note in said:
@@ -86,7 +88,7 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
             notes(note)
     return CheckOptions(checkout=root, cells=tuple(cells), refs=refs, hosts=request.hosts,
                         kube_version=request.kube_version, facts_files=request.facts_files,
-                        emit_dir=emit_dir, jobs=max(1, request.jobs))
+                        emit_dir=emit_dir, jobs=max(1, request.jobs), notes=(*said, *details))
 
 
 def check(request: CheckRequest, progress: Progress | None = None,

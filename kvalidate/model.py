@@ -151,10 +151,15 @@ class Cell:
     kube_version: str = ""
     description: str = ""
     command: str = ""
+    auto: bool = False  # made by automatic coverage (`--auto`), not named by the user
+    # automatic cells: template -> the shorter command that opens it as this cell does (only
+    # what differs from the base cell)
+    reproduce: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["extra_vars"] = dict(self.extra_vars)
+        d["reproduce"] = dict(self.reproduce)
         return d
 
 
@@ -221,6 +226,11 @@ class Result:
     checked: list[str] = field(default_factory=list)  # labels of the files (renderings) checked
     cells: list[Cell] = field(default_factory=list)
     stats: RunStats = field(default_factory=RunStats)
+    # findings of automatic cells that say the assignment is infeasible (the checkout's own check
+    # refuses it, it names a role the checkout lacks, it leaves a documented input undefined):
+    # the report's notes, never errors
+    infeasible: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the planning had to say (automatic coverage)
 
     @property
     def errors(self) -> int:
@@ -237,6 +247,8 @@ class Result:
         """Add `other` (a cell's result, or a shard's report): findings and counts summed, run
         counters united, cells united by name. Findings are not re-sorted: call `sort()` once."""
         self.findings.extend(other.findings)
+        self.infeasible.extend(other.infeasible)
+        self.notes.extend(n for n in other.notes if n not in self.notes)
         self.documents += other.documents
         self.files += other.files
         self.checked.extend(other.checked)
@@ -249,6 +261,7 @@ class Result:
 
     def sort(self) -> None:
         self.findings.sort(key=Finding.sort_key)
+        self.infeasible.sort(key=Finding.sort_key)
 
     def summary(self) -> dict[str, Any]:
         by_rule: dict[str, int] = {}
@@ -264,4 +277,5 @@ class Result:
             "by_rule": dict(sorted(by_rule.items())),
             "no_schema_kinds": no_schema,
             **self.stats.to_dict(),
+            **({"infeasible": len(self.infeasible)} if self.infeasible else {}),
         }

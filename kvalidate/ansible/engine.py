@@ -129,6 +129,9 @@ class Engine:
         self.current: dict[str, Any] = {}  # task context for lookups and renderings
         self.task_runs: dict[str, int] = {}  # host -> tasks run (not skipped), for role deduplication
         self.record_gates = record_gates  # automatic coverage: RunResult.gates (tasks.record_gate)
+        self.peeked_tasks = 0  # peek.py: tasks walked behind skipped includes (bounded)
+        self.peeked_files: set[tuple[Any, ...]] = set()
+        self.gate_index: dict[Any, Any] = {}  # tasks.record_gate: each recorded gate, by itself
         self._gate_defaults: dict[tuple[str, ...], dict[str, Any]] = {}
 
     # -- public entry points ------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from kvalidate.ansible.conditions import action_of, check_when, short
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.loader import LoadError, Role, find_role, load_role, role_entry, task_file
 from kvalidate.ansible.lookups.core import tree_path
-from kvalidate.ansible.tasks import execute_task, loop_items
+from kvalidate.ansible.peek import INCLUDE_ROLE, INCLUDE_TASKS, peek_include, selected
+from kvalidate.ansible.tasks import execute_task, loop_items, when_after_loop_error
 from kvalidate.ansible.types import PlayState, RoleCtx, TaskCtx
 from kvalidate.ansible.variables import Scope
 from kvalidate.model import Finding, Severity
@@ -29,8 +30,6 @@ from kvalidate.model import Finding, Severity
 if TYPE_CHECKING:
     from kvalidate.ansible.engine import Engine
 
-INCLUDE_TASKS = frozenset({"include_tasks", "import_tasks", "include"})
-INCLUDE_ROLE = frozenset({"include_role", "import_role"})
 
 
 def load_failure(engine: Engine, e: LoadError) -> None:
@@ -250,8 +249,8 @@ def _per_host(engine: Engine, task: Mapping[str, Any], hosts: list[str], ctx: Ta
         try:
             try:
                 items = loop_items(engine, task, scope, ctx)
-            except UndefinedError:
-                if not check_when(engine, conds, scope):  # undefined loop + false when: skipped
+            except UndefinedError as loop_error:
+                if not when_after_loop_error(engine, conds, scope, loop_error):  # undefined loop, false when
                     continue
                 raise
             for top in items if items is not None else [{}]:
@@ -279,8 +278,11 @@ def _include_tasks(engine: Engine, task: Mapping[str, Any], kind: str, args: Any
         batch = batches.setdefault((fname, id(top) if top else 0), ([], top))
         batch[0].append(host)
     inc = ctx.include_when + ((task["when"],) if task.get("when") is not None else ())
+    if engine.record_gates:
+        peek_include(engine, task, "tasks", raw, hosts, ctx, {f for f, _ in batches})
     for (fname, _), (group, top) in batches.items():
-        _run_file(engine, fname, group, replace(ctx, vars=ctx.vars + (tvars, dict(top)), include_when=inc))
+        picked = selected(raw, fname) if engine.record_gates else ()
+        _run_file(engine, fname, group, replace(ctx, vars=ctx.vars + (tvars, dict(top)), include_when=inc + picked))
 
 
 def _run_file(engine: Engine, fname: str, hosts: list[str], ctx: TaskCtx) -> None:
@@ -294,6 +296,19 @@ def _run_file(engine: Engine, fname: str, hosts: list[str], ctx: TaskCtx) -> Non
     run_tasks(engine, tasks, hosts, replace(ctx, base=posixpath.dirname(path), file=path))
 
 
+def _role_names(engine: Engine, raw: Any, groups: list[tuple[list[str], Mapping[str, Any]]], ctx: TaskCtx,
+                tvars: Mapping[str, Any]) -> set[str]:
+    """The role names an include_role resolved to for the hosts that took it (peeking skips them)."""
+    out: set[str] = set()
+    for group, top in groups:
+        try:
+            out.add(str(engine.templar.template(raw, engine.task_scope(group[0], ctx.role, [*ctx.vars, tvars],
+                                                                          top or None))))
+        except Exception:  # noqa: BLE001, S112 - the run itself reports it, next
+            continue
+    return out
+
+
 def _include_role(engine: Engine, task: Mapping[str, Any], kind: str, args: Any, hosts: list[str],
                   ctx: TaskCtx) -> None:
     args = args if isinstance(args, Mapping) else {"name": args}
@@ -304,11 +319,15 @@ def _include_role(engine: Engine, task: Mapping[str, Any], kind: str, args: Any,
         groups: list[tuple[list[str], Mapping[str, Any]]] = [(list(hosts), {})]
     else:
         conds = ctx.conditions
+        outer = ctx
         ctx = replace(ctx, include_when=ctx.include_when + ((task["when"],) if task.get("when") is not None else ()))
         by_top: dict[int, tuple[list[str], Mapping[str, Any]]] = {}
         for host, _, top in _per_host(engine, task, hosts, ctx):
             by_top.setdefault(id(top) if top else 0, ([], top))[0].append(host)
         groups = list(by_top.values())
+        if engine.record_gates:
+            peek_include(engine, task, "role", args.get("name"), hosts, outer,
+                         _role_names(engine, args.get("name"), groups, ctx, tvars), args)
     for group, top in groups:
         scope = engine.task_scope(group[0], ctx.role, [*ctx.vars, tvars], top or None)
         name = str(engine.templar.template(args.get("name"), scope))
@@ -325,4 +344,6 @@ def _include_role(engine: Engine, task: Mapping[str, Any], kind: str, args: Any,
             engine.play.public.append(rc)
             engine.reset_play_scopes()
         inner = replace(ctx, conditions=conds, vars=ctx.vars + (tvars, dict(top or {})))
+        if engine.record_gates and kind == "include_role":
+            inner = replace(inner, include_when=inner.include_when + selected(args.get("name"), name))
         run_role(engine, rc, group, inner, tasks_from, dedup=False)

@@ -24,11 +24,14 @@ if TYPE_CHECKING:
     from kvalidate.ansible.engine import Engine
     from kvalidate.ansible.types import TaskCtx
 
-def loop_items(engine: Engine, task: Mapping[str, Any], scope: Scope, ctx: TaskCtx) -> list[dict[str, Any]] | None:
-    """The loop-variable layers of a looped task (None without a loop)."""
+def loop_items(engine: Engine, task: Mapping[str, Any], scope: Scope, ctx: TaskCtx,
+               lenient: bool = False) -> list[dict[str, Any]] | None:
+    """The loop-variable layers of a looped task (None without a loop). `lenient` (automatic
+    coverage's recording only): a term that hits an undefined name stays as written."""
     items: Any = None
+    template = engine.templar.template_lenient if lenient else engine.templar.template
     if "loop" in task:
-        items = engine.templar.template(task["loop"], scope)
+        items = template(task["loop"], scope)
         if not isinstance(items, list):
             raise TypeError(f"Invalid data passed to 'loop', it requires a list, got this instead: {items}")
     else:
@@ -37,7 +40,7 @@ def loop_items(engine: Engine, task: Mapping[str, Any], scope: Scope, ctx: TaskC
                 name = key[5:]
                 # TaskExecutor._get_loop_items: first_found terms are templated leniently
                 terms = (engine.templar.template_lenient(value, scope) if name == "first_found"
-                         else engine.templar.template(value, scope))
+                         else template(value, scope))
                 terms = terms if isinstance(terms, list) else [terms]
                 module, _ = action_of(task)
                 kwargs: dict[str, Any] = {}
@@ -98,9 +101,11 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
         try:
             try:
                 items = loop_items(engine, task, scope, ctx)
-            except UndefinedError:
+            except UndefinedError as loop_error:
+                if engine.record_gates:
+                    record_lenient(engine, task, module, args, scope, conds, ctx)
                 # TaskExecutor: an undefined loop is an error only if the conditional holds
-                if not check_when(engine, conds, scope):
+                if not when_after_loop_error(engine, conds, scope, loop_error):
                     items = []
                     _register(engine, task, targets, _skipped(conds))
                     continue
@@ -133,11 +138,43 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
             if not engine.ignores_errors(task):
                 for t in targets:
                     engine.host_state(t).failed = True
+            # TaskExecutor.run: an error of the task (its loop, `when` or arguments) is its result,
+            # registered as any other (what `ignore_errors` and `rescue` then see)
+            _register(engine, task, targets, {"failed": True, "msg": str(e)})
             continue
         _register(engine, task, targets, result)
 
 
-def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any, ctx: TaskCtx) -> None:
+def when_after_loop_error(engine: Engine, conds: Any, scope: Scope, loop_error: Exception) -> bool:
+    """A task whose loop could not be templated: its `when`, evaluated without an item. As
+    TaskExecutor._execute (2.18) does, an error of the conditional itself (`not item is skipped`
+    with no item) gives way to the loop's error, which is the one reported."""
+    try:
+        return check_when(engine, conds, scope)
+    except Exception as e:
+        if is_internal(e):
+            raise
+        raise loop_error from None
+
+
+def record_lenient(engine: Engine, task: Mapping[str, Any], module: str, args: Any, scope: Scope, conds: Any,
+                   ctx: TaskCtx, peeked: bool = False) -> None:
+    """A template task whose loop hits an undefined name (`{{ 'a' if cfg.with_networks else 'b'
+    }}` with `with_networks` missing from the default dict): record it for each item that can be
+    read leniently, so that automatic coverage still sees the template and what it reads."""
+    try:
+        items = loop_items(engine, task, scope, ctx, lenient=True)
+    except Exception as e:  # noqa: BLE001 - still unreadable: not recorded
+        if is_internal(e):
+            raise
+        return
+    for top in items or []:
+        record_gate(engine, module, args, engine.task_scope(scope.host, ctx.role, [*ctx.vars,
+                    dict(task.get("vars") or {})], top), conds, ctx, peeked)
+
+
+def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any, ctx: TaskCtx,
+                peeked: bool = False) -> None:
     """Automatic coverage's hook: a `template` task met (before its `when` is checked) becomes a
     `TemplateGate` (template path, its gating conditions, role defaults), an `assert` or `fail`
     task a `CheckGate`. Best effort and free of side effects on the run: a `src` that cannot be
@@ -148,9 +185,9 @@ def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any
                       if not isinstance(c, bool))
         that = args.get("that") if isinstance(args, Mapping) and short(module) == "assert" else None
         check = CheckGate(short(module), conds, tuple(str(c) for c in conditions_of(that) if not isinstance(c, bool)),
-                          engine.scope_defaults(ctx.role))
-        if (check.that or check.module == "fail") and check not in engine.result.checks:
-            engine.result.checks.append(check)
+                          engine.scope_defaults(ctx.role), {scope.host: scope})
+        if check.that or check.module == "fail":
+            _record(engine, check, engine.result.checks, scope)
         return
     if short(module) != "template" or not isinstance(args, Mapping):
         return
@@ -165,9 +202,19 @@ def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any
         return
     texts = tuple(str(c) for c in conditions_of((*ctx.include_when, *conditions_of(conds)))
                   if not isinstance(c, bool))
-    gate = TemplateGate(path, ctx.role.role.name if ctx.role else "", texts, engine.scope_defaults(ctx.role))
-    if gate not in engine.result.gates:
-        engine.result.gates.append(gate)
+    gate = TemplateGate(path, ctx.role.role.name if ctx.role else "", texts, engine.scope_defaults(ctx.role),
+                        {scope.host: scope}, peeked)
+    _record(engine, gate, engine.result.gates, scope)
+
+
+def _record(engine: Engine, gate: TemplateGate | CheckGate, into: list[Any], scope: Scope) -> None:
+    """Add `gate` once; met again on another host, keep that host's variables too (up to 3)."""
+    existing = engine.gate_index.get(gate)
+    if existing is None:
+        engine.gate_index[gate] = gate
+        into.append(gate)
+    elif len(existing.scopes) < 3:
+        existing.scopes.setdefault(scope.host, scope)
 
 
 def _register(engine: Engine, task: Mapping[str, Any], targets: list[str], result: dict[str, Any]) -> None:

@@ -61,6 +61,23 @@ class TemplateGate:
     role: str
     conditions: tuple[str, ...]
     defaults: Mapping[str, Any] = field(compare=False, hash=False, repr=False, default_factory=dict)
+    # the variables as the task saw them, per host it was met on (up to 3; lazy mappings whose
+    # values are templated on access): what automatic coverage reads a variable's type from, and
+    # whether its value differs between hosts
+    scopes: dict[str, Mapping[str, Any]] = field(compare=False, hash=False, repr=False, default_factory=dict)
+    peeked: bool = field(compare=False, default=False)  # met behind an include the run skipped (peek.py)
+
+
+@dataclass(frozen=True)
+class NameChoice:
+    """An `include_role`/`include_tasks` whose name is made of one variable (`network_plugin/{{
+    kube_network_plugin }}`), met with `record_gates=True`: the values of that variable for which
+    the checkout has the role or task file (`values`), and the include's own `when` (a value that
+    makes it false selects nothing, and is valid too)."""
+
+    variable: str
+    values: tuple[str, ...]
+    conditions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,7 @@ class CheckGate:
     conditions: tuple[str, ...]
     that: tuple[str, ...]
     defaults: Mapping[str, Any] = field(compare=False, hash=False, repr=False, default_factory=dict)
+    scopes: dict[str, Mapping[str, Any]] = field(compare=False, hash=False, repr=False, default_factory=dict)
 
 
 @dataclass
@@ -81,6 +99,7 @@ class RunResult:
     findings: list[Finding] = field(default_factory=list)
     gates: list[TemplateGate] = field(default_factory=list)  # only with Engine(record_gates=True)
     checks: list[CheckGate] = field(default_factory=list)  # only with Engine(record_gates=True)
+    choices: list[NameChoice] = field(default_factory=list)  # only with Engine(record_gates=True)
 
 
 @dataclass

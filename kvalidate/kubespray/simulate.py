@@ -207,20 +207,41 @@ def simulate(call: ModuleCall, rules: SimRules | None = None) -> dict[str, Any] 
 
 
 def with_written_files(sim: Simulator, written: Callable[[str, str], str | None]) -> Simulator:
-    """`sim`, except that `stat` sees the files this run wrote: `written(host, path)` gives a file's
-    text or None. Kubespray up to 2.27 stats the nginx/haproxy config it has just rendered and puts
-    `stat.checksum` (sha1, as ansible's stat) in the static pod's annotation."""
+    """`sim`, except that `stat` and `slurp` see the files this run wrote: `written(host, path)`
+    gives a file's text or None. Kubespray up to 2.27 stats the nginx/haproxy config it has just
+    rendered and puts `stat.checksum` (sha1, as ansible's stat) in the static pod's annotation; the
+    CSI drivers slurp the cloud config they have just rendered into a Secret. A `copy` of a
+    controller file (`src:`, no `remote_src`) writes its destination too: with a placeholder text,
+    as the file is the user's (`gcp_pd_csi_sa_cred_file`)."""
+    copied: dict[tuple[str, str], str] = {}
+
+    def text_of(host: str, path: str) -> str | None:
+        path = posixpath.normpath(path)
+        text = written(host, path)
+        return text if text is not None else copied.get((host, path))
 
     def stateful(call: ModuleCall) -> dict[str, Any] | None:
+        module = short_name(call.module)
         path = call.args.get("path")
-        if short_name(call.module) == "stat" and isinstance(path, str):
-            text = written(call.host, posixpath.normpath(path))
+        if module == "stat" and isinstance(path, str):
+            text = text_of(call.host, path)
             if text is not None:
                 data = text.encode()
                 return {"changed": False, "stat": {
                     "exists": True, "path": path, "isreg": True, "isdir": False, "islnk": False,
                     "size": len(data), "checksum": hashlib.sha1(data).hexdigest(),  # noqa: S324 - ansible's
                     "mode": "0644", "pw_name": "root", "readable": True, "writeable": True}}
+        src = call.args.get("src")
+        if module == "slurp" and isinstance(src, str):
+            text = text_of(call.host, src)
+            if text is not None:
+                return {"changed": False, "content": base64.b64encode(text.encode()).decode(), "encoding": "base64",
+                        "source": src}
+        dest = call.args.get("dest")
+        if module == "copy" and isinstance(src, str) and isinstance(dest, str) and not call.args.get("remote_src") \
+                and "content" not in call.args:
+            target = posixpath.join(dest, posixpath.basename(src)) if dest.endswith("/") else dest
+            copied[(call.host, posixpath.normpath(target))] = f"(the controller's file {src})\n"
         return sim(call)
 
     return stateful

@@ -121,3 +121,44 @@ def uncovered(axes: Mapping[str, Sequence[Any]], rows: Sequence[Mapping[str, Any
         if not any(all(r.get(k) == val for k, val in want.items()) for r in rows):
             missing.append(want)
     return missing
+
+
+def relax_rows(rows: Sequence[Mapping[str, Any]], strength: int = 2) -> list[Row]:
+    """`rows` with the values no tuple needs left out: a value is dropped from a row when every
+    `strength`-tuple it completes there is also covered by another row. A dropped value is a
+    "don't care": the row packs with any value of that axis (automatic coverage then packs it into
+    a cell another network plugin, say, has already opened). Axes with the most values go first
+    (they are the ones that keep rows apart); deterministic."""
+    out = [dict(r) for r in rows]
+    if strength < 2:
+        return out
+    counts: dict[tuple[tuple[str, Any], ...], int] = {}
+
+    def tuples(row: Mapping[str, Any], axis: str) -> list[tuple[tuple[str, Any], ...]]:
+        others = sorted(k for k in row if k != axis)
+        return [tuple(sorted([(axis, _key(row[axis])), *((k, _key(row[k])) for k in combo)]))
+                for combo in itertools.combinations(others, strength - 1)]
+
+    for row in out:
+        for combo in itertools.combinations(sorted(row), strength):
+            key = tuple((k, _key(row[k])) for k in combo)
+            counts[key] = counts.get(key, 0) + 1
+    width: dict[str, set[str]] = {}
+    for row in out:
+        for k, v in row.items():
+            width.setdefault(k, set()).add(_key(v))
+    for axis in sorted(width, key=lambda a: (-len(width[a]), a)):
+        for row in out:
+            if axis not in row or len(row) <= 1:
+                continue
+            mine = tuples(row, axis)
+            if all(counts[t] > 1 for t in mine):
+                for t in mine:
+                    counts[t] -= 1
+                del row[axis]
+    return out
+
+
+def _key(value: Any) -> str:
+    """A hashable, type-exact stand-in for a value (True and 1 differ; lists and dicts compare)."""
+    return f"{type(value).__name__}:{value!r}"

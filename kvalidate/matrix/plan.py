@@ -16,7 +16,7 @@ from typing import Any
 
 from kvalidate.kubespray.checkout import Checkout, declared_kube_version
 from kvalidate.matrix.auto.discover import auto_cells
-from kvalidate.matrix.auto.pack import MAX_CELLS
+from kvalidate.matrix.auto.pack import MAX_CELLS, Part
 from kvalidate.matrix.config import CONFIG_NAME, MatrixConfig, load_config
 from kvalidate.matrix.expand import cell_name, exclusion_rules, expand, parse_shard, reproduce, shard
 from kvalidate.model import Cell, SetupError
@@ -58,10 +58,11 @@ def scenario_paths(tree: Tree, patterns: Sequence[str]) -> list[str]:
 
 def plan_cells(checkout: Checkout, config: MatrixConfig | None, over: Overrides, shard_spec: str | None = None,
                checkout_arg: str = ".", auto: bool = False, more_checkouts: Sequence[Checkout] = (),
-               notes: list[str] | None = None) -> list[Cell]:
+               notes: list[str] | None = None, details: list[str] | None = None) -> list[Cell]:
     """The cells to run on `checkout` (an opened Kubespray checkout). With `auto` (or the matrix's
     `auto: true`), the automatic-coverage cells of the first cell follow the planned ones
-    (`more_checkouts`: the other refs, whose templates are covered too); `notes` gets a summary."""
+    (`more_checkouts`: the other refs, whose templates are covered too); `notes` gets a summary,
+    `details` a line per gate or assignment automatic coverage could not make, with the reason."""
     tree = checkout.tree
     if config is not None:
         kv: list[str] = []
@@ -85,17 +86,36 @@ def plan_cells(checkout: Checkout, config: MatrixConfig | None, over: Overrides,
                     inventory=over.inventory or c.inventory, kube_version=over.kube_version or c.kube_version)
         out.append(replace(c, command=reproduce(c, checkout_arg)))
     if auto or (config is not None and config.auto):
-        plan = auto_cells([checkout, *more_checkouts], auto_base(out[0], config, over),
+        base = auto_base(out[0], config, over)
+        plan = auto_cells([checkout, *more_checkouts], base,
                           config.auto_max_cells if config is not None else MAX_CELLS,
                           exclusion_rules(config.exclude) if config is not None else ())
         names = {c.name for c in out}
-        out += [replace(c, command=reproduce(c, checkout_arg)) for c in plan.cells if c.name not in names]
+        out += [auto_commands(c, plan.parts.get(c.name, ()), base, checkout_arg) for c in plan.cells
+                if c.name not in names]
         if notes is not None:
             notes.append(plan.summary())
+        if details is not None:
+            details.extend(plan.notes())
     if shard_spec:
         i, n = parse_shard(shard_spec)
         out = shard(out, i, n)
     return out
+
+
+def auto_commands(cell: Cell, parts: Sequence[Part], base: Cell, checkout_arg: str) -> Cell:
+    """An automatic cell with its reproduce commands: the cell's names only the variables whose
+    value differs from the base cell's; each template it opens gets its own, with only what its
+    assignment changes (a few `-e`)."""
+    minimal: dict[str, Any] = {}
+    for p in parts:
+        minimal.update(p.minimal)
+    per: dict[str, str] = {}
+    for p in parts:
+        if p.template not in per:
+            per[p.template] = reproduce(replace(cell, extra_vars={**base.extra_vars, **p.minimal}), checkout_arg)
+    return replace(cell, command=reproduce(replace(cell, extra_vars={**base.extra_vars, **minimal}), checkout_arg),
+                   reproduce=per)
 
 
 def auto_base(first: Cell, config: MatrixConfig | None, over: Overrides) -> Cell:

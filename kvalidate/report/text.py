@@ -38,6 +38,9 @@ def write(result: Result, out: TextIO) -> None:
     if len(result.cells) > 1 or len(result.stats.runs) > 1:
         write_matrix(result, out)
         out.write("\n")
+    if result.notes or result.infeasible:
+        write_notes(result, out)
+        out.write("\n")
     s = result.summary()
     line = (f"{s['files']} file(s), {s['documents']} document(s): "
             f"{s['errors']} error(s), {s['warnings']} warning(s)")
@@ -77,14 +80,24 @@ def write_matrix(result: Result, out: TextIO) -> None:
     kube = {r.label: r.kube for r in recorded.values()}
     minors = result.stats.kube_minor
     commands = {c.name: c.command for c in result.cells}
+    shorter = {c.name: c.reproduce for c in result.cells if c.reproduce}
     failing = sorted(errors, key=lambda k: (-errors[k], k))
     if failing:
         out.write("\nreproduce a failing cell:\n")
         for cell, ref in failing[:MAX_ROWS]:
-            command = commands.get(cell, "")
-            if command and ref:
-                command += f" --ref {ref}"
-            out.write(f"  {_key(cell, ref)}: {command or '(no command recorded)'}\n")
+            # an automatic cell: each failing template with only what its own assignment changes
+            own = {f.template: shorter[cell][f.template] for f in result.findings
+                   if f.cell == cell and f.ref == ref and f.severity is Severity.ERROR
+                   and f.template in shorter.get(cell, {})}
+            whole = any(f.cell == cell and f.ref == ref and f.severity is Severity.ERROR
+                        and f.template not in own for f in result.findings)
+            lines = [(f"{_key(cell, ref)} ({t.rsplit('/', 1)[-1]})", c) for t, c in sorted(own.items())]
+            if whole or not own:
+                lines.append((_key(cell, ref), commands.get(cell, "")))
+            for label, command in lines:
+                if command and ref:
+                    command += f" --ref {ref}"
+                out.write(f"  {label}: {command or '(no command recorded)'}\n")
         if len(failing) > MAX_ROWS:
             out.write(f"  ... and {len(failing) - MAX_ROWS} more failing cell(s)\n")
     # every (cell, ref) run: as check recorded them, else the cells (a merged report)
@@ -106,3 +119,23 @@ def write_matrix(result: Result, out: TextIO) -> None:
         out.write("\n")
         _table(out, ("template", "cells with errors", "errors", "warnings"), trows,
                f"... and {len(tpl_rows) - MAX_ROWS} more template(s)" if len(tpl_rows) > MAX_ROWS else "")
+
+
+def write_notes(result: Result, out: TextIO) -> None:
+    """What automatic coverage did not run, and the findings of its cells that say an assignment
+    is infeasible (the checkout refusing it), each once with its hosts: notes, not errors."""
+    out.write("notes (automatic coverage; not errors):\n")
+    for note in result.notes:
+        out.write(f"  {note}\n")
+    hosts: dict[tuple[str, str, str, str, str], list[str]] = defaultdict(list)
+    for f in result.infeasible:
+        hosts[(f.cell, f.ref, f.file or f.template, f.rule, f.message)].append(f.host)
+    if hosts:
+        out.write(f"  {len(result.infeasible)} finding(s) of automatic cells are the checkout refusing the "
+                  "assignment (infeasible), not defects:\n")
+    for (cell, ref, where, rule, message), on in list(hosts.items())[:MAX_ROWS]:
+        names = ", ".join(h for h in on if h)
+        out.write(f"    {_key(cell, ref)}: {where + ': ' if where else ''}{rule}: {message}"
+                  + (f" ({names})" if names else "") + "\n")
+    if len(hosts) > MAX_ROWS:
+        out.write(f"    ... and {len(hosts) - MAX_ROWS} more\n")

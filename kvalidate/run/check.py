@@ -17,13 +17,16 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kvalidate.ansible.codecache import CODE_CACHE
 from kvalidate.ansible.errors import debug, internal_finding
 from kvalidate.kubespray.checkout import Checkout, open_checkout
+from kvalidate.kubespray.documented import defined_names, documented_values
 from kvalidate.kubespray.facts import load_overlay
 from kvalidate.model import Cell, Result, SetupError
 from kvalidate.run.cell import CellOptions, SchemaCache, check_cell
+from kvalidate.run.infeasible import split_infeasible
 from kvalidate.run.workers import Limits, cell_finding, size, supervised
 from kvalidate.trees.directory import DirTree, Tree
 from kvalidate.trees.git import GitTree
@@ -43,6 +46,7 @@ class CheckOptions:
     emit_dir: Path | None = None
     jobs: int = 1
     limits: Limits | None = None  # None: Limits.from_env() when the run starts
+    notes: tuple[str, ...] = ()  # what the planning had to say: the report's notes
 
 
 def open_ref(checkout: Path, ref: str) -> Checkout:
@@ -58,6 +62,8 @@ class Worker:
     options: CheckOptions
     checkouts: dict[str, Checkout] = field(default_factory=dict)
     cache: SchemaCache = field(default_factory=SchemaCache)
+    # ref -> the checkout's documented inputs, and every name it defines (run/infeasible.py)
+    documented: dict[str, tuple[dict[str, Any], frozenset[str]]] = field(default_factory=dict)
 
     def checkout(self, ref: str) -> Checkout:
         if ref not in self.checkouts:
@@ -69,7 +75,12 @@ class Worker:
         cell_options = CellOptions(hosts=o.hosts, kube_version=o.kube_version,
                                    facts_overlays=tuple(load_overlay(p) for p in o.facts_files),
                                    emit_root=_emit_root(o, ref, cell) if o.emit_dir is not None else None)
-        result = check_cell(self.checkout(ref), cell, ref, cell_options, self.cache)
+        checkout = self.checkout(ref)
+        result = check_cell(checkout, cell, ref, cell_options, self.cache)
+        if cell.auto:
+            if ref not in self.documented:
+                self.documented[ref] = (documented_values(checkout.tree), defined_names(checkout.tree))
+            result = split_infeasible(result, cell, *self.documented[ref])
         CODE_CACHE.flush()  # workers exit without atexit handlers; compiled code is kept for the next run
         return result
 
@@ -134,7 +145,7 @@ def run_check(options: CheckOptions, progress: Callable[[int, int], None] | None
         done += 1
         if progress:
             progress(done, len(tasks))
-    result = Result(cells=list(options.cells))
+    result = Result(cells=list(options.cells), notes=list(options.notes))
     for finished in parts:  # in submission order, whatever order the workers finished in
         if finished is not None:
             result.merge(finished)

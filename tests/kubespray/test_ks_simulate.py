@@ -19,6 +19,7 @@ from kvalidate.kubespray.simulate import (
     short_name,
     simulate,
     templates_args,
+    with_written_files,
 )
 from kvalidate.model import SetupError
 
@@ -199,3 +200,21 @@ def test_more_fresh_host_answers(c: ModuleCall, expected: dict[str, Any]) -> Non
     assert result is not None
     assert {k: result.get(k) for k in expected} == expected
     assert c.module != "command" or "dest" not in result
+
+
+def test_stat_and_slurp_see_the_files_the_run_wrote_and_copies_of_controller_files() -> None:
+    written = {("node1", "/etc/kubernetes/cloud_config"): "[Global]\n"}
+    sim = with_written_files(make_simulator(), lambda host, path: written.get((host, path)))
+    slurped = sim(call("slurp", {"src": "/etc/kubernetes//cloud_config"}))
+    assert slurped is not None and base64.b64decode(slurped["content"]) == b"[Global]\n"
+    stat = sim(call("stat", {"path": "/etc/kubernetes/cloud_config"}))
+    assert stat is not None and stat["stat"]["exists"] and stat["stat"]["size"] == 9
+    missing = sim(call("slurp", {"src": "/etc/kubernetes/other"}))
+    assert missing is not None and missing["failed"]  # the oracle's rule: no such file
+    # `copy: src:` of the user's file on the controller writes its destination (content unknown)
+    assert sim(call("slurp", {"src": "/etc/kubernetes/cloud-sa.json"}))["failed"]  # type: ignore[index]
+    sim(call("copy", {"src": "/my/creds/cloud-sa.json", "dest": "/etc/kubernetes/cloud-sa.json"}))
+    copied = sim(call("slurp", {"src": "/etc/kubernetes/cloud-sa.json"}))
+    assert copied is not None and b"/my/creds/cloud-sa.json" in base64.b64decode(copied["content"])
+    sim(call("copy", {"src": "/etc/remote", "dest": "/etc/x", "remote_src": True}))
+    assert sim(call("slurp", {"src": "/etc/x"}))["failed"]  # type: ignore[index]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from kvalidate.model import Cell, Finding, Result, RunInfo, RunStats, Severity
+from kvalidate.report import json_report
 from kvalidate.report.text import write
 
 T = "roles/r/templates/t.yml.j2"
@@ -40,3 +42,45 @@ def test_one_cell_has_no_matrix_part() -> None:
     out = io.StringIO()
     write(Result(files=1, cells=[Cell("only")]), out)
     assert out.getvalue() == "1 file(s), 0 document(s): 0 error(s), 0 warning(s)\n"
+
+
+def _auto() -> Result:
+    cells = [Cell("default", command="kvalidate check ks --no-config"),
+             Cell("default+auto1", command="kvalidate check ks --no-config -e a=1 -e b=2 -e c=3", auto=True,
+                  reproduce={T: "kvalidate check ks --no-config -e a=1", "other.j2": "kvalidate check ks -e c=3"})]
+    task = "roles/r/tasks/check.yml"
+    infeasible = [Finding(Severity.ERROR, "task-failed", "task 'check user': user is missing", file=task,
+                          cell="default+auto1", host=h) for h in ("node1", "node2")]
+    findings = [Finding(Severity.ERROR, "duplicate-key", "dup", template=T, cell="default+auto1", host="node1")]
+    return Result(findings=findings, files=2, cells=cells, infeasible=infeasible,
+                  notes=["auto coverage: 1 template gate(s)", "auto coverage: not run: x.j2 with its gate: why"])
+
+
+def test_an_automatic_cell_is_reproduced_per_failing_template_and_its_refusals_are_notes() -> None:
+    out = io.StringIO()
+    write(_auto(), out)
+    text = out.getvalue()
+    lines = text.splitlines()
+    i = lines.index("reproduce a failing cell:")
+    assert lines[i + 1] == "  default+auto1 (t.yml.j2): kvalidate check ks --no-config -e a=1"
+    assert "-e c=3" not in text  # the other template's command and the whole cell's are not needed
+    j = lines.index("notes (automatic coverage; not errors):")
+    assert lines[j + 1:j + 5] == [
+        "  auto coverage: 1 template gate(s)",
+        "  auto coverage: not run: x.j2 with its gate: why",
+        "  2 finding(s) of automatic cells are the checkout refusing the assignment (infeasible), not defects:",
+        "    default+auto1: roles/r/tasks/check.yml: task-failed: task 'check user': user is missing (node1, node2)",
+    ]
+    assert lines[-1] == "2 file(s), 0 document(s): 1 error(s), 0 warning(s)"
+
+
+def test_infeasible_findings_and_notes_survive_a_json_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    with path.open("w", encoding="utf-8") as fh:
+        json_report.write(_auto(), fh)
+    back = json_report.read(str(path))
+    assert back.infeasible == _auto().infeasible and back.notes == _auto().notes
+    assert back.summary()["infeasible"] == 2 and back.errors == 1
+    assert back.cells[1].auto and back.cells[1].reproduce[T] == "kvalidate check ks --no-config -e a=1"
+    merged = json_report.merge([back, json_report.read(str(path))])
+    assert len(merged.infeasible) == 4 and merged.notes == _auto().notes  # shards say the same notes once

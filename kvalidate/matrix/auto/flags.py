@@ -15,11 +15,13 @@ expression ("following the defaults they come from").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment, TemplateSyntaxError, nodes
+from jinja2.defaults import DEFAULT_NAMESPACE
 
 _ENV = Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
 BOOL = (True, False)
@@ -30,6 +32,8 @@ class Flags:
     """variable -> the values worth trying (ordered, deduplicated)."""
 
     values: dict[str, list[Any]] = field(default_factory=dict)
+    # variable -> the literal its `| default(...)` gives it when undefined: its type
+    fallback: dict[str, Any] = field(default_factory=dict)
 
     def add(self, name: str, *values: Any) -> None:
         have = self.values.setdefault(name, [])
@@ -40,6 +44,15 @@ class Flags:
     def merge(self, other: Flags) -> None:
         for k, vs in other.values.items():
             self.add(k, *vs)
+        for k, v in other.fallback.items():
+            self.fallback.setdefault(k, v)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(source: str) -> nodes.Template:
+    """The Jinja AST of a template or expression, parsed once (every gate of a template reads it,
+    and the planning reads each template several ways). Never mutated by its readers."""
+    return _ENV.parse(source)
 
 
 def _names(node: nodes.Node) -> set[str]:
@@ -49,12 +62,17 @@ def _names(node: nodes.Node) -> set[str]:
 def _local_names(tree: nodes.Template) -> set[str]:
     """Names bound inside the template (loop targets, set, macro args): not inventory variables."""
     out: set[str] = {"loop", "item", "true", "false", "none", "True", "False", "None"}
-    for n in tree.find_all((nodes.For, nodes.Assign, nodes.AssignBlock, nodes.Macro, nodes.With)):
+    for n in tree.find_all((nodes.For, nodes.Assign, nodes.AssignBlock, nodes.Macro, nodes.With, nodes.Import,
+                            nodes.FromImport)):
         if isinstance(n, (nodes.For, nodes.Assign, nodes.AssignBlock)):
             out |= {t.name for t in n.target.find_all(nodes.Name)} | (
                 {n.target.name} if isinstance(n.target, nodes.Name) else set())
         elif isinstance(n, nodes.Macro):
-            out |= {a.name for a in n.args}
+            out |= {n.name, *(a.name for a in n.args)}
+        elif isinstance(n, nodes.Import):
+            out.add(n.target)
+        elif isinstance(n, nodes.FromImport):
+            out |= {x if isinstance(x, str) else x[1] for x in n.names}
         elif isinstance(n, nodes.With):
             out |= {t.name for t in n.targets if isinstance(t, nodes.Name)}
     return out
@@ -83,13 +101,25 @@ def _test_flags(test: nodes.Node, flags: Flags) -> None:
             flags.add(op.expr.name, test.expr.value)
     elif isinstance(test, nodes.Filter) and isinstance(test.node, nodes.Name) and test.name in ("default", "d"):
         flags.add(test.node.name, *BOOL)
+        fallback = _fallback(test)
+        if fallback is not MISSING:
+            flags.fallback.setdefault(test.node.name, fallback)
+    elif isinstance(test, nodes.Filter) and test.name == "bool" and isinstance(test.node, nodes.Filter):
+        _test_flags(test.node, flags)  # `x | default(false) | bool`
+
+
+def _fallback(f: nodes.Filter) -> Any:
+    """The literal of `x | default(LITERAL)`, else MISSING."""
+    if f.args and isinstance(f.args[0], nodes.Const):
+        return f.args[0].value
+    return MISSING
 
 
 def template_flags(source: str) -> Flags:
     """The variables a template's own conditionals (`if`, inline `if`, ternary) test."""
     flags = Flags()
     try:
-        tree = _ENV.parse(source)
+        tree = _parse(source)
     except TemplateSyntaxError:
         return flags
     local = _local_names(tree)
@@ -107,6 +137,31 @@ def template_flags(source: str) -> Flags:
     return flags
 
 
+# names every template can read that are not variables: Jinja's globals and Ansible's
+GLOBALS = frozenset({*DEFAULT_NAMESPACE, "lookup", "query", "q", "now", "undef", "omit"})
+
+
+def read_names(source: str) -> set[str]:
+    """The variables a template reads where an undefined value is an error: every name it loads,
+    but for its own locals and the names it only tests with `is defined`/`is undefined` or reads
+    through `default` (`x | default(...)`, `x | d(...)`)."""
+    try:
+        tree = _parse(source)
+    except TemplateSyntaxError:
+        return set()
+    guarded: set[str] = set()
+    for t in tree.find_all(nodes.Test):
+        if t.name in ("defined", "undefined", "none") and isinstance(t.node, nodes.Name):
+            guarded.add(t.node.name)
+    for f in tree.find_all(nodes.Filter):
+        node = f.node
+        while isinstance(node, (nodes.Getattr, nodes.Getitem)):  # `lb.port | default(...)` guards `lb`
+            node = node.node
+        if f.name in ("default", "d") and isinstance(node, nodes.Name):
+            guarded.add(node.name)
+    return _names(tree) - guarded - _local_names(tree) - GLOBALS
+
+
 def follow_defaults(flags: Flags, defaults: Mapping[str, Any], depth: int = 5) -> Flags:
     """Replace a flag whose role default is an expression by the variables that expression tests."""
     out = Flags()
@@ -116,7 +171,7 @@ def follow_defaults(flags: Flags, defaults: Mapping[str, Any], depth: int = 5) -
         if depth and isinstance(default, str) and "{{" in default:
             inner = Flags()
             try:
-                expr = _ENV.parse(default)
+                expr = _parse(default)
             except TemplateSyntaxError:
                 continue
             for output in expr.find_all(nodes.Output):
@@ -127,7 +182,7 @@ def follow_defaults(flags: Flags, defaults: Mapping[str, Any], depth: int = 5) -
     return out
 
 
-def gate_values(when: Iterable[str] | str | None) -> dict[str, Any]:
+def gate_values(when: Iterable[str] | str | None, fallbacks: dict[str, Any] | None = None) -> dict[str, Any]:
     """Values that make a task's `when` (a string or list of conditions, all ANDed) true, for the
     simple forms Kubespray uses: `x`, `x | bool`, `x == 'v'`, `x in ['a', 'b']`, `not x`, `and`."""
     conditions = [when] if isinstance(when, str) else list(when or [])
@@ -138,26 +193,32 @@ def gate_values(when: Iterable[str] | str | None) -> dict[str, Any]:
                 continue
             cond = str(cond)
         try:
-            expr = _ENV.parse("{{ " + cond + " }}")
+            expr = _parse("{{ " + cond + " }}")
         except TemplateSyntaxError:
             continue
         for output in expr.find_all(nodes.Output):
             for child in output.nodes:
-                _open(child, True, out)
+                _open(child, True, out, fallbacks if fallbacks is not None else {})
     return out
 
 
-def _open(test: nodes.Node, want: bool, out: dict[str, Any]) -> None:
+def _open(test: nodes.Node, want: bool, out: dict[str, Any], fallbacks: dict[str, Any]) -> None:
+    while isinstance(test, nodes.Filter) and test.name in ("bool", "default", "d") and test.node is not None:
+        if test.name != "bool" and isinstance(test.node, nodes.Name):  # `x | default(false)`: x, a boolean
+            fallback = _fallback(test)
+            if fallback is not MISSING:
+                fallbacks.setdefault(test.node.name, fallback)
+        test = test.node
     if isinstance(test, nodes.And) and want:
-        _open(test.left, True, out)
-        _open(test.right, True, out)
+        _open(test.left, True, out, fallbacks)
+        _open(test.right, True, out, fallbacks)
     elif isinstance(test, nodes.Or) and not want:
-        _open(test.left, False, out)
-        _open(test.right, False, out)
+        _open(test.left, False, out, fallbacks)
+        _open(test.right, False, out, fallbacks)
     elif isinstance(test, nodes.Or):
-        _open(test.left, True, out)  # one side is enough: the first
+        _open(test.left, True, out, fallbacks)  # one side is enough: the first
     elif isinstance(test, nodes.Not):
-        _open(test.node, not want, out)
+        _open(test.node, not want, out, fallbacks)
     elif isinstance(test, nodes.Name):
         out.setdefault(test.name, want)
     elif isinstance(test, nodes.Filter) and test.name == "bool" and isinstance(test.node, nodes.Name):
@@ -175,11 +236,52 @@ def _open(test: nodes.Node, want: bool, out: dict[str, Any]) -> None:
 _BOOLISH = (" and ", " or ", "not ", "==", "!=", " is ", " in ", "bool", "true", "false", "True", "False")
 
 
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+MISSING: Any = _Marker("MISSING")  # the variable has no value in the base cell (no default, inventory or fact)
+UNKNOWN: Any = _Marker("UNKNOWN")  # its value could not be read (a default expression without a base cell)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What automatic coverage knows of a template's variables in the base cell: the raw role
+    defaults in scope, and (from the discovery run) each variable's value as the task saw it,
+    whether that value differs between hosts, and which values a variable may take because they
+    select a role or task file the checkout has (`valid`). Without `lookup` (no run), a literal
+    default is the value and an expression default is UNKNOWN."""
+
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    lookup: Callable[[str], Any] | None = None
+    varies: Callable[[str], bool] | None = None
+    valid: Callable[[str, Any], bool] | None = None
+    documented: Mapping[str, Any] = field(default_factory=dict)
+
+    def value(self, name: str) -> Any:
+        if self.lookup is not None:
+            return self.lookup(name)
+        raw = self.defaults.get(name, MISSING)
+        return UNKNOWN if isinstance(raw, str) and ("{{" in raw or "{%" in raw) else raw
+
+    def host_dependent(self, name: str) -> bool:
+        """A value that differs between hosts (`kube_override_hostname` is each host's name): an
+        extra var would give every host the first one's, so automatic coverage never sets it."""
+        return bool(self.varies and self.varies(name))
+
+    def allows(self, name: str, value: Any) -> bool:
+        return self.valid is None or self.valid(name, value)
+
+
 def truth_values(default: Any, has_default: bool) -> list[Any]:
-    """The values that make `{% if x %}` true and false, given x's role default: a boolean (or a
-    default expression that yields one) toggles; a non-empty string, list, dict or number goes
-    between itself and the empty value of its type (True would not be a valid value: `x | join`
-    fails on it); an empty or missing default has no known true value, so nothing is varied."""
+    """The values that make `{% if x %}` true and false, given x's raw role default: a boolean
+    (or a default expression that looks boolean) toggles; a non-empty string, list, dict or number
+    goes between itself and the empty value of its type (True would not be a valid value: `x |
+    join` fails on it); an empty or missing default has no known true value, so nothing is varied."""
     if isinstance(default, bool):
         return [True, False]
     if isinstance(default, str) and "{{" in default:
@@ -191,28 +293,144 @@ def truth_values(default: Any, has_default: bool) -> list[Any]:
     return []
 
 
+def typed_truth(value: Any, raw_default: Any = MISSING, empty_ok: bool = False) -> list[Any]:
+    """`truth_values` in the type of the variable's value in the base cell: a boolean toggles; a
+    non-empty list or dict goes to its empty value; a non-empty string or number keeps its value
+    (`{% if cilium_version %}` is a guard, not a sign that "" is a version) unless the checkout
+    shows its empty value is one it expects (`empty_ok`: compared with "" or documented so);
+    anything else (empty, none, missing) has no true value automatic coverage may invent. UNKNOWN
+    falls back to the raw default (`truth_values`)."""
+    if value is UNKNOWN:
+        return truth_values(raw_default, raw_default is not MISSING)
+    if isinstance(value, bool):
+        return [True, False]
+    if value is MISSING or value is None or not value:
+        return []
+    if isinstance(value, (list, dict)) or (isinstance(value, (str, int, float)) and empty_ok):
+        return [value, type(value)()]
+    if isinstance(value, (str, int, float)):
+        return [value]
+    return []
+
+
+def compatible(literal: Any, value: Any) -> bool:
+    """May `literal` stand where the base cell has `value`? Same type (numbers together); any
+    type when the base value is not known."""
+    if value is MISSING or value is UNKNOWN or value is None:
+        return True
+    if isinstance(value, bool) or isinstance(literal, bool):
+        return isinstance(value, bool) and isinstance(literal, bool)
+    if isinstance(value, (int, float)) and isinstance(literal, (int, float)):
+        return True
+    return type(literal) is type(value)
+
+
+def _raw_gate_value(want: bool, default: Any) -> Any:
+    """A truth value a gate wants, in the type of the variable's raw default (no base cell): `when:
+    x` with a non-empty list default keeps the list; false is the empty value of the type."""
+    literal = isinstance(default, (str, list, dict, int, float)) and not isinstance(default, bool)
+    if literal and not (isinstance(default, str) and "{{" in default):
+        return default if want and default else (want if want else type(default)())
+    return want
+
+
+def _truth(name: str, want: bool, value: Any, known: Known, placeholder: Callable[[str], Any] | None) -> Any:
+    """The value that makes `when: name` `want`, in the type of `name`'s base value; MISSING if
+    there is none automatic coverage may use."""
+    if value is UNKNOWN:
+        return _raw_gate_value(want, known.defaults.get(name))
+    if isinstance(value, bool):
+        return want
+    documented = placeholder(name) if placeholder is not None and want else None
+    if value is MISSING or value is None:
+        return documented if documented is not None else MISSING
+    if isinstance(value, (str, list, dict, int, float)):
+        if not want:
+            return type(value)()
+        if value:
+            return value
+        return documented if documented is not None and compatible(documented, value) and documented else MISSING
+    return MISSING
+
+
+def _satisfied(value: Any, want: Any) -> bool:
+    if value is MISSING or value is UNKNOWN:
+        return False
+    return bool(value) is want if isinstance(want, bool) else bool(type(value) is type(want) and value == want)
+
+
+def typed_gate(gate: Mapping[str, Any], known: Known, placeholder: Callable[[str], Any] | None = None,
+               fallbacks: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], str]:
+    """The values that open a gate (`gate_values`), each in the type of the variable's value in the
+    base cell: a boolean wants true; a non-empty string, list or number is already true; an empty
+    one, or an input no default supplies, takes the value the checkout documents for it
+    (`placeholder`), else the gate cannot be opened; a literal must be of the variable's type and
+    select something (`Known.allows`). A variable whose value differs between hosts is left alone
+    when the base cell already satisfies the gate. An undefined variable the gate reads through
+    `| default(LITERAL)` (`fallbacks`) has that literal's type. Returns (values, "") or ({}, why not)."""
+    out: dict[str, Any] = {}
+    for name, want in gate.items():
+        value = known.value(name)
+        if value is MISSING and fallbacks and name in fallbacks:
+            value = fallbacks[name]  # `when: x | default(false)`: x is a boolean
+        if known.host_dependent(name):
+            if _satisfied(value, want):
+                continue
+            return {}, f"`{name}` differs between hosts"
+        if isinstance(want, bool):
+            got = _truth(name, want, value, known, placeholder)
+            if got is MISSING:
+                if not want:
+                    continue
+                return {}, f"`{name}` must be set, and has no default nor a value the checkout documents"
+            if not known.allows(name, got):
+                return {}, f"`{name}: {got!r}` would switch the checkout's own checks off"
+            out[name] = got
+        elif not compatible(want, value):
+            return {}, f"`{name}: {want!r}` is not of the type of its value {value!r}"
+        elif not known.allows(name, want):
+            return {}, f"`{name}: {want!r}` selects no role or task file of the checkout"
+        else:
+            out[name] = want
+    return out, ""
+
+
 def auto_axes(source: str, defaults: Mapping[str, Any], when: Iterable[str] | str | None = None,
-              max_axes: int = 12) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+              max_axes: int = 12, known: Known | None = None,
+              fallbacks: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     """(gate, axes) for one template: the gate's values held open, and the template's own flags
-    (defaults followed) with the values to cover pairwise. A variable tested for truth gets the
-    values of `truth_values`; a compared variable gets the literals it is compared with and its
-    role default, so that its condition can be false too. Flags with a single value are dropped."""
-    gate = gate_values(when)
-    flags = follow_defaults(template_flags(source), defaults)
+    (defaults followed) with the values to cover pairwise. Values keep the type of the variable's
+    value in the base cell (`known`): a variable tested for truth gets `typed_truth`; a compared
+    variable the literals of its type it is compared with, that select something (`Known.valid`),
+    and its base value, so that its condition can be false too. A variable whose value differs
+    between hosts is never varied; flags with a single value are dropped."""
+    known = known or Known(defaults)
+    gate = gate_values(when, fallbacks)
+    own = template_flags(source)
+    flags = follow_defaults(own, defaults)
     axes: dict[str, list[Any]] = {}
     for name, values in flags.values.items():
         if name in gate or name.startswith(("ansible_", "hostvars", "groups", "inventory_")):
             continue
-        default = defaults.get(name)
+        if known.host_dependent(name):
+            continue
+        value = known.value(name)
+        if value is MISSING and name in own.fallback:
+            value = own.fallback[name]  # `{% if x | default(false) %}`: x is a boolean
         vals: list[Any] = []
         if any(isinstance(v, bool) for v in values):
-            vals = truth_values(default, name in defaults)
-        literals = [v for v in values if not isinstance(v, bool)]
+            empty = type(value)() if isinstance(value, (str, int, float)) and not isinstance(value, bool) else MISSING
+            empty_ok = empty is not MISSING and (any(_same(empty, v) for v in values)
+                                                 or _same(known.documented.get(name, MISSING), empty))
+            vals = typed_truth(value, defaults.get(name, MISSING), empty_ok)
+        literals = [v for v in values if not isinstance(v, bool) and compatible(v, value) and known.allows(name, v)]
         if literals:
             vals += [v for v in literals if not any(_same(v, w) for w in vals)]
-            if isinstance(default, (str, int, float, bool)) and not (isinstance(default, str) and "{{" in default):
-                if not any(_same(default, w) for w in vals):
-                    vals.append(default)
+            base = value if value is not UNKNOWN else defaults.get(name, MISSING)
+            if isinstance(base, (str, int, float, bool)) and not (isinstance(base, str) and "{{" in base):
+                if not any(_same(base, w) for w in vals):
+                    vals.append(base)
+        vals = [v for v in vals if known.allows(name, v)]
         if len(vals) > 1:
             axes[name] = vals
         if len(axes) >= max_axes:

@@ -23,15 +23,16 @@ non-literals, and variables tested only with `is defined` (extra vars cannot und
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
 from kvalidate.ansible.types import TemplateGate
 from kvalidate.matrix.auto.constraints import CheckRules
-from kvalidate.matrix.auto.flags import auto_axes
-from kvalidate.matrix.covering import Exclusion, covering_rows, forbidden
+from kvalidate.matrix.auto.flags import MISSING, Known, auto_axes, read_names, typed_gate
+from kvalidate.matrix.covering import Exclusion, covering_rows, forbidden, relax_rows
 from kvalidate.model import Cell
 
 MAX_CELLS = 64
@@ -46,11 +47,35 @@ class TemplatePlan:
     gate: Mapping[str, Any]
     axes: Mapping[str, Sequence[Any]]
     rows: tuple[Mapping[str, Any], ...]
+    # placeholders of the documented inputs the template reads that nothing in the base cell defines
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    # the base cell's value of each variable the plan sets (MISSING when it has none): what a
+    # reproduce command leaves out
+    base: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def product(self) -> int:
         """Cells the full product of this template's flags needs (gate held open)."""
         return math.prod(len(v) for v in self.axes.values())
+
+
+@dataclass(frozen=True)
+class Infeasible:
+    """A template gate or assignment automatic coverage does not make, and why (the report's notes)."""
+
+    template: str
+    reason: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One assignment a cell serves: a template's gate and covering row, with its placeholders and
+    repairs, and what of it differs from the base cell (`minimal`, what reproduces it)."""
+
+    template: str
+    values: Mapping[str, Any]
+    minimal: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,8 @@ class AutoPlan:
     assignments: int = 0  # distinct (gate + row) assignments before packing
     covers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # cell name -> templates
     rejected: int = 0  # assignments the checkout's own asserts reject
+    infeasible: tuple[Infeasible, ...] = ()  # gates and assignments not made, with the reason
+    parts: Mapping[str, tuple[Part, ...]] = field(default_factory=dict)  # cell name -> its assignments
 
     @property
     def product(self) -> int:
@@ -69,26 +96,30 @@ class AutoPlan:
         return sum(t.product for t in self.templates)
 
     def summary(self) -> str:
+        gates = sum(1 for i in self.infeasible if not i.values)
         return (f"auto coverage: {len(self.templates)} template gate(s), {self.assignments} pairwise "
                 f"assignment(s) packed into {len(self.cells)} cell(s) (full product per template: "
                 f"{self.product} cells)"
                 + (f"; {self.rejected} rejected by the checkout's asserts" if self.rejected else "")
+                + (f"; {gates} gate(s) that cannot be opened" if gates else "")
                 + (f"; {self.dropped} assignment(s) beyond the cap of {self.max_cells} cells dropped"
                    if self.dropped else ""))
+
+    def notes(self) -> list[str]:
+        """One line per gate or assignment not made: the report's notes, never errors."""
+        out = []
+        for i in self.infeasible:
+            what = ", ".join(f"{k}={_show(v)}" for k, v in i.values.items()) if i.values else "its gate"
+            out.append(f"auto coverage: not run: {i.template} with {what}: {i.reason}")
+        return out
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
 
 
 def _is_var(name: str) -> bool:
     return not name.startswith(_NOT_VARS)
-
-
-def _gate_value(value: Any, default: Any) -> Any:
-    """A truth value a gate wants, in the type of the variable's default: `when: x` with a
-    non-empty list default keeps the list (True in its place would break the templates that
-    iterate it); false is the empty value of the type."""
-    literal = isinstance(default, (str, list, dict, int, float)) and not isinstance(default, bool)
-    if isinstance(value, bool) and literal and not (isinstance(default, str) and "{{" in default):
-        return default if value and default else (value if value else type(default)())
-    return value
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -96,9 +127,16 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | None],
-                   exclude: Sequence[Exclusion] = ()) -> list[TemplatePlan]:
+                   exclude: Sequence[Exclusion] = (), known: Callable[[TemplateGate], Known] | None = None,
+                   placeholder: Callable[[str], Any] | None = None,
+                   infeasible: list[Infeasible] | None = None, defined: Set[str] | None = None) -> list[TemplatePlan]:
     """One plan per distinct (template, gate) met; `gates` are `TemplateGate`s of one or more runs.
-    `exclude` rules (the matrix file's) are honoured by the covering rows."""
+    `exclude` rules (the matrix file's) are honoured by the covering rows. `known` tells what the
+    base cell holds for a gate's variables (their types, host-dependence, valid values);
+    `placeholder` gives a documented input's value. A gate that cannot be opened with values of
+    the right type, or a template that reads an input the base cell leaves undefined and nothing in
+    the checkout defines (`defined`) or documents, is not planned, and is added to `infeasible`
+    with the reason."""
     out: list[TemplatePlan] = []
     seen: set[tuple[str, str, str]] = set()
     sources: dict[str, str | None] = {}
@@ -108,18 +146,56 @@ def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | No
         source = sources[g.template]
         if source is None:
             continue
-        gate, axes = auto_axes(source, g.defaults, list(g.conditions))
-        gate = {k: _gate_value(v, g.defaults.get(k)) for k, v in gate.items() if _is_var(k)}
-        axes = {k: v for k, v in axes.items() if _is_var(k)}
+        k = known(g) if known is not None else Known(g.defaults)
+        fallbacks: dict[str, Any] = {}
+        raw_gate, axes = auto_axes(source, g.defaults, list(g.conditions), known=k, fallbacks=fallbacks)
+        gate, why = typed_gate({n: v for n, v in raw_gate.items() if _is_var(n)}, k, placeholder, fallbacks)
+        axes = {n: v for n, v in axes.items() if _is_var(n)}
         key = (g.template, repr(sorted(gate.items(), key=repr)), repr(sorted(axes.items(), key=repr)))
+        if why:
+            key = (g.template, why, "")
         if key in seen:
             continue
         seen.add(key)
+        if why:
+            if infeasible is not None:
+                infeasible.append(Infeasible(g.template, why))
+            continue
         if forbidden(exclude, gate):
             continue  # the gate itself is excluded: the template is not wanted open
+        inputs = _inputs(source, k, placeholder, {*gate, *axes}) if placeholder is not None else {}
+        lacking = sorted(n for n in read_names(source) - {*gate, *axes, *inputs}
+                         if defined is not None and _is_var(n) and n not in defined and k.value(n) is MISSING)
+        if lacking:
+            if infeasible is not None:
+                infeasible.append(Infeasible(g.template, f"it reads {', '.join(lacking)}, which nothing in the "
+                                             "checkout defines or documents a value for"))
+            continue
         rows = [r for r in (covering_rows(axes, 2, _fixed(exclude, gate)) if axes else [{}])
                 if not forbidden(exclude, {**gate, **r})]
-        out.append(TemplatePlan(g.template, gate, axes, tuple(rows)))
+        names = {*gate, *axes, *inputs}
+        out.append(TemplatePlan(g.template, gate, axes, tuple(rows), inputs,
+                                {n: k.value(n) for n in sorted(names)}))
+    return out
+
+
+def _inputs(source: str, known: Known, placeholder: Callable[[str], Any], taken: set[str]) -> dict[str, Any]:
+    """The documented inputs a template reads that the base cell leaves undefined (their
+    placeholder), or holds as a dict lacking keys the checkout's documented example has (the
+    example over the default: `external_hcloud_cloud.with_networks`)."""
+    out: dict[str, Any] = {}
+    for name in sorted(read_names(source) - taken):
+        if not _is_var(name) or known.host_dependent(name):
+            continue
+        value = known.value(name)
+        if value is MISSING:
+            documented = placeholder(name)
+            if documented is not None:
+                out[name] = documented
+        elif isinstance(value, dict):
+            example = known.documented.get(name)
+            if isinstance(example, dict) and set(example) - set(value):
+                out[name] = {**value, **example}
     return out
 
 
@@ -134,40 +210,115 @@ def _fixed(exclude: Sequence[Exclusion], gate: Mapping[str, Any]) -> list[Exclus
     return out
 
 
+@dataclass
+class Packing:
+    """What `pack` made: groups of extra vars (one per cell) and the parts each serves."""
+
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    parts: list[list[Part]] = field(default_factory=list)
+    assignments: int = 0
+    dropped: int = 0
+    rejected: int = 0
+    infeasible: list[Infeasible] = field(default_factory=list)
+
+    @property
+    def served(self) -> list[list[str]]:
+        return [list(dict.fromkeys(p.template for p in parts)) for parts in self.parts]
+
+
+def gate_groups(plans: Sequence[TemplatePlan], exclude: Sequence[Exclusion] = ()) -> list[
+        tuple[Mapping[str, Any], list[TemplatePlan], list[dict[str, Any]]]]:
+    """Templates behind the same gate share their rows: one covering array over the union of
+    their flags covers every template's own pairs, in about as many rows as the largest needs
+    alone (a covering array grows with the logarithm of its flags), where a covering array per
+    template would need their sum once packing keeps apart the rows that disagree. Returns
+    (gate, its plans, its rows) in the order the gates were met."""
+    groups: dict[str, tuple[Mapping[str, Any], list[TemplatePlan]]] = {}
+    for p in plans:
+        key = repr(sorted(p.gate.items(), key=repr))
+        groups.setdefault(key, (p.gate, []))[1].append(p)
+    out = []
+    for gate, members in groups.values():
+        axes: dict[str, list[Any]] = {}
+        for p in members:
+            for name, values in p.axes.items():
+                have = axes.setdefault(name, [])
+                have += [v for v in values if not any(_same(v, h) for h in have)]
+        rows = [r for r in (covering_rows(axes, 2, _fixed(exclude, gate)) if axes else [{}])
+                if not forbidden(exclude, {**gate, **r})]
+        out.append((gate, members, relax_rows(rows) if len(rows) > 1 else rows))
+    return out
+
+
 def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Sequence[Exclusion] = (),
-         checks: CheckRules | None = None) -> tuple[list[dict[str, Any]], list[list[str]], int, int, int]:
-    """Assignments packed first-fit into at most `max_cells` groups of compatible extra vars (a
-    merge that an `exclude` rule matches, or that one of the checkout's asserts (`checks`)
-    rejects, is not made; an assignment they reject alone is dropped). Returns (groups, templates
-    per group, distinct assignments, assignments dropped by the cap, assignments rejected)."""
-    groups: list[dict[str, Any]] = []
-    served: list[list[str]] = []
+         checks: CheckRules | None = None) -> Packing:
+    """Assignments (a gate and one row of its templates' shared covering array, `gate_groups`)
+    packed first-fit into at most `max_cells` groups of compatible extra vars. An assignment that
+    one of the checkout's asserts (`checks`) rejects is first repaired (`repair`: a documented
+    input's placeholder, a boolean or a literal the check wants), else not made (counted in
+    `rejected`, listed in `infeasible`); a merge that an `exclude` rule matches, or that an assert
+    rejects, is not made. An assignment that opens the gate of a template reading documented
+    inputs gets their placeholders too."""
+    out = Packing()
     seen: list[dict[str, Any]] = []
-    dropped = rejected = 0
-    for plan in plans:
-        for row in plan.rows:
-            assignment = {**plan.gate, **row}
+    made: list[tuple[dict[str, Any], list[Part]]] = []
+    needs = [p for p in plans if p.inputs and p.gate]
+    for gate, members, rows in gate_groups(plans, exclude):
+        inputs: dict[str, Any] = {}
+        for p in members:
+            inputs.update(p.inputs)
+        for row in rows:
+            assignment = {**gate, **inputs, **row}
+            for other in needs:  # the row opens another template's gate: that template's inputs too
+                if all(k in assignment and _same(assignment[k], v) for k, v in other.gate.items()):
+                    assignment = {**other.inputs, **assignment}
             if not assignment or any(_equal(assignment, s) for s in seen):
                 continue
             seen.append(assignment)
-            if checks is not None and checks.rejects(assignment):
-                rejected += 1
-                continue
-            for i, group in enumerate(groups):
-                if all(k not in group or _same(group[k], v) for k, v in assignment.items()) \
-                        and not forbidden(exclude, {**group, **assignment}) \
-                        and not (checks is not None and checks.rejects({**group, **assignment}, list(assignment))):
-                    group.update(assignment)
-                    if plan.template not in served[i]:
-                        served[i].append(plan.template)
-                    break
-            else:
-                if len(groups) >= max_cells:
-                    dropped += 1
+            if checks is not None:
+                repaired, why = checks.repair(assignment)
+                if repaired is None:
+                    out.rejected += 1
+                    out.infeasible.append(Infeasible(", ".join(p.template for p in members),
+                                                     f"the checkout's check `{why}` fails", {**gate, **row}))
                     continue
-                groups.append(dict(assignment))
-                served.append([plan.template])
-    return groups, served, len(seen), dropped, rejected
+                assignment = repaired
+            added = {k: v for k, v in assignment.items() if k not in gate and k not in row and k not in inputs}
+            parts = []
+            for p in members:
+                own = {**p.gate, **p.inputs, **{k: row[k] for k in p.axes if k in row}, **added}
+                parts.append(Part(p.template, assignment,
+                                  {k: v for k, v in own.items() if not _same(v, p.base.get(k, MISSING))}))
+            made.append((assignment, parts))
+    # first fit, the most constrained assignments first (those that disagree with the most
+    # others open the cells; the rest join them): fewer cells than in the order they were made
+    degree = [sum(1 for other, _ in made if not _agree(a, other)) for a, _ in made]
+    order = sorted(range(len(made)), key=lambda i: (-degree[i], -len(made[i][0]), i))
+    for assignment, parts in (made[i] for i in order):
+        for i, group in enumerate(out.groups):
+            if all(k not in group or _same(group[k], v) for k, v in assignment.items()) \
+                    and not forbidden(exclude, {**group, **assignment}) \
+                    and not (checks is not None and checks.rejects({**group, **assignment}, list(assignment))):
+                group.update(assignment)
+                out.parts[i] += parts
+                break
+        else:
+            if len(out.groups) >= max_cells:
+                out.dropped += 1
+                continue
+            out.groups.append(dict(assignment))
+            out.parts.append(parts)
+    for group in out.groups:  # merged assignments together may open a gate none opens alone
+        for other in needs:
+            if all(k in group and _same(group[k], v) for k, v in other.gate.items()):
+                for k, v in other.inputs.items():
+                    group.setdefault(k, v)
+    out.assignments = len(seen)
+    return out
+
+
+def _agree(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return all(k not in b or _same(b[k], v) for k, v in a.items())
 
 
 def _equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -175,18 +326,22 @@ def _equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def auto_plan(base: Cell, plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS,
-              exclude: Sequence[Exclusion] = (), checks: CheckRules | None = None) -> AutoPlan:
+              exclude: Sequence[Exclusion] = (), checks: CheckRules | None = None,
+              infeasible: Sequence[Infeasible] = ()) -> AutoPlan:
     """The auto cells on top of `base` (its scenario, layout, OS, inventory and extra vars kept;
     an assignment's vars on top), from the plans of one or more checkouts (refs)."""
-    groups, served, n, dropped, rejected = pack(plans, max_cells, exclude, checks)
+    packed = pack(plans, max_cells, exclude, checks)
     cells = []
     covers: dict[str, tuple[str, ...]] = {}
-    width = len(str(len(groups)))
-    for i, (group, templates) in enumerate(zip(groups, served, strict=True), 1):
+    parts: dict[str, tuple[Part, ...]] = {}
+    width = len(str(len(packed.groups)))
+    for i, (group, templates) in enumerate(zip(packed.groups, packed.served, strict=True), 1):
         name = f"{base.name}+auto{i:0{width}d}"
         description = f"auto: {len(templates)} template(s): " + ", ".join(t.rsplit("/", 1)[-1] for t in templates)
         cells.append(Cell(name=name, extra_vars={**base.extra_vars, **group}, scenario=base.scenario,
                           layout=base.layout, inventory=base.inventory, os=base.os,
-                          kube_version=base.kube_version, description=description))
+                          kube_version=base.kube_version, description=description, auto=True))
         covers[name] = tuple(templates)
-    return AutoPlan(tuple(cells), tuple(plans), dropped, max_cells, n, covers, rejected)
+        parts[name] = tuple(packed.parts[i - 1])
+    return AutoPlan(tuple(cells), tuple(plans), packed.dropped, max_cells, packed.assignments, covers,
+                    packed.rejected, (*infeasible, *packed.infeasible), parts)
