@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ansible.utils.unsafe_proxy import AnsibleUnsafeText
 from jinja2.exceptions import UndefinedError
 
 from kvalidate.ansible.actions import run_action
@@ -139,8 +140,9 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                 for t in targets:
                     engine.host_state(t).failed = True
             # TaskExecutor.run: an error of the task (its loop, `when` or arguments) is its result,
-            # registered as any other (what `ignore_errors` and `rescue` then see)
-            _register(engine, task, targets, {"failed": True, "msg": str(e)})
+            # registered as any other (what `ignore_errors` and `rescue` then see), unsafe as every
+            # registered result (its message may quote the `{{ }}` that failed)
+            _register(engine, task, targets, {"failed": True, "msg": AnsibleUnsafeText(str(e))})
             continue
         _register(engine, task, targets, result)
 
