@@ -283,10 +283,10 @@ def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Seq
                                                      f"the checkout's check `{why}` fails", {**gate, **row}))
                     continue
                 assignment = repaired
-            added = {k: v for k, v in assignment.items() if k not in gate and k not in row and k not in inputs}
+            support = {k: v for k, v in assignment.items() if k not in gate and k not in row}  # inputs, repairs
             parts = []
             for p in members:
-                own = {**p.gate, **p.inputs, **{k: row[k] for k in p.axes if k in row}, **added}
+                own = {**p.gate, **{k: row[k] for k in p.axes if k in row}, **support}
                 parts.append(Part(p.template, assignment,
                                   {k: v for k, v in own.items() if not _same(v, p.base.get(k, MISSING))}))
             made.append((assignment, parts))

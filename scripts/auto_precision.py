@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""The precision table of automatic coverage (docs/fidelity.md, "Automatic coverage: precision").
+
+    scripts/auto_precision.py --branch master=/work/ks/master --branch release-2.27=/work/ks/2.27 \
+        --branch release-2.23=/work/ks/2.23 --reports /tmp/h14 [--run] [--verify] [--jobs 2]
+
+For each branch: `kvalidate check PATH --auto -f json=REPORTS/auto-NAME.json` (with `--run`, else
+the report already there is read), then every error finding grouped into one defect per (template
+or task file, template line, rule, field path, message), each with its verdict from `VERDICTS`
+below: `real` (what a real run does, and how that was checked) or `artefact` (a defect of
+kvalidate's, then fixed). `--verify` runs each defect's reproduce command (the automatic cell's
+command for that template, `Cell.reproduce`, else the cell's) and says whether it reports the
+defect again. Prints the Markdown table; exits 1 when an error defect has no verdict, or is an
+artefact (the table must show none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# (where: a substring of the template, task file or message; rule; a substring of the message)
+# -> (verdict, why). Checked with the reference renderer (real Ansible 2.18, /work/shared/oracle at
+# the time) or by reading the template, as each `why` says.
+VERDICTS: list[tuple[str, str, str, str, str]] = [
+    ("vsphere-csi-controller-config.yml.j2", "duplicate-key", "csi-auth-check", "real",
+     "the ConfigMap sets `csi-auth-check` twice (line 3, then a version-dependent line 4): the version's value is "
+     "silently replaced"),
+    ("vsphere-csi-controller-config.yml.j2", "duplicate-key", "list-volumes", "real",
+     "`list-volumes` set twice (lines 10 and 25), the same shape"),
+    ("vsphere-csi-node.yml.j2", "duplicate-key", "imagePullPolicy", "real",
+     "the node-driver-registrar container sets `imagePullPolicy` twice"),
+    ("metallb.yaml.j2", "duplicate-key", "kubernetes.io/os", "real",
+     "the template writes `metallb_controller_nodeselector` (default `kubernetes.io/os: linux`) and then "
+     "`metallb_config.controller.nodeselector`; the sample inventory's own `metallb_config` example sets the "
+     "same key, so following the sample gives a duplicate key (kubectl's strict decoding refuses it)"),
+    ("calico-node.yml.j2", "api-validation", "typha-c", "real",
+     "`volumeMounts` are written `{% if typha_secure %}`, their volumes `{% if typha_enabled and typha_secure %}`: "
+     "with `typha_secure: true` and typha off (no assert forbids it) the DaemonSet mounts volumes it does not "
+     "declare, and the API server refuses it"),
+    ("calico-apiserver.yml.j2", "type", "caBundle", "real",
+     "the manifest is rendered on every control plane, but `calico_apiserver_cabundle` is read (set_fact) on the "
+     "first only: on the others it is the registered skip result, written as a dict; the file is written there "
+     "and never applied (a latent defect)"),
+    ("youki", "undefined-variable", "youki_bin_dir", "real",
+     "`container_manager: crio` with `youki_enabled`: cri-o's default `youki_runtime` reads `youki_bin_dir`, a "
+     "default of the youki role, which `include_role` keeps private (ansible-core 2.18): the set_fact fails in "
+     "real Ansible too (tests/differential/test_diff_autogaps.py, and the reference renderer's scenario run)"),
+    ("", "undefined-variable", "rbac_resources", "real",
+     "`rbac_enabled: false` (RBAC not among `authorization_modes`): calico's `when: rbac_enabled or item.type not "
+     "in rbac_resources` reads a variable removed from Kubespray in 2018 (#3086); real Ansible fails the task "
+     "(tests/differential/test_diff_autogaps.py)"),
+    ("", "undefined-variable", "no attribute 'results'", "real",
+     "the task after the `rbac_resources` failure loops over that failed task's `results`: what Ansible reports "
+     "when errors are ignored (a real run stops one task earlier)"),
+    ("dns-autoscaler.yml.j2", "duplicate-key", "nodeSelector", "real",
+     "`nodeSelector` set twice (lines 34 and 42): `dns_autoscaler_deployment_nodeselector` is silently replaced; "
+     "fixed on master"),
+    ("cilium/ds.yml.j2", "duplicate-key", "hostNetwork", "real",
+     "the DaemonSet's pod spec sets `hostNetwork` twice (lines 202 and 334)"),
+    ("cilium/ds.yml.j2", "duplicate-key", "dnsPolicy", "real",
+     "and `dnsPolicy` twice (lines 200 and 337)"),
+    ("calico-typha.yml.j2", "", "USE_POD_CIDR", "real",
+     "the calico-typha bug: with `typha_secure` and `calico_ipam_host_local` the `USE_POD_CIDR` env entry lands "
+     "in `volumeMounts` (README, docs/fidelity.md)"),
+    ("calico-typha.yml.j2", "required", "mountPath", "real", "the same entry, which has no `mountPath`"),
+    ("calico-typha.yml.j2", "unknown-field", "volumeMounts[2].value", "real", "the same entry's `value`"),
+    ("external-oci-cloud-config", "render-error", "external-oci-cloud-config.j2", "real",
+     "release-2.27's OCI role looks up `external-oci-cloud-config.j2`; the role has `external-oci-cloud-config.yml.j2` "
+     "(fixed on master)"),
+    ("external-oci-cloud-config-secret.yml.j2", "undefined-variable", "external_oracle_cloud_config_secret", "real",
+     "the secret template reads the fact the failed lookup above should have set"),
+    ("kubeadm-images.yaml.j2", "unknown-field", "dns.type", "real",
+     "release-2.23 writes `dns.type`, which kubeadm v1beta3 no longer has (docs/fidelity.md)"),
+]
+
+
+@dataclass
+class Defect:
+    where: str
+    line: int
+    rule: str
+    path: str
+    message: str
+    severity: str
+    cells: set[str] = field(default_factory=set)
+    first: dict[str, Any] = field(default_factory=dict)
+    verdict: str = "unclassified"
+    why: str = ""
+    reproduced: str = ""
+
+
+def defects(report: dict[str, Any]) -> list[Defect]:
+    """Findings grouped into one problem in one place."""
+    out: dict[tuple[str, int, str, str, str], Defect] = {}
+    for f in report["findings"]:
+        where = f["template"] or f["file"] or _task(f["message"])
+        key = (where, f["template_line"], f["rule"], f["path"], f["message"])
+        d = out.setdefault(key, Defect(where, f["template_line"], f["rule"], f["path"], f["message"], f["severity"],
+                                       first=f))
+        d.cells.add(f["cell"])
+    for d in out.values():
+        for where, rule, text, verdict, why in VERDICTS:
+            if where in f"{d.where} {d.message}" and (not rule or rule == d.rule) and text in d.message + d.path:
+                d.verdict, d.why = verdict, why
+                break
+    return sorted(out.values(), key=lambda d: (d.severity, d.where, d.line, d.rule, d.path))
+
+
+def _task(message: str) -> str:
+    return message.split("'")[1] if message.startswith("task '") else ""
+
+
+def reproduce(d: Defect, report: dict[str, Any]) -> str:
+    """Run the defect's reproduce command; "yes" when it reports the same finding again."""
+    cell = next(c for c in report["cells"] if c["name"] == d.first["cell"])
+    command = cell.get("reproduce", {}).get(d.first["template"]) or cell["command"]
+    args = shlex.split(command)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "r.json"
+        subprocess.run([sys.executable, "-m", "kvalidate", *args[1:], "-f", f"json={out}"], capture_output=True,
+                       check=False, timeout=900)
+        try:
+            again = json.loads(out.read_text())["findings"]
+        except (OSError, ValueError, KeyError):
+            return "no report"
+    same = any(f["rule"] == d.rule and f["template"] == d.first["template"] and f["path"] == d.path
+               and f["template_line"] == d.line for f in again)
+    return f"yes ({len(args) - 4} args)" if same else "no"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--branch", action="append", required=True, help="NAME=CHECKOUT")
+    ap.add_argument("--reports", type=Path, required=True)
+    ap.add_argument("--run", action="store_true", help="run `kvalidate check --auto` (else read the reports)")
+    ap.add_argument("--verify", action="store_true", help="run each defect's reproduce command")
+    ap.add_argument("--jobs", default="2")
+    a = ap.parse_args()
+    bad = 0
+    for spec in a.branch:
+        name, checkout = spec.split("=", 1)
+        path = a.reports / f"auto-{name}.json"
+        if a.run:
+            subprocess.run([sys.executable, "-m", "kvalidate", "check", checkout, "--auto", "-j", a.jobs,
+                            "-f", f"json={path}"], capture_output=True, check=False)
+        report = json.loads(path.read_text())
+        found = defects(report)
+        errors = [d for d in found if d.severity == "error"]
+        auto = [c for c in report.get("cells", []) if c.get("auto")]
+        by_rule: dict[str, int] = defaultdict(int)
+        for d in errors:
+            by_rule[d.rule] += 1
+        print(f"\n### {name}\n")
+        print(f"{len(auto)} automatic cells (+ the base cell); {report['summary']['errors']} error findings in "
+              f"{len(errors)} defects ({', '.join(f'{r} {n}' for r, n in sorted(by_rule.items()))}); "
+              f"{len({(d.where, d.rule, d.path) for d in found if d.severity == 'warning'})} warning defects; "
+              f"{report['summary'].get('infeasible', 0)} infeasible findings in the notes\n")
+        print("| defect | rule | cells | verdict | why" + (" | reproduced" if a.verify else "") + " |")
+        print("|---|---|---|---|---" + ("|---" if a.verify else "") + "|")
+        for d in errors:
+            if a.verify:
+                d.reproduced = reproduce(d, report)
+            what = f"`{d.where}`" + (f":{d.line}" if d.line else "") + (f" `{d.path}`" if d.path else "")
+            if not d.path:
+                what += f" {d.message[:90]}"
+            print(f"| {what} | {d.rule} | {len(d.cells)} | {d.verdict} | {d.why}"
+                  + (f" | {d.reproduced}" if a.verify else "") + " |")
+            bad += d.verdict != "real"
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
