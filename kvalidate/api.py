@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kvalidate.ansible import render_template
+from kvalidate.defects import attach
 from kvalidate.kubespray.checkout import Checkout
 from kvalidate.matrix.plan import Overrides, find_config, plan_cells
 from kvalidate.model import Finding, Result, SetupError, Source
@@ -95,7 +96,7 @@ def check(request: CheckRequest, progress: Progress | None = None,
           notes: Callable[[str], None] | None = None) -> Result:
     """Render the checkout as `playbooks/cluster.yml` would, per host and cell, and validate every
     output. `notes` receives what the planning has to say (automatic coverage's summary)."""
-    return run_check(plan(request, notes), progress)
+    return attach(run_check(plan(request, notes), progress))
 
 
 def demo_request(jobs: int = 1) -> CheckRequest:
@@ -113,7 +114,7 @@ def validate_paths(paths: Sequence[str], kube_version: str | None = None, crds: 
     if crds:
         load_crds(store, list(crds))
     tune_gc()
-    return _validate.validate_paths(list(paths), store)
+    return attach(_validate.validate_paths(list(paths), store))
 
 
 @dataclass
@@ -132,4 +133,4 @@ def render(template: Path, extra_vars: Mapping[str, Any], validate: bool = False
     found: list[Finding] = list(findings)
     if text is not None and validate:
         found += validate_text(text, Source(file=str(template), template=str(template)), kube_version)
-    return Rendered(text, Result(findings=found, files=1 if validate and text is not None else 0))
+    return Rendered(text, attach(Result(findings=found, files=1 if validate and text is not None else 0)))
