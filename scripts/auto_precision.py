@@ -5,13 +5,13 @@
         --branch release-2.23=/work/ks/2.23 --reports /tmp/h14 [--run] [--verify] [--jobs 2]
 
 For each branch: `kvalidate check PATH --auto -f json=REPORTS/auto-NAME.json` (with `--run`, else
-the report already there is read), then every error finding grouped into one defect per (template
-or task file, template line, rule, field path, message), each with its verdict from `VERDICTS`
-below: `real` (what a real run does, and how that was checked) or `artefact` (a defect of
+the report already there is read), then every error defect of the report (`kvalidate.defects`: the
+findings of one problem in one place, whatever cells and hosts show it), each with its verdict from
+`VERDICTS` below: `real` (what a real run does, and how that was checked) or `artefact` (a defect of
 kvalidate's, then fixed). `--verify` runs each defect's reproduce command (the automatic cell's
-command for that template, `Cell.reproduce`, else the cell's) and says whether it reports the
-defect again. Prints the Markdown table; exits 1 when an error defect has no verdict, or is an
-artefact (the table must show none).
+command for that template, `Cell.reproduce`, as the defect's `command`) and says whether it
+reports the defect again, and with how many `-e`. Prints the Markdown table; exits 1 when an error
+defect has no verdict, or is an artefact (the table must show none).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,57 +84,58 @@ VERDICTS: list[tuple[str, str, str, str, str]] = [
 
 
 @dataclass
-class Defect:
+class Row:
+    """One defect of the report (`kvalidate.defects`: one problem in one place) and its verdict."""
+
     where: str
     line: int
     rule: str
     path: str
     message: str
     severity: str
-    cells: set[str] = field(default_factory=set)
-    first: dict[str, Any] = field(default_factory=dict)
+    cells: list[str]
+    command: str
     verdict: str = "unclassified"
     why: str = ""
     reproduced: str = ""
 
 
-def defects(report: dict[str, Any]) -> list[Defect]:
-    """Findings grouped into one problem in one place."""
-    out: dict[tuple[str, int, str, str, str], Defect] = {}
-    for f in report["findings"]:
-        where = f["template"] or f["file"] or _task(f["message"])
-        key = (where, f["template_line"], f["rule"], f["path"], f["message"])
-        d = out.setdefault(key, Defect(where, f["template_line"], f["rule"], f["path"], f["message"], f["severity"],
-                                       first=f))
-        d.cells.add(f["cell"])
-    for d in out.values():
-        for where, rule, text, verdict, why in VERDICTS:
-            if where in f"{d.where} {d.message}" and (not rule or rule == d.rule) and text in d.message + d.path:
-                d.verdict, d.why = verdict, why
+def rows(report: dict[str, Any]) -> list[Row]:
+    out = []
+    for d in report["defects"]:
+        where = d["template"] or _task(d["message"])
+        row = Row(where, d["template_line"], d["rule"], d["path"], d["message"], d["severity"], d["cells"],
+                  d["command"])
+        for place, rule, text, verdict, why in VERDICTS:
+            if place in f"{row.where} {row.message}" and (not rule or rule == row.rule) \
+                    and text in row.message + row.path:
+                row.verdict, row.why = verdict, why
                 break
-    return sorted(out.values(), key=lambda d: (d.severity, d.where, d.line, d.rule, d.path))
+        out.append(row)
+    return out
 
 
 def _task(message: str) -> str:
     return message.split("'")[1] if message.startswith("task '") else ""
 
 
-def reproduce(d: Defect, report: dict[str, Any]) -> str:
-    """Run the defect's reproduce command; "yes" when it reports the same finding again."""
-    cell = next(c for c in report["cells"] if c["name"] == d.first["cell"])
-    command = cell.get("reproduce", {}).get(d.first["template"]) or cell["command"]
-    args = shlex.split(command)
+def reproduce(row: Row) -> str:
+    """Run the defect's reproduce command; "yes" when it reports the same defect again."""
+    if not row.command:
+        return "no command"
+    args = shlex.split(row.command)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "r.json"
         subprocess.run([sys.executable, "-m", "kvalidate", *args[1:], "-f", f"json={out}"], capture_output=True,
                        check=False, timeout=900)
         try:
-            again = json.loads(out.read_text())["findings"]
+            again = json.loads(out.read_text())["defects"]
         except (OSError, ValueError, KeyError):
             return "no report"
-    same = any(f["rule"] == d.rule and f["template"] == d.first["template"] and f["path"] == d.path
-               and f["template_line"] == d.line for f in again)
-    return f"yes ({len(args) - 4} args)" if same else "no"
+    same = any(d["rule"] == row.rule and d["template_line"] == row.line and d["path"] == row.path
+               and (d["template"] or _task(d["message"])) == row.where for d in again)
+    extra = sum(1 for a in args if a == "-e")
+    return f"yes ({extra} -e)" if same else "no"
 
 
 def main() -> int:
@@ -153,7 +154,7 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "kvalidate", "check", checkout, "--auto", "-j", a.jobs,
                             "-f", f"json={path}"], capture_output=True, check=False)
         report = json.loads(path.read_text())
-        found = defects(report)
+        found = rows(report)
         errors = [d for d in found if d.severity == "error"]
         auto = [c for c in report.get("cells", []) if c.get("auto")]
         by_rule: dict[str, int] = defaultdict(int)
@@ -168,7 +169,7 @@ def main() -> int:
         print("|---|---|---|---|---" + ("|---" if a.verify else "") + "|")
         for d in errors:
             if a.verify:
-                d.reproduced = reproduce(d, report)
+                d.reproduced = reproduce(d)
             what = f"`{d.where}`" + (f":{d.line}" if d.line else "") + (f" `{d.path}`" if d.path else "")
             if not d.path:
                 what += f" {d.message[:90]}"

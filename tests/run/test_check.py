@@ -205,7 +205,7 @@ def test_text_report_reproduces_each_failing_cell_and_tabulates(
     assert code == 1
     i = out.index("reproduce a failing cell:")
     name, command = out[i + 1].strip().split(": ", 1)
-    assert name == "default+auto1"
+    assert name == "default+auto1 (calico-typha.yml.j2)"  # an automatic cell: the failing template's own command
     table = out[out.index("cells: 5") + 1 :]
     assert table[:3] == [
         "cell           kube  files  errors  warnings",
