@@ -140,3 +140,23 @@ def defined_names(tree: Tree) -> frozenset[str]:
                 if m:
                     out.add(m[1])
     return frozenset(out)
+
+
+_TICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+
+
+def mentioned_names(tree: Tree) -> frozenset[str]:
+    """The variables the checkout's documentation names (`docs/`: a backticked name in the text,
+    a key of an example inventory or code block), with or without an example value: inputs a
+    user is told to give (`peers` for calico's BGP peering). Used to tell the checkout refusing an
+    assignment from a defect, never as a value."""
+    out: set[str] = set()
+    for path in _walk(tree, "docs"):
+        if not path.endswith((".md", ".yml", ".yaml")):
+            continue
+        for line in _read(tree, path).splitlines():
+            out.update(_TICKED.findall(line))
+            m = _KEY.match(line)
+            if m:
+                out.add(m[1])
+    return frozenset(out)

@@ -22,7 +22,7 @@ from typing import Any
 from kvalidate.ansible.codecache import CODE_CACHE
 from kvalidate.ansible.errors import debug, internal_finding
 from kvalidate.kubespray.checkout import Checkout, open_checkout
-from kvalidate.kubespray.documented import defined_names, documented_values
+from kvalidate.kubespray.documented import defined_names, documented_values, mentioned_names
 from kvalidate.kubespray.facts import load_overlay
 from kvalidate.model import Cell, Result, SetupError
 from kvalidate.run.cell import CellOptions, SchemaCache, check_cell
@@ -79,7 +79,8 @@ class Worker:
         result = check_cell(checkout, cell, ref, cell_options, self.cache)
         if cell.auto:
             if ref not in self.documented:
-                self.documented[ref] = (documented_values(checkout.tree), defined_names(checkout.tree))
+                docs = {**dict.fromkeys(mentioned_names(checkout.tree)), **documented_values(checkout.tree)}
+                self.documented[ref] = (docs, defined_names(checkout.tree))
             result = split_infeasible(result, cell, *self.documented[ref])
         CODE_CACHE.flush()  # workers exit without atexit handlers; compiled code is kept for the next run
         return result

@@ -8,7 +8,8 @@ says so, and that refusal is the checkout being right, not a defect:
 - `load-error` for a role or task file that is not there: the assignment names one the checkout
   lacks;
 - `undefined-variable` for an input the checkout documents (`kubespray.documented`: a commented-out
-  example in the sample inventory or role defaults) and no default supplies, or read by a template
+  example in the sample inventory or role defaults, a name its `docs/` tell the user to set) and no
+  default supplies, or read by a template
   while nothing in the checkout defines it (`defined_names`: a required input, such as
   `cilium_ipsec_key`, that only the user can give). A task reading a variable nothing defines
   (`rbac_resources`, removed from Kubespray years ago) stays an error: that is the checkout's defect.

@@ -3,12 +3,15 @@ cell the user named, the same findings stay errors."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kvalidate.model import Cell, Finding, Result, Severity
 from kvalidate.run.infeasible import infeasible, split_infeasible
 
-DOCUMENTED = {"kube_webhook_token_auth_url": "https://..."}
+DOCUMENTED = {"kube_webhook_token_auth_url": "https://...", "peers": None}
+DEFINED = frozenset({"calico_node_manifests"})
 
 
 def f(rule: str, message: str) -> Finding:
@@ -21,10 +24,21 @@ def f(rule: str, message: str) -> Finding:
     (f("load-error", "roles/x/tasks/main.yml:3: mapping values are not allowed here"), False),  # a broken file
     (f("undefined-variable", "task 'Create webhook config': 'kube_webhook_token_auth_url' is undefined"), True),
     (f("undefined-variable", "task 'Calico | Create calico manifests': 'rbac_resources' is undefined"), False),
+    (f("undefined-variable", "task 'Calico | Configure peering': 'peers' is undefined"), True),  # docs name it
     (f("duplicate-key", "duplicate field \"data.x\""), False),
 ])
 def test_what_is_the_checkout_refusing_the_assignment(finding: Finding, refused: bool) -> None:
-    assert infeasible(finding, DOCUMENTED) is refused
+    assert infeasible(finding, DOCUMENTED, DEFINED) is refused
+
+
+def test_a_template_reading_an_input_nothing_defines_is_infeasible_a_task_doing_so_is_not() -> None:
+    in_template = Finding(Severity.ERROR, "undefined-variable", "task 't': 'cilium_ipsec_key' is undefined",
+                          template="roles/cilium/templates/secret.yml.j2")
+    in_task = replace(in_template, template="")
+    set_somewhere = replace(in_template, message="task 't': 'calico_node_manifests' is undefined")
+    assert infeasible(in_template, {}, DEFINED)
+    assert not infeasible(in_task, {}, DEFINED)
+    assert not infeasible(set_somewhere, {}, DEFINED)  # the run should have defined it: a defect
 
 
 def test_only_automatic_cells_move_them_to_the_notes() -> None:
