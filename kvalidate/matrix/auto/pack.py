@@ -52,6 +52,7 @@ class TemplatePlan:
     # the base cell's value of each variable the plan sets (MISSING when it has none): what a
     # reproduce command leaves out
     base: Mapping[str, Any] = field(default_factory=dict)
+    reads: frozenset[str] = frozenset()  # every variable the template reads (its reproduce command keeps those)
 
     @property
     def product(self) -> int:
@@ -175,7 +176,7 @@ def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | No
                 if not forbidden(exclude, {**gate, **r})]
         names = {*gate, *axes, *inputs}
         out.append(TemplatePlan(g.template, gate, axes, tuple(rows), inputs,
-                                {n: k.value(n) for n in sorted(names)}))
+                                {n: k.value(n) for n in sorted(names)}, frozenset(read_names(source) | names)))
     return out
 
 
@@ -265,8 +266,11 @@ def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Seq
     needs = [p for p in plans if p.inputs and p.gate]
     for gate, members, rows in gate_groups(plans, exclude):
         inputs: dict[str, Any] = {}
+        members_base: dict[str, Any] = {}
         for p in members:
             inputs.update(p.inputs)
+            for k, v in p.base.items():
+                members_base.setdefault(k, v)
         for row in rows:
             assignment = {**gate, **inputs, **row}
             for other in needs:  # the row opens another template's gate: that template's inputs too
@@ -286,9 +290,11 @@ def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Seq
             support = {k: v for k, v in assignment.items() if k not in gate and k not in row}  # inputs, repairs
             parts = []
             for p in members:
-                own = {**p.gate, **{k: row[k] for k in p.axes if k in row}, **support}
+                # the row's values this template reads, its own flags or not (the rows are shared)
+                own = {**p.gate, **{k: v for k, v in row.items() if k in p.axes or k in p.reads}, **support}
+                base = {**p.base, **{k: v for k, v in members_base.items() if k not in p.base}}
                 parts.append(Part(p.template, assignment,
-                                  {k: v for k, v in own.items() if not _same(v, p.base.get(k, MISSING))}))
+                                  {k: v for k, v in own.items() if not _same(v, base.get(k, MISSING))}))
             made.append((assignment, parts))
     # first fit, the most constrained assignments first (those that disagree with the most
     # others open the cells; the rest join them): fewer cells than in the order they were made
