@@ -116,30 +116,6 @@ def placeholder(name: str, documented: Mapping[str, Any]) -> Any:
 
 
 _KEY = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*:")
-_NAMED = re.compile(r"^\s*(?:-\s+)?(?:register|loop_var|index_var)\s*:\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def defined_names(tree: Tree) -> frozenset[str]:
-    """Every name the checkout could define a variable under: each uncommented YAML key of its
-    roles, playbooks and sample inventory (role defaults and vars, `set_fact`, `vars:`, group_vars,
-    keys of nested values too) and each `register`/`loop_var`. An over-approximation on purpose:
-    a variable read but found in none of them is an input nothing in the checkout supplies."""
-    out: set[str] = set()
-    for top in ("roles", "playbooks", "inventory/sample"):
-        for path in _walk(tree, top):
-            if not path.endswith((".yml", ".yaml")):
-                continue
-            for line in _read(tree, path).splitlines():
-                m = _NAMED.match(line) or _KEY.match(line)
-                if m:
-                    out.add(m[1])
-    for name in tree.list_dir(""):
-        if name.endswith((".yml", ".yaml")):
-            for line in _read(tree, name).splitlines():
-                m = _NAMED.match(line) or _KEY.match(line)
-                if m:
-                    out.add(m[1])
-    return frozenset(out)
 
 
 _TICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")

@@ -8,21 +8,21 @@ says so, and that refusal is the checkout being right, not a defect:
 - `load-error` for a role or task file that is not there: the assignment names one the checkout
   lacks;
 - `undefined-variable` for an input the checkout documents (`kubespray.documented`: a commented-out
-  example in the sample inventory or role defaults, a name its `docs/` tell the user to set) and no
-  default supplies, or read by a template
-  while nothing in the checkout defines it (`defined_names`: a required input, such as
-  `cilium_ipsec_key`, that only the user can give). A task reading a variable nothing defines
-  (`rbac_resources`, removed from Kubespray years ago) stays an error: that is the checkout's defect.
+  example in the sample inventory or role defaults, a role README, a name its `docs/` tell the user
+  to set, such as calico's `peers` or cilium's `cilium_ipsec_key`) and no default supplies.
 
 In an automatic cell these become the report's notes (`Result.infeasible`); in a cell the user
 named (a scenario, a matrix row, the default cell) they stay errors. Everything else an automatic
-cell finds (a variable defined nowhere, a template error, a schema error) stays an error.
+cell finds stays an error: a template error, a schema error, and a variable read where nothing
+defines it and no documentation names it (calico's `rbac_resources`, removed from Kubespray years
+ago; 2.23's `crio_version >= v1.26.0`, where `v1` is no variable at all): that is the checkout's
+defect.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -32,29 +32,25 @@ _UNDEFINED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined")
 _NOT_FOUND = ("was not found", "could not find", "no such file", "not found in")
 
 
-def infeasible(finding: Finding, documented: Mapping[str, Any], defined: Set[str] | None = None) -> bool:
-    """Is `finding`, met in an automatic cell, the checkout refusing the assignment? (`defined`:
-    the names the checkout defines anywhere; None: not known, only documented inputs count.)"""
+def infeasible(finding: Finding, documented: Mapping[str, Any]) -> bool:
+    """Is `finding`, met in an automatic cell, the checkout refusing the assignment?"""
     if finding.rule == "task-failed":
         return True
     if finding.rule == "load-error":
         return any(m in finding.message.lower() for m in _NOT_FOUND)
     if finding.rule == "undefined-variable":
         m = _UNDEFINED.search(finding.message)
-        if m is None:
-            return False
-        return m[1] in documented or bool(finding.template and defined is not None and m[1] not in defined)
+        return m is not None and m[1] in documented
     return False
 
 
-def split_infeasible(result: Result, cell: Cell, documented: Mapping[str, Any],
-                     defined: Set[str] | None = None) -> Result:
+def split_infeasible(result: Result, cell: Cell, documented: Mapping[str, Any]) -> Result:
     """`result` of `cell` with the infeasible findings moved to `Result.infeasible` (automatic
     cells only; any other cell's result is returned as it is)."""
     if not cell.auto:
         return result
-    keep = [f for f in result.findings if not infeasible(f, documented, defined)]
+    keep = [f for f in result.findings if not infeasible(f, documented)]
     if len(keep) == len(result.findings):
         return result
-    gone = [f for f in result.findings if infeasible(f, documented, defined)]
+    gone = [f for f in result.findings if infeasible(f, documented)]
     return replace(result, findings=keep, infeasible=[*result.infeasible, *gone])

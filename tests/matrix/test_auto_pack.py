@@ -125,3 +125,39 @@ def test_exclusions_hold_for_rows_and_packed_cells(exclude: list[dict[str, list[
 def test_an_excluded_gate_drops_the_template() -> None:
     ps = template_plans(GATES, SOURCES.get, [{"typha_enabled": [True]}])
     assert "typha.j2" not in {p.template for p in ps}
+
+
+def test_templates_behind_one_gate_share_rows_and_each_keeps_the_values_it_reads() -> None:
+    config = "{% if a %}{% endif %}{% if b %}{% endif %}{% if root != '' %}{{ root }}{% endif %}"
+    daemonset = "{% if c %}{% endif %}path: {{ root }}\n"
+    defaults = {"a": False, "b": False, "c": False, "root": "/run/x", "plugin": "calico"}
+    gates = [TemplateGate("config.j2", "p", ("plugin == 'cilium'",), defaults),
+             TemplateGate("ds.j2", "p", ("plugin == 'cilium'",), defaults)]
+    ps = template_plans(gates, {"config.j2": config, "ds.j2": daemonset}.get)
+    ((gate, members, rows),) = gate_groups(ps)
+    assert gate == {"plugin": "cilium"} and [p.template for p in members] == ["config.j2", "ds.j2"]
+    for p in ps:  # one array over the union of the flags covers each template's own pairs
+        assert uncovered(p.axes, rows, 2) == []
+    plan = auto_plan(Cell("base"), ps)
+    assert any(c.extra_vars.get("root") == "" for c in plan.cells)
+    for cell in plan.cells:
+        by_template = {part.template: part.minimal for part in plan.parts[cell.name]}
+        if cell.extra_vars.get("root") == "":  # config.j2's flag, read by ds.j2 as well
+            assert by_template["ds.j2"]["root"] == ""
+        assert "a" not in by_template["ds.j2"]  # a flag ds.j2 does not read stays out of its command
+
+
+def test_an_assignment_that_opens_a_template_open_in_the_base_cell_brings_its_documented_inputs() -> None:
+    from kvalidate.matrix.auto.flags import Known
+
+    service = "{% if kube_reserved %}Slice={{ slice }}{% endif %}"
+    kubelet = "{% if kube_reserved %}reserved{% endif %}"
+    defaults = {"kube_reserved": False, "container_manager": "containerd"}
+    gates = [TemplateGate("containerd.service.j2", "c", ("container_manager == 'containerd'",), defaults),
+             TemplateGate("kubelet.j2", "k", (), defaults)]
+    ps = template_plans(gates, {"containerd.service.j2": service, "kubelet.j2": kubelet}.get,
+                        known=lambda g: Known(g.defaults), placeholder={"slice": "kube.slice"}.get)
+    plan = auto_plan(Cell("base"), ps)
+    kubelet_rows = [p.values for parts in plan.parts.values() for p in parts if p.template == "kubelet.j2"]
+    reserved = [v for v in kubelet_rows if v.get("kube_reserved") is True]
+    assert reserved and all(v.get("slice") == "kube.slice" for v in reserved)  # the kubelet's own assignment

@@ -19,15 +19,17 @@ from kvalidate.matrix.auto.flags import (
     typed_truth,
 )
 
-BASE = {"flag": False, "storage_class": "", "plugin": "calico", "cidr": 32, "hosts_name": "node1",
+BASE = {"is_master": True, "flag": False, "storage_class": "", "plugin": "calico", "cidr": 32, "hosts_name": "node1",
         "rbac": True, "pools": ["a"], "cfg": {"a": 1}}
 VALID_PLUGINS = {"calico", "cilium"}
 
 
 def known(**over: Any) -> Known:
     values = {**BASE, **over}
-    return Known({}, lambda n: values.get(n, MISSING), lambda n: n == "hosts_name",
-                 lambda n, v: n != "plugin" or v in VALID_PLUGINS or v == "none")
+    per_host = {"hosts_name": ["node1", "node2"], "is_master": [True, False]}
+    return Known({}, lambda n: values.get(n, MISSING), lambda n: n in per_host,
+                 lambda n, v: n != "plugin" or v in VALID_PLUGINS or v == "none",
+                 hosts=lambda n: per_host.get(n, [values.get(n, MISSING)]))
 
 
 def docs(name: str) -> Any:
@@ -74,7 +76,8 @@ def test_compatible(literal: Any, value: Any, ok: bool) -> None:
     ({"plugin": "none"}, {"plugin": "none"}, ""),  # selects nothing: the include is skipped
     ({"flag": "yes"}, {}, "is not of the type"),
     ({"hosts_name": True}, {}, ""),  # differs between hosts, already true: left alone
-    ({"hosts_name": False}, {}, "differs between hosts"),
+    ({"hosts_name": False}, {}, "differs between hosts"),  # true on every host
+    ({"is_master": False}, {}, ""),  # false on the second host: the template renders there
 ])
 def test_typed_gate(gate: dict[str, Any], values: dict[str, Any], why: str) -> None:
     got, reason = typed_gate(gate, known(), docs)

@@ -261,6 +261,7 @@ class Known:
     varies: Callable[[str], bool] | None = None
     valid: Callable[[str, Any], bool] | None = None
     documented: Mapping[str, Any] = field(default_factory=dict)
+    hosts: Callable[[str], list[Any]] | None = None  # the variable's value on each host the task was met on
 
     def value(self, name: str) -> Any:
         if self.lookup is not None:
@@ -272,6 +273,9 @@ class Known:
         """A value that differs between hosts (`kube_override_hostname` is each host's name): an
         extra var would give every host the first one's, so automatic coverage never sets it."""
         return bool(self.varies and self.varies(name))
+
+    def on_hosts(self, name: str) -> list[Any]:
+        return self.hosts(name) if self.hosts is not None else [self.value(name)]
 
     def allows(self, name: str, value: Any) -> bool:
         return self.valid is None or self.valid(name, value)
@@ -366,7 +370,7 @@ def typed_gate(gate: Mapping[str, Any], known: Known, placeholder: Callable[[str
     one, or an input no default supplies, takes the value the checkout documents for it
     (`placeholder`), else the gate cannot be opened; a literal must be of the variable's type and
     select something (`Known.allows`). A variable whose value differs between hosts is left alone
-    when the base cell already satisfies the gate. An undefined variable the gate reads through
+    when the base cell already satisfies the gate on one of them. An undefined variable the gate reads through
     `| default(LITERAL)` (`fallbacks`) has that literal's type. Returns (values, "") or ({}, why not)."""
     out: dict[str, Any] = {}
     for name, want in gate.items():
@@ -374,8 +378,8 @@ def typed_gate(gate: Mapping[str, Any], known: Known, placeholder: Callable[[str
         if value is MISSING and fallbacks and name in fallbacks:
             value = fallbacks[name]  # `when: x | default(false)`: x is a boolean
         if known.host_dependent(name):
-            if _satisfied(value, want):
-                continue
+            if any(_satisfied(v, want) for v in known.on_hosts(name)):
+                continue  # the template renders on the hosts where it holds (`when: not is_kube_master`)
             return {}, f"`{name}` differs between hosts"
         if isinstance(want, bool):
             got = _truth(name, want, value, known, placeholder)

@@ -130,14 +130,15 @@ def _same(a: Any, b: Any) -> bool:
 def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | None],
                    exclude: Sequence[Exclusion] = (), known: Callable[[TemplateGate], Known] | None = None,
                    placeholder: Callable[[str], Any] | None = None,
-                   infeasible: list[Infeasible] | None = None, defined: Set[str] | None = None) -> list[TemplatePlan]:
+                   infeasible: list[Infeasible] | None = None, named: Set[str] = frozenset()) -> list[TemplatePlan]:
     """One plan per distinct (template, gate) met; `gates` are `TemplateGate`s of one or more runs.
     `exclude` rules (the matrix file's) are honoured by the covering rows. `known` tells what the
     base cell holds for a gate's variables (their types, host-dependence, valid values);
     `placeholder` gives a documented input's value. A gate that cannot be opened with values of
-    the right type, or a template that reads an input the base cell leaves undefined and nothing in
-    the checkout defines (`defined`) or documents, is not planned, and is added to `infeasible`
-    with the reason."""
+    the right type, or a template that reads an input the base cell leaves undefined and the
+    checkout's documentation names (`named`) without an example value (`cilium_ipsec_key`), is not
+    planned, and is added to `infeasible` with the reason. (A name nothing defines and no
+    documentation names is left to the run: reading it is the template's defect.)"""
     out: list[TemplatePlan] = []
     seen: set[tuple[str, str, str]] = set()
     sources: dict[str, str | None] = {}
@@ -166,11 +167,11 @@ def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | No
             continue  # the gate itself is excluded: the template is not wanted open
         inputs = _inputs(source, k, placeholder, {*gate, *axes}) if placeholder is not None else {}
         lacking = sorted(n for n in read_names(source) - {*gate, *axes, *inputs}
-                         if defined is not None and _is_var(n) and n not in defined and k.value(n) is MISSING)
+                         if n in named and _is_var(n) and k.value(n) is MISSING)
         if lacking:
             if infeasible is not None:
-                infeasible.append(Infeasible(g.template, f"it reads {', '.join(lacking)}, which nothing in the "
-                                             "checkout defines or documents a value for"))
+                infeasible.append(Infeasible(g.template, f"it reads {', '.join(lacking)}, an input the checkout's "
+                                             "documentation names without an example value"))
             continue
         rows = [r for r in (covering_rows(axes, 2, _fixed(exclude, gate)) if axes else [{}])
                 if not forbidden(exclude, {**gate, **r})]
@@ -263,7 +264,7 @@ def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Seq
     out = Packing()
     seen: list[dict[str, Any]] = []
     made: list[tuple[dict[str, Any], list[Part]]] = []
-    needs = [p for p in plans if p.inputs and p.gate]
+    needs = [p for p in plans if p.inputs]
     for gate, members, rows in gate_groups(plans, exclude):
         inputs: dict[str, Any] = {}
         members_base: dict[str, Any] = {}
@@ -274,7 +275,7 @@ def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Seq
         for row in rows:
             assignment = {**gate, **inputs, **row}
             for other in needs:  # the row opens another template's gate: that template's inputs too
-                if all(k in assignment and _same(assignment[k], v) for k, v in other.gate.items()):
+                if _opens(assignment, other):
                     assignment = {**other.inputs, **assignment}
             if not assignment or any(_equal(assignment, s) for s in seen):
                 continue
@@ -316,11 +317,22 @@ def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Seq
             out.parts.append(parts)
     for group in out.groups:  # merged assignments together may open a gate none opens alone
         for other in needs:
-            if all(k in group and _same(group[k], v) for k, v in other.gate.items()):
+            if _opens(group, other):
                 for k, v in other.inputs.items():
                     group.setdefault(k, v)
     out.assignments = len(seen)
     return out
+
+
+def _opens(values: Mapping[str, Any], plan: TemplatePlan) -> bool:
+    """Does an assignment open `plan`'s gate (its own values, else the base cell's), and set
+    something the plan's template reads? Then the template renders in its cell, and needs the
+    documented inputs the plan gives it (`kube_reserved: true` from a kubelet template's row
+    opens containerd.service.j2's `Slice={{ kube_reserved_cgroups_for_service_slice }}`)."""
+    if not all(_same(values[k], v) if k in values else _same(plan.base.get(k, MISSING), v)
+               for k, v in plan.gate.items()):
+        return False
+    return any(k in plan.reads for k in values)
 
 
 def _agree(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
