@@ -86,6 +86,10 @@ VERDICTS: list[tuple[str, str, str, str, str]] = [
      "release-2.23 indents `{% if kube_ovn_ic_enable %}` (line 658) under the Service's ports, so with "
      "`kube_ovn_ic_enable: true` the next document's `---` lands inside that mapping: the file is not YAML "
      "(release-2.27 and master have the tag at column 0)"),
+    ("crio.conf.j2", "undefined-variable", "'v1' is undefined", "real",
+     "release-2.23's cri-o config (line 380) tests `nri_enabled and crio_version >= v1.26.0`: `v1.26.0` is no "
+     "version literal but the variable `v1` (then attributes), defined nowhere: with `nri_enabled: true` and "
+     "cri-o the template fails in real Ansible too (Jinja parses it the same way)"),
     ("kubeadm-images.yaml.j2", "unknown-field", "dns.type", "real",
      "release-2.23 writes `dns.type`, which kubeadm v1beta3 no longer has (docs/fidelity.md)"),
 ]

@@ -116,6 +116,26 @@ def placeholder(name: str, documented: Mapping[str, Any]) -> Any:
 
 
 _KEY = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*:")
+_NAMED = re.compile(r"^\s*(?:-\s+)?(?:register|loop_var|index_var)\s*:\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def defined_names(tree: Tree) -> frozenset[str]:
+    """Every name the checkout could define a variable under: each uncommented YAML key of its
+    roles, playbooks and sample inventory (role defaults and vars, `set_fact`, `vars:`, group_vars,
+    keys of nested values too) and each `register`/`loop_var`. An over-approximation on purpose:
+    a documented input found in none of them is one only the user can give (`peers`), while a
+    variable the code defines and a run leaves undefined (`crio_runtimes`, a `set_fact` of the
+    cri-o role) says something about the run, not about the user."""
+    out: set[str] = set()
+    paths = [p for top in ("roles", "playbooks", "inventory/sample") for p in _walk(tree, top)]
+    paths += [n for n in tree.list_dir("") if tree.is_file(n)]
+    for path in paths:
+        if path.endswith((".yml", ".yaml")):
+            for line in _read(tree, path).splitlines():
+                m = _NAMED.match(line) or _KEY.match(line)
+                if m:
+                    out.add(m[1])
+    return frozenset(out)
 
 
 _TICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")

@@ -9,7 +9,8 @@ says so, and that refusal is the checkout being right, not a defect:
   lacks;
 - `undefined-variable` for an input the checkout documents (`kubespray.documented`: a commented-out
   example in the sample inventory or role defaults, a role README, a name its `docs/` tell the user
-  to set, such as calico's `peers` or cilium's `cilium_ipsec_key`) and no default supplies.
+  to set, such as calico's `peers` or cilium's `cilium_ipsec_key`) and nothing in its code defines
+  (`defined_names`: no default, `set_fact` or `register` of that name).
 
 In an automatic cell these become the report's notes (`Result.infeasible`); in a cell the user
 named (a scenario, a matrix row, the default cell) they stay errors. Everything else an automatic
@@ -22,7 +23,7 @@ defect.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import replace
 from typing import Any
 
@@ -32,7 +33,7 @@ _UNDEFINED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined")
 _NOT_FOUND = ("was not found", "could not find", "no such file", "not found in")
 
 
-def infeasible(finding: Finding, documented: Mapping[str, Any]) -> bool:
+def infeasible(finding: Finding, documented: Mapping[str, Any], defined: Set[str] = frozenset()) -> bool:
     """Is `finding`, met in an automatic cell, the checkout refusing the assignment?"""
     if finding.rule == "task-failed":
         return True
@@ -40,17 +41,18 @@ def infeasible(finding: Finding, documented: Mapping[str, Any]) -> bool:
         return any(m in finding.message.lower() for m in _NOT_FOUND)
     if finding.rule == "undefined-variable":
         m = _UNDEFINED.search(finding.message)
-        return m is not None and m[1] in documented
+        return m is not None and m[1] in documented and m[1] not in defined
     return False
 
 
-def split_infeasible(result: Result, cell: Cell, documented: Mapping[str, Any]) -> Result:
+def split_infeasible(result: Result, cell: Cell, documented: Mapping[str, Any],
+                     defined: Set[str] = frozenset()) -> Result:
     """`result` of `cell` with the infeasible findings moved to `Result.infeasible` (automatic
     cells only; any other cell's result is returned as it is)."""
     if not cell.auto:
         return result
-    keep = [f for f in result.findings if not infeasible(f, documented)]
+    keep = [f for f in result.findings if not infeasible(f, documented, defined)]
     if len(keep) == len(result.findings):
         return result
-    gone = [f for f in result.findings if infeasible(f, documented)]
+    gone = [f for f in result.findings if infeasible(f, documented, defined)]
     return replace(result, findings=keep, infeasible=[*result.infeasible, *gone])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kvalidate.kubespray.documented import documented_values, mentioned_names, placeholder
+from kvalidate.kubespray.documented import defined_names, documented_values, mentioned_names, placeholder
 from kvalidate.trees.directory import DirTree
 
 TREE = {
@@ -29,7 +29,7 @@ TREE = {
         "cinder_plain: x\n"
         "# external_vsphere_user: later-wins-not\n"),
     "roles/registry/README.md": "Settings:\n\n    registry_storage_class: fast\n",
-    "roles/calico/tasks/main.yml": "- set_fact:\n    calico_facts: 1\n",
+    "roles/calico/tasks/main.yml": "- set_fact:\n    calico_facts: 1\n  register: calico_out\n",
     "docs/calico.md": "Peers are set with the `peers` variable:\n\n```yaml\npeers:\n  - router_id: 10.0.0.1\n```\n",
 }
 
@@ -67,3 +67,10 @@ def test_names_the_checkout_documentation_mentions(tree_at: Callable[[dict[str, 
     mentioned = mentioned_names(DirTree(tree_at(TREE)))
     assert {"peers", "router_id"} <= mentioned  # the text's backticked name, the example's keys
     assert "calico_facts" not in mentioned  # roles/ is not documentation
+
+
+def test_names_the_checkout_code_defines(tree_at: Callable[[dict[str, str]], Path]) -> None:
+    defined = defined_names(DirTree(tree_at(TREE)))
+    assert {"defined_here", "cinder_auth_url", "cinder_plain", "calico_facts", "calico_out"} <= defined
+    assert "external_vsphere_vcenter_ip" not in defined  # only ever commented out
+    assert "peers" not in defined  # docs/ is not code

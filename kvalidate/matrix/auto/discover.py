@@ -14,7 +14,7 @@ from jinja2 import Undefined
 
 from kvalidate.ansible.types import NameChoice, RunResult, TemplateGate
 from kvalidate.kubespray.checkout import Checkout
-from kvalidate.kubespray.documented import documented_values, mentioned_names, placeholder
+from kvalidate.kubespray.documented import defined_names, documented_values, mentioned_names, placeholder
 from kvalidate.matrix.auto.constraints import CheckRules, check_guards, holds
 from kvalidate.matrix.auto.flags import MISSING, UNKNOWN, Known
 from kvalidate.matrix.auto.pack import MAX_CELLS, AutoPlan, Infeasible, auto_plan, template_plans
@@ -47,7 +47,7 @@ def auto_cells(checkouts: Sequence[Checkout], base: Cell, max_cells: int = MAX_C
         known = functools.partial(known_for, documented=docs, choices=run.choices, guards=check_guards(run.checks))
         plans += template_plans(run.gates, functools.partial(_read, co.tree), exclude, known,
                                 functools.partial(placeholder, documented=docs), infeasible,
-                                mentioned_names(co.tree))
+                                mentioned_names(co.tree), defined_names(co.tree))
         checks += run.checks
     return auto_plan(base, plans, max_cells, exclude,
                      CheckRules(checks, functools.partial(placeholder, documented=documented)), infeasible)

@@ -130,13 +130,15 @@ def _same(a: Any, b: Any) -> bool:
 def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | None],
                    exclude: Sequence[Exclusion] = (), known: Callable[[TemplateGate], Known] | None = None,
                    placeholder: Callable[[str], Any] | None = None,
-                   infeasible: list[Infeasible] | None = None, named: Set[str] = frozenset()) -> list[TemplatePlan]:
+                   infeasible: list[Infeasible] | None = None, named: Set[str] = frozenset(),
+                   defined: Set[str] = frozenset()) -> list[TemplatePlan]:
     """One plan per distinct (template, gate) met; `gates` are `TemplateGate`s of one or more runs.
     `exclude` rules (the matrix file's) are honoured by the covering rows. `known` tells what the
     base cell holds for a gate's variables (their types, host-dependence, valid values);
     `placeholder` gives a documented input's value. A gate that cannot be opened with values of
     the right type, or a template that reads an input the base cell leaves undefined and the
-    checkout's documentation names (`named`) without an example value (`cilium_ipsec_key`), is not
+    checkout's documentation names (`named`) without an example value and its code never defines
+    (`defined`: `cilium_ipsec_key`, not the `crio_runtimes` a role's set_fact builds), is not
     planned, and is added to `infeasible` with the reason. (A name nothing defines and no
     documentation names is left to the run: reading it is the template's defect.)"""
     out: list[TemplatePlan] = []
@@ -167,7 +169,7 @@ def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | No
             continue  # the gate itself is excluded: the template is not wanted open
         inputs = _inputs(source, k, placeholder, {*gate, *axes}) if placeholder is not None else {}
         lacking = sorted(n for n in read_names(source) - {*gate, *axes, *inputs}
-                         if n in named and _is_var(n) and k.value(n) is MISSING)
+                         if n in named and n not in defined and _is_var(n) and k.value(n) is MISSING)
         if lacking:
             if infeasible is not None:
                 infeasible.append(Infeasible(g.template, f"it reads {', '.join(lacking)}, an input the checkout's "
