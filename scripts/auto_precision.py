@@ -90,6 +90,11 @@ VERDICTS: list[tuple[str, str, str, str, str]] = [
      "release-2.23's cri-o config (line 380) tests `nri_enabled and crio_version >= v1.26.0`: `v1.26.0` is no "
      "version literal but the variable `v1` (then attributes), defined nowhere: with `nri_enabled: true` and "
      "cri-o the template fails in real Ansible too (Jinja parses it the same way)"),
+    ("", "undefined-variable", "'kube_reserved_cgroups_for_service_slice' is undefined", "real",
+     "release-2.23 with `kube_reserved: true`: the container engines' unit templates (containerd.service.j2:41, "
+     "crio.conf.j2, docker.service.j2, cri-dockerd.service.j2) read `kube_reserved_cgroups_for_service_slice`, a "
+     "default of the kubernetes/node role, which is not in the container-engine play (playbooks/cluster.yml "
+     "lines 28 and 69): undefined in real Ansible too; 2.27 moved it to kubespray-defaults"),
     ("kubeadm-images.yaml.j2", "unknown-field", "dns.type", "real",
      "release-2.23 writes `dns.type`, which kubeadm v1beta3 no longer has (docs/fidelity.md)"),
 ]

@@ -95,3 +95,8 @@ def test_variables_that_switch_the_checks_off_are_guards() -> None:
     from kvalidate.matrix.auto.constraints import check_guards
 
     assert check_guards([GUARD, VIP_ARP, TYPHA_KDD]) == {"ignore_assert_errors"}
+
+
+def test_no_placeholder_for_a_variable_the_code_defines() -> None:
+    rules = CheckRules([VSPHERE], docs, defined={"external_vsphere_user"})
+    assert rules.repair({"vsphere_csi_enabled": True})[0] is None

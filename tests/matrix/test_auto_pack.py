@@ -161,3 +161,16 @@ def test_an_assignment_that_opens_a_template_open_in_the_base_cell_brings_its_do
     kubelet_rows = [p.values for parts in plan.parts.values() for p in parts if p.template == "kubelet.j2"]
     reserved = [v for v in kubelet_rows if v.get("kube_reserved") is True]
     assert reserved and all(v.get("slice") == "kube.slice" for v in reserved)  # the kubelet's own assignment
+
+
+def test_an_input_the_code_defines_out_of_scope_gets_no_placeholder() -> None:
+    from kvalidate.matrix.auto.flags import Known
+
+    service = "{% if kube_reserved %}Slice={{ slice }}{% endif %}"
+    gates = [TemplateGate("containerd.service.j2", "c", (), {"kube_reserved": False})]
+    read = {"containerd.service.j2": service}.get
+    docs = {"slice": "kube.slice"}.get
+    (free,) = template_plans(gates, read, known=lambda g: Known(g.defaults), placeholder=docs)
+    (scoped,) = template_plans(gates, read, known=lambda g: Known(g.defaults), placeholder=docs,
+                               defined={"slice"})  # another role's default: its absence here is a defect
+    assert free.inputs == {"slice": "kube.slice"} and scoped.inputs == {}

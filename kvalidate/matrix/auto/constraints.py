@@ -23,7 +23,7 @@ kube-vip's ARP mode).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,8 +137,10 @@ class CheckRules:
     """`rejects(values)`: does an assignment violate one of the checkout's asserts? `repair`:
     the assignment with the values that satisfy them, or None."""
 
-    def __init__(self, checks: Sequence[CheckGate], placeholder: Callable[[str], Any] | None = None) -> None:
+    def __init__(self, checks: Sequence[CheckGate], placeholder: Callable[[str], Any] | None = None,
+                 defined: Set[str] = frozenset()) -> None:
         self.placeholder = placeholder  # variable -> the value of a documented input, None if undocumented
+        self.defined = defined  # names the checkout's code defines: undefined there is not a missing input
         self.checks: list[_Check] = []
         for c in checks:
             parts = [_compile(x) for x in (*c.conditions, *c.that)]
@@ -192,14 +194,15 @@ class CheckRules:
     def fixes(self, check: _Check, name: str) -> list[Any]:
         """Values `name` may be given to satisfy `check`: the other boolean, the literals of its
         type the check compares it with (`container_manager == 'docker'`), or a documented input's
-        placeholder when the base cell leaves it undefined or empty."""
+        placeholder when the base cell leaves it empty, or undefined and the code defines it nowhere."""
         base = check.base.get(name, _UNSET)
         if isinstance(base, bool):
             return [not base]
         named = [v for v in check.literals.get(name, ()) if base is _UNSET or type(v) is type(base)]
         if named:
             return named
-        if base is _UNSET or base is None or (isinstance(base, (str, list, dict)) and not base):
+        if (base is _UNSET and name not in self.defined) or base is None \
+                or (isinstance(base, (str, list, dict)) and not base):
             value = self.placeholder(name) if self.placeholder is not None else None
             return [] if value is None else [value]
         return []

@@ -38,19 +38,22 @@ def auto_cells(checkouts: Sequence[Checkout], base: Cell, max_cells: int = MAX_C
     plans = []
     checks = []
     documented: dict[str, Any] = {}
+    defined: set[str] = set()
     infeasible: list[Infeasible] = []
     for co in checkouts:
         run = discover_gates(co, base)
         docs = documented_values(co.tree)
         for k, v in docs.items():
             documented.setdefault(k, v)
+        names = defined_names(co.tree)
+        defined |= names
         known = functools.partial(known_for, documented=docs, choices=run.choices, guards=check_guards(run.checks))
         plans += template_plans(run.gates, functools.partial(_read, co.tree), exclude, known,
                                 functools.partial(placeholder, documented=docs), infeasible,
-                                mentioned_names(co.tree), defined_names(co.tree))
+                                mentioned_names(co.tree), names)
         checks += run.checks
     return auto_plan(base, plans, max_cells, exclude,
-                     CheckRules(checks, functools.partial(placeholder, documented=documented)), infeasible)
+                     CheckRules(checks, functools.partial(placeholder, documented=documented), defined), infeasible)
 
 
 def scope_value(scope: Mapping[str, Any], name: str) -> Any:

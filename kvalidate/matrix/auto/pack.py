@@ -167,7 +167,7 @@ def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | No
             continue
         if forbidden(exclude, gate):
             continue  # the gate itself is excluded: the template is not wanted open
-        inputs = _inputs(source, k, placeholder, {*gate, *axes}) if placeholder is not None else {}
+        inputs = _inputs(source, k, placeholder, {*gate, *axes}, defined) if placeholder is not None else {}
         lacking = sorted(n for n in read_names(source) - {*gate, *axes, *inputs}
                          if n in named and n not in defined and _is_var(n) and k.value(n) is MISSING)
         if lacking:
@@ -183,16 +183,19 @@ def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | No
     return out
 
 
-def _inputs(source: str, known: Known, placeholder: Callable[[str], Any], taken: set[str]) -> dict[str, Any]:
-    """The documented inputs a template reads that the base cell leaves undefined (their
-    placeholder), or holds as a dict lacking keys the checkout's documented example has (the
-    example over the default: `external_hcloud_cloud.with_networks`)."""
+def _inputs(source: str, known: Known, placeholder: Callable[[str], Any], taken: set[str],
+            defined: Set[str] = frozenset()) -> dict[str, Any]:
+    """The documented inputs a template reads that the base cell leaves undefined and the
+    checkout's code defines nowhere (their placeholder: a variable some role's defaults define,
+    out of the template's scope, is the checkout's defect to report, not an input to supply), or
+    holds as a dict lacking keys the checkout's documented example has (the example over the
+    default: `external_hcloud_cloud.with_networks`)."""
     out: dict[str, Any] = {}
     for name in sorted(read_names(source) - taken):
         if not _is_var(name) or known.host_dependent(name):
             continue
         value = known.value(name)
-        if value is MISSING:
+        if value is MISSING and name not in defined:
             documented = placeholder(name)
             if documented is not None:
                 out[name] = documented
