@@ -174,3 +174,20 @@ def test_an_input_the_code_defines_out_of_scope_gets_no_placeholder() -> None:
     (scoped,) = template_plans(gates, read, known=lambda g: Known(g.defaults), placeholder=docs,
                                defined={"slice"})  # another role's default: its absence here is a defect
     assert free.inputs == {"slice": "kube.slice"} and scoped.inputs == {}
+
+
+def test_a_templates_command_names_what_another_assignment_of_its_cell_set_and_it_reads() -> None:
+    from kvalidate.matrix.auto.flags import Known
+
+    service = "Slice={{ kube_reserved | string }}\n"  # reads the flag, tests nothing: no row of its own sets it
+    kubelet = "{% if kube_reserved %}reserved{% endif %}"
+    defaults = {"kube_reserved": False, "fail_swap": False, "container_manager": "containerd"}
+    gates = [TemplateGate("containerd.service.j2", "c", ("container_manager == 'containerd'",), defaults),
+             TemplateGate("kubelet.j2", "k", ("kubelet_enabled",), {**defaults, "kubelet_enabled": False})]
+    ps = template_plans(gates, {"containerd.service.j2": service, "kubelet.j2": kubelet}.get,
+                        known=lambda g: Known(g.defaults))
+    plan = auto_plan(Cell("base"), ps)
+    (cell,) = [c for c in plan.cells if any(p.template == "containerd.service.j2" for p in plan.parts[c.name])]
+    (part,) = [p for p in plan.parts[cell.name] if p.template == "containerd.service.j2"]
+    assert cell.extra_vars["kube_reserved"] is True  # the kubelet's row of that cell set it...
+    assert part.minimal == {"kube_reserved": True}  # ...and the service's command names it

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kvalidate.ansible.types import TemplateGate
@@ -53,6 +53,7 @@ class TemplatePlan:
     # reproduce command leaves out
     base: Mapping[str, Any] = field(default_factory=dict)
     reads: frozenset[str] = frozenset()  # every variable the template reads (its reproduce command keeps those)
+    known: Known | None = field(default=None, compare=False, repr=False)  # the base cell's values
 
     @property
     def product(self) -> int:
@@ -77,6 +78,7 @@ class Part:
     template: str
     values: Mapping[str, Any]
     minimal: Mapping[str, Any]
+    plan: TemplatePlan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | No
                 if not forbidden(exclude, {**gate, **r})]
         names = {*gate, *axes, *inputs}
         out.append(TemplatePlan(g.template, gate, axes, tuple(rows), inputs,
-                                {n: k.value(n) for n in sorted(names)}, frozenset(read_names(source) | names)))
+                                {n: k.value(n) for n in sorted(names)}, frozenset(read_names(source) | names), k))
     return out
 
 
@@ -300,7 +302,7 @@ def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Seq
                 own = {**p.gate, **{k: v for k, v in row.items() if k in p.axes or k in p.reads}, **support}
                 base = {**p.base, **{k: v for k, v in members_base.items() if k not in p.base}}
                 parts.append(Part(p.template, assignment,
-                                  {k: v for k, v in own.items() if not _same(v, base.get(k, MISSING))}))
+                                  {k: v for k, v in own.items() if not _same(v, base.get(k, MISSING))}, p))
             made.append((assignment, parts))
     # first fit, the most constrained assignments first (those that disagree with the most
     # others open the cells; the rest join them): fewer cells than in the order they were made
@@ -325,8 +327,28 @@ def pack(plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS, exclude: Seq
             if _opens(group, other):
                 for k, v in other.inputs.items():
                     group.setdefault(k, v)
+    for i, group in enumerate(out.groups):  # what another assignment of the cell set, the template may read
+        out.parts[i] = [_reads_of_cell(part, group) for part in out.parts[i]]
     out.assignments = len(seen)
     return out
+
+
+def _reads_of_cell(part: Part, cell: Mapping[str, Any]) -> Part:
+    """`part` with the cell's other values it reads added to its reproduce command: a template
+    renders with the whole cell (`kube_reserved: true` set by a kubelet template's row opens the
+    `Slice=` line of containerd.service.j2, whose own row never set it). The base cell's value is
+    read from the discovery run (`TemplatePlan.known`)."""
+    plan = part.plan
+    if plan is None:
+        return part
+    extra = {}
+    for k, v in cell.items():
+        if k in part.minimal or k in part.values or k not in plan.reads:
+            continue
+        base = plan.base[k] if k in plan.base else plan.known.value(k) if plan.known is not None else MISSING
+        if not _same(v, base):
+            extra[k] = v
+    return replace(part, minimal={**part.minimal, **extra}) if extra else part
 
 
 def _opens(values: Mapping[str, Any], plan: TemplatePlan) -> bool:
