@@ -17,6 +17,7 @@ from kvalidate.matrix.auto.flags import (
     read_names,
     typed_gate,
     typed_truth,
+    used_names,
 )
 
 BASE = {"is_master": True, "flag": False, "storage_class": "", "plugin": "calico", "cidr": 32, "hosts_name": "node1",
@@ -115,3 +116,4 @@ def test_read_names_leaves_out_locals_and_guarded_names() -> None:
               "{% for i in items %}{{ i }}{% endfor %}{{ maybe | d('') }}"
               "{% macro inc(d) %}{{ d }}{% endmacro %}{{ inc(counter) }}{{ range(3) | list }}")
     assert read_names(source) == {"url", "items", "counter"}
+    assert used_names(source) == {"url", "items", "counter", "lb", "opt", "maybe"}  # guarded ones too

@@ -141,6 +141,16 @@ def template_flags(source: str) -> Flags:
 GLOBALS = frozenset({*DEFAULT_NAMESPACE, "lookup", "query", "q", "now", "undef", "omit"})
 
 
+def used_names(source: str) -> set[str]:
+    """Every variable a template loads, guarded or not (`kube_reserved is defined and kube_reserved
+    | bool` uses `kube_reserved`): what its rendering can depend on."""
+    try:
+        tree = _parse(source)
+    except TemplateSyntaxError:
+        return set()
+    return _names(tree) - _local_names(tree) - GLOBALS
+
+
 def read_names(source: str) -> set[str]:
     """The variables a template reads where an undefined value is an error: every name it loads,
     but for its own locals and the names it only tests with `is defined`/`is undefined` or reads

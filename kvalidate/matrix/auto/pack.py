@@ -31,7 +31,7 @@ from typing import Any
 
 from kvalidate.ansible.types import TemplateGate
 from kvalidate.matrix.auto.constraints import CheckRules
-from kvalidate.matrix.auto.flags import MISSING, Known, auto_axes, read_names, typed_gate
+from kvalidate.matrix.auto.flags import MISSING, Known, auto_axes, read_names, typed_gate, used_names
 from kvalidate.matrix.covering import Exclusion, covering_rows, forbidden, relax_rows
 from kvalidate.model import Cell
 
@@ -52,7 +52,7 @@ class TemplatePlan:
     # the base cell's value of each variable the plan sets (MISSING when it has none): what a
     # reproduce command leaves out
     base: Mapping[str, Any] = field(default_factory=dict)
-    reads: frozenset[str] = frozenset()  # every variable the template reads (its reproduce command keeps those)
+    reads: frozenset[str] = frozenset()  # every variable the template uses (its reproduce command keeps those)
     known: Known | None = field(default=None, compare=False, repr=False)  # the base cell's values
 
     @property
@@ -181,7 +181,7 @@ def template_plans(gates: Sequence[TemplateGate], read: Callable[[str], str | No
                 if not forbidden(exclude, {**gate, **r})]
         names = {*gate, *axes, *inputs}
         out.append(TemplatePlan(g.template, gate, axes, tuple(rows), inputs,
-                                {n: k.value(n) for n in sorted(names)}, frozenset(read_names(source) | names), k))
+                                {n: k.value(n) for n in sorted(names)}, frozenset(used_names(source) | names), k))
     return out
 
 
