@@ -65,9 +65,9 @@ VERDICTS: list[tuple[str, str, str, str, str]] = [
      "`nodeSelector` set twice (lines 34 and 42): `dns_autoscaler_deployment_nodeselector` is silently replaced; "
      "fixed on master"),
     ("cilium/ds.yml.j2", "duplicate-key", "hostNetwork", "real",
-     "the DaemonSet's pod spec sets `hostNetwork` twice (lines 202 and 334)"),
+     "the DaemonSet's pod spec sets `hostNetwork` twice (202 and 334 on 2.27)"),
     ("cilium/ds.yml.j2", "duplicate-key", "dnsPolicy", "real",
-     "and `dnsPolicy` twice (lines 200 and 337)"),
+     "and `dnsPolicy` twice (200 and 337 on 2.27)"),
     ("calico-typha.yml.j2", "", "USE_POD_CIDR", "real",
      "the calico-typha bug: with `typha_secure` and `calico_ipam_host_local` the `USE_POD_CIDR` env entry lands "
      "in `volumeMounts` (README, docs/fidelity.md)"),
@@ -130,6 +130,11 @@ def rows(report: dict[str, Any]) -> list[Row]:
                 break
         out.append(row)
     return out
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell (task names hold `|`)."""
+    return text.replace("|", "\\|")
 
 
 def _task(message: str) -> str:
@@ -206,8 +211,11 @@ def main() -> int:
             if paths:
                 what += " " + ", ".join(f"`{p}`" for p in paths[:2]) + (" ..." if len(paths) > 2 else "")
             cells = {c for d in group for c in d.cells}
-            print(f"| {what} | {rule} | {len(group)} | {len(cells)} | {verdict} | {why} | "
+            print(f"| {_cell(what)} | {rule} | {len(group)} | {len(cells)} | {verdict} | {_cell(why)} | "
                   f"{', '.join(sorted({d.reproduced or '-' for d in group}))} |")
+        warned = sorted({f"`{d.where}` ({d.rule})" for d in found if d.severity == "warning"})
+        if warned:
+            print(f"\nWarnings: {', '.join(warned)}.")
     return 1 if bad else 0
 
 
