@@ -12,6 +12,8 @@ what is checked is a `Finding`. The CLI (`kvalidate.cli`) is a thin shell over t
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 from kvalidate.ansible import render_template
 from kvalidate.defects import attach
 from kvalidate.kubespray.checkout import Checkout
+from kvalidate.matrix.config import CONFIG_NAME
 from kvalidate.matrix.plan import Overrides, find_config, plan_cells
 from kvalidate.model import Finding, Result, SetupError, Source
 from kvalidate.pinned import embedded_demo
@@ -94,7 +97,36 @@ def check(request: CheckRequest, progress: Progress | None = None,
           notes: Callable[[str], None] | None = None) -> Result:
     """Render the checkout as `playbooks/cluster.yml` would, per host and cell, and validate every
     output. `notes` receives what the planning has to say (automatic coverage's summary)."""
-    return attach(run_check(plan(request, notes), progress))
+    result = attach(run_check(plan(request, notes), progress))
+    result.category = result.category or category(request)
+    return result
+
+
+def _component(text: str) -> str:
+    return re.sub(r"[\s/\\]+", "-", text).strip("-") or "-"
+
+
+def category(request: CheckRequest) -> str:
+    """What a check run is, for reports that must tell runs apart (SARIF's `automationDetails.id`,
+    GitHub code scanning's category): `kvalidate/check/WHAT/REFS`. WHAT is the scenarios, else the
+    matrix file, else `default`, with the layout, inventory and automatic coverage; REFS the
+    `--ref`s, else `worktree`. Shards of one run share it (their merged report is the run's)."""
+    if request.scenarios:
+        what = [posixpath.splitext(posixpath.basename(s))[0] for s in request.scenarios]
+    elif request.use_config and request.config is not None:
+        what = [request.config.name]
+    elif request.use_config and (request.checkout / CONFIG_NAME).is_file():
+        what = [CONFIG_NAME]
+    else:
+        what = ["default"]
+    if request.layout:
+        what.append(f"layout-{request.layout}")
+    if request.inventory is not None:
+        what.append(f"inventory-{request.inventory.name}")
+    if request.auto:
+        what.append("auto")
+    refs = "+".join(_component(r) for r in request.refs) or "worktree"
+    return f"kvalidate/check/{'+'.join(_component(w) for w in what)}/{refs}"
 
 
 def demo_request(jobs: int = 1) -> CheckRequest:
@@ -112,7 +144,9 @@ def validate_paths(paths: Sequence[str], kube_version: str | None = None, crds: 
     if crds:
         load_crds(store, list(crds))
     tune_gc()
-    return attach(_validate.validate_paths(list(paths), store))
+    result = attach(_validate.validate_paths(list(paths), store))
+    result.category = "kvalidate/validate"
+    return result
 
 
 @dataclass
@@ -131,4 +165,5 @@ def render(template: Path, extra_vars: Mapping[str, Any], validate: bool = False
     found: list[Finding] = list(findings)
     if text is not None and validate:
         found += validate_text(text, Source(file=str(template), template=str(template)), kube_version)
-    return Rendered(text, attach(Result(findings=found, files=1 if validate and text is not None else 0)))
+    return Rendered(text, attach(Result(findings=found, files=1 if validate and text is not None else 0,
+                                        category="kvalidate/render")))

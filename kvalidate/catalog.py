@@ -93,6 +93,17 @@ def register(info: RuleInfo) -> None:
     CATALOG[info.id] = info
 
 
+# pyproject.toml's project.urls Homepage (tests/test_catalog.py checks they agree): where each
+# rule's documentation is, for SARIF's helpUri and the markdown report's links
+PROJECT_URL = "https://github.com/kvalidate/kvalidate"
+RULES_DOC = "docs/rules.md"
+
+
+def help_uri(rule_id: str) -> str:
+    """The rule's section of docs/rules.md on the project's site (its `### id` heading's anchor)."""
+    return f"{PROJECT_URL}/blob/main/{RULES_DOC}#{rule_id}"
+
+
 def summary(rule_id: str) -> str:
     """The one-line description of a rule id (the id itself for an unknown one)."""
     info = CATALOG.get(rule_id)

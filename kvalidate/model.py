@@ -293,6 +293,9 @@ class Result:
     # fixed defects (with --base) have no finding in this run: they are reported, never counted
     notes: list[str] = field(default_factory=list)  # run notes (infeasible cells, stale waivers, ...)
     fail_on: str = "error"
+    # what the run was, as reports name it (SARIF's automationDetails.id, the markdown title):
+    # `kvalidate/check/kvalidate.yaml/release-2.27`; `--sarif-category` sets it
+    category: str = ""
 
     @property
     def errors(self) -> int:
@@ -320,6 +323,7 @@ class Result:
         self.checked.extend(other.checked)
         self.stats.update(other.stats)
         self.notes.extend(n for n in other.notes if n not in self.notes)
+        self.category = self.category or other.category
         names = {c.name for c in self.cells}
         for c in other.cells:
             if c.name not in names:
@@ -344,6 +348,7 @@ class Result:
             "no_schema_kinds": no_schema,
             **({"defects": self.defect_counts()} if self.defects else {}),
             **({"notes": list(self.notes)} if self.notes else {}),
+            **({"category": self.category} if self.category else {}),
             **self.stats.to_dict(),
         }
 

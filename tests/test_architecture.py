@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "kubespray": {"model", "trees", "ansible"},
     "run": {"model", "versions", "documents", "trees", "schemas", "validation", "rules", "ansible", "kubespray"},
     "matrix": {"model", "versions", "documents", "trees", "ansible", "kubespray", "run"},
-    "report": {"kvalidate", "model", "rules", "defects"},
+    "report": {"kvalidate", "model", "catalog", "rules", "defects"},
     "api": {"model", "defects", "pinned", "ansible", "kubespray", "matrix", "run", "schemas", "validation"},
     "cli": {"model", "defects", "api", "report", "rules", "schemas", "ansible", "matrix", "run"},
     "kvalidate": {"model", "api"},

@@ -31,6 +31,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 FormatOpt = Annotated[list[str] | None, typer.Option(
     "--format", "-f", metavar="NAME[=PATH]",
     help=f"Report format ({', '.join(REPORTERS)}), optionally written to PATH; repeatable.")]
+CategoryOpt = Annotated[str | None, typer.Option(
+    "--sarif-category", metavar="NAME",
+    help="Name of the run in SARIF's automationDetails.id (GitHub code scanning's category); default: "
+    "derived from the command, scenarios or matrix file, and refs.")]
 KubeVersionOpt = Annotated[str | None, typer.Option(
     "--kube-version", metavar="X.Y", help="Kubernetes minor whose API schemas apply (default: newest).")]
 
@@ -56,7 +60,9 @@ def _root(version: Annotated[bool, typer.Option(
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")]
 
 
-def _finish(result: Result, formats: list[tuple[str, str | None]]) -> None:
+def _finish(result: Result, formats: list[tuple[str, str | None]], category: str | None = None) -> None:
+    if category:
+        result.category = category
     write_reports(result, formats)
     raise typer.Exit(result.exit_code())
 
@@ -69,23 +75,24 @@ def validate(
     crds: Annotated[list[Path] | None, typer.Option(
         "--crds", metavar="PATH", help="CustomResourceDefinitions (file or directory) to validate custom "
         "resources against; repeatable.")] = None,
+    sarif_category: CategoryOpt = None,
 ) -> None:
     """Validate rendered Kubernetes YAML strictly, as the API server would."""
     from kvalidate.api import validate_paths
 
     formats = parse_formats(fmt, inputs=[*paths, *(crds or ())])
-    _finish(validate_paths(paths, kube_version, [str(p) for p in crds or ()]), formats)
+    _finish(validate_paths(paths, kube_version, [str(p) for p in crds or ()]), formats, sarif_category)
 
 
 @app.command()
-def demo(jobs: JobsOpt = 0, fmt: FormatOpt = None) -> None:
+def demo(jobs: JobsOpt = 0, fmt: FormatOpt = None, sarif_category: CategoryOpt = None) -> None:
     """The main job on the embedded default (what `make run` runs): `kvalidate check` on
     templates_under_test, a small Kubespray-shaped checkout with deliberate bugs, over its matrix
     (templates_under_test/kvalidate.yaml)."""
     from kvalidate.api import demo_request
 
     formats = parse_formats(fmt)
-    _finish(_check(demo_request(jobs=_jobs(jobs))), formats)
+    _finish(_check(demo_request(jobs=_jobs(jobs))), formats, sarif_category)
 
 
 @app.command()
@@ -98,6 +105,7 @@ def render(
     check: Annotated[bool, typer.Option("--validate", help="Validate the output instead of printing it.")] = False,
     kube_version: KubeVersionOpt = None,
     fmt: FormatOpt = None,
+    sarif_category: CategoryOpt = None,
 ) -> None:
     """Render one template as Ansible's template module would; write exactly the text to stdout."""
     from kvalidate.ansible import parse_extra_vars
@@ -114,7 +122,7 @@ def render(
         sys.stdout.buffer.write(out.text.encode("utf-8"))
         sys.stdout.flush()
         raise typer.Exit(0)
-    _finish(out.result, formats)
+    _finish(out.result, formats, sarif_category)
 
 
 @app.command()
@@ -153,6 +161,7 @@ def check(
         "--auto", help="Automatic coverage: per template, its task's gate held open and every pair of the "
         "values its own conditionals test, as extra cells on top of the first cell.")] = False,
     fmt: FormatOpt = None,
+    sarif_category: CategoryOpt = None,
 ) -> None:
     """Render a Kubespray checkout as cluster.yml would, per host and cell, and validate every output."""
     from kvalidate.ansible import parse_extra_vars
@@ -165,7 +174,7 @@ def check(
         kube_version=kube_version, facts_files=tuple(facts or ()), config=config, use_config=not no_config,
         refs=tuple(ref or ()), shard=shard_spec, auto=auto, jobs=_jobs(jobs), emit_dir=emit_dir,
         checkout_arg=str(checkout))
-    _finish(_check(request), formats)
+    _finish(_check(request), formats, sarif_category)
 
 
 def _jobs(jobs: int) -> int:
@@ -214,12 +223,13 @@ def progress_bar(tty: bool, delay: float = 1.0) -> Iterator[Callable[[int, int],
 def merge(
     reports: Annotated[list[str], typer.Argument(help="JSON reports (e.g. one per --shard) to merge.")],
     fmt: FormatOpt = None,
+    sarif_category: CategoryOpt = None,
 ) -> None:
     """Merge JSON reports of shards into one and write any report format from it."""
     from kvalidate.report import json_report
 
     formats = parse_formats(fmt, inputs=reports)
-    _finish(json_report.merge([json_report.read(r) for r in reports]), formats)
+    _finish(json_report.merge([json_report.read(r) for r in reports]), formats, sarif_category)
 
 
 @app.command("rules")

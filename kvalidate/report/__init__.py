@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kvalidate.model import Result, SetupError
-from kvalidate.report import github, json_report, junit, sarif, text
+from kvalidate.report import github, json_report, junit, markdown, sarif, text
 
 Reporter = Callable[[Result, TextIO], None]
 
@@ -22,6 +22,7 @@ REPORTERS: dict[str, Reporter] = {
     "junit": junit.write,
     "sarif": sarif.write,
     "github": github.write,
+    "markdown": markdown.write,
 }
 
 
