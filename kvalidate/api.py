@@ -12,6 +12,8 @@ what is checked is a `Finding`. The CLI (`kvalidate.cli`) is a thin shell over t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -109,8 +111,9 @@ def _component(text: str) -> str:
 def category(request: CheckRequest) -> str:
     """What a check run is, for reports that must tell runs apart (SARIF's `automationDetails.id`,
     GitHub code scanning's category): `kvalidate/check/WHAT/REFS`. WHAT is the scenarios, else the
-    matrix file, else `default`, with the layout, inventory and automatic coverage; REFS the
-    `--ref`s, else `worktree`. Shards of one run share it (their merged report is the run's)."""
+    matrix file, else `default`, with a hash of the extra vars, the layout, inventory and automatic
+    coverage; REFS the `--ref`s, else `worktree`. Shards of one run share it (their merged report is
+    the run's)."""
     if request.scenarios:
         what = [posixpath.splitext(posixpath.basename(s))[0] for s in request.scenarios]
     elif request.use_config and request.config is not None:
@@ -119,6 +122,9 @@ def category(request: CheckRequest) -> str:
         what = [CONFIG_NAME]
     else:
         what = ["default"]
+    if request.extra_vars:  # runs with different -e are different runs: a short hash tells them apart
+        values = json.dumps(request.extra_vars, sort_keys=True, default=str)
+        what.append("vars-" + hashlib.sha256(values.encode("utf-8")).hexdigest()[:8])
     if request.layout:
         what.append(f"layout-{request.layout}")
     if request.inventory is not None:

@@ -50,6 +50,9 @@ def parse_formats(specs: Sequence[str] | None, inputs: Sequence[str | Path] = ()
                 raise SetupError(f"report {path} is requested twice (-f {seen[where]}=... and -f {name}=...)")
             seen[where] = name
         out.append((name, path or None))
+    summary = os.environ.get(github.STEP_SUMMARY, "")
+    if summary and any(name == "github" for name, _ in out):  # -f github appends the markdown there
+        check_report_path(summary, inputs, checkouts)
     return out
 
 

@@ -24,6 +24,8 @@ OK = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\ndata:\n  a: b\n"
     ({"use_config": False, "layout": "ha", "auto": True}, "kvalidate/check/default+layout-ha+auto/worktree"),
     ({"use_config": False, "inventory": Path("inv/my hosts.yaml")},
      "kvalidate/check/default+inventory-my-hosts.yaml/worktree"),
+    # pinned: a different hash for the same run would reset code scanning's alerts of that category
+    ({"use_config": False, "extra_vars": {"typha_enabled": True}}, "kvalidate/check/default+vars-32839f86/worktree"),
 ])
 def test_category_names_what_a_check_runs(tmp_path: Path, kw: dict[str, object], name: str) -> None:
     (tmp_path / "kvalidate.yaml").write_text("{}\n")
@@ -32,6 +34,12 @@ def test_category_names_what_a_check_runs(tmp_path: Path, kw: dict[str, object],
 
 def test_without_a_matrix_file_the_default_cell(tmp_path: Path) -> None:
     assert category(CheckRequest(checkout=tmp_path)) == "kvalidate/check/default/worktree"
+
+
+def test_extra_vars_tell_runs_apart_whatever_their_order(tmp_path: Path) -> None:
+    one = category(CheckRequest(checkout=tmp_path, extra_vars={"a": 1, "b": True}))
+    assert one == category(CheckRequest(checkout=tmp_path, extra_vars={"b": True, "a": 1}))
+    assert one != category(CheckRequest(checkout=tmp_path, extra_vars={"a": 1, "b": False}))
 
 
 def _sarif_id(path: Path) -> str:

@@ -23,7 +23,7 @@ import pytest
 from kvalidate.catalog import CATALOG, help_uri
 from kvalidate.defects import attach
 from kvalidate.model import Cell, Defect, Finding, Result, RunInfo, RunStats, SetupError, Severity, Status
-from kvalidate.report import REPORTERS, github, markdown, sarif
+from kvalidate.report import REPORTERS, github, markdown, parse_formats, sarif
 from kvalidate.report.describe import location, status, trigger, value
 from kvalidate.report.github import escape_data, escape_property
 
@@ -430,3 +430,11 @@ def test_json_report_keys() -> None:
             "reason"} <= set(report["defects"][0])
     assert report["summary"]["category"] == "kvalidate/check/kvalidate.yaml/release-2.27"
     assert report["summary"]["defects"]["by_status"] == {"active": 2, "fixed": 1, "known": 1, "new": 1, "waived": 1}
+
+
+def test_an_unwritable_step_summary_is_refused_before_the_run(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(github.STEP_SUMMARY, str(tmp_path / "missing" / "summary.md"))
+    assert parse_formats(["text"]) == [("text", None)]  # only -f github writes there
+    with pytest.raises(SetupError, match="no such directory"):
+        parse_formats(["github"])
