@@ -56,8 +56,9 @@ def _level(severity: Severity) -> str:
 
 
 def suppression_kind(d: Defect) -> str:
-    """`inSource` when a comment in the template waives it, `external` for a `kvalidate.yaml` ignore."""
-    return "inSource" if "template comment" in d.reason or d.reason.startswith("{#") else "external"
+    """`inSource` when a comment in its own template waives it, `external` for a `kvalidate.yaml`
+    ignore. The waiver's place ends its reason: `REASON (waiver ORIGIN:LINE)`."""
+    return "inSource" if d.template and f"(waiver {d.template}:" in d.reason else "external"
 
 
 def result_of(d: Defect, rule_index: dict[str, int], result: Result) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def sample() -> Result:
     by_rule["duplicate-key"].status, by_rule["duplicate-key"].reason = Status.KNOWN, "baseline.json"
     by_rule["task-failed"].trigger, by_rule["task-failed"].trigger_note = {}, "every cell that renders it fails"
     kubelet = next(d for d in result.defects if d.template == KUBELET)
-    kubelet.status, kubelet.reason = Status.WAIVED, "template comment: drops a field kubelet ignores"
+    kubelet.status, kubelet.reason = Status.WAIVED, f"kubelet drops the field (waiver {KUBELET}:29)"
     result.defects.append(Defect(
         id="0123456789abcdef", severity=Severity.ERROR, rule="api-validation", message="Not found: \"x\"",
         template=TYPHA, template_line=90, path="spec.volumes", kind="Deployment", name="calico-typha",
@@ -185,7 +185,7 @@ def test_text_leads_each_block_with_the_template_and_ends_with_the_totals() -> N
         f"    reproduce: {CELLS[0].command} --ref release-2.27",
     ]
     assert "    trigger: every cell that renders it fails" in lines
-    assert "    status: waived: template comment: drops a field kubelet ignores" in lines
+    assert f"    status: waived: kubelet drops the field (waiver {KUBELET}:29)" in lines
     # no rendered path leads a block: every block starts at a template, a task file or a cell
     assert not any(ln.startswith(("node1/", "node2/")) for ln in lines)
 
@@ -350,10 +350,16 @@ def test_sarif_locations_and_baseline_states(rule: str, template: str | None, li
     assert {k: r[k] for k in extra} == extra
 
 
-def test_sarif_waived_defect_is_suppressed_with_its_reason() -> None:
-    [r] = [r for r in json.loads(render("sarif"))["runs"][0]["results"] if r["properties"]["status"] == "waived"]
-    assert r["suppressions"] == [{"kind": "inSource", "status": "accepted",
-                                  "justification": "template comment: drops a field kubelet ignores"}]
+@pytest.mark.parametrize(("reason", "kind"), [
+    (f"kubelet drops the field (waiver {KUBELET}:29)", "inSource"),  # a comment in the template
+    ("kubelet drops the field (waiver kvalidate.yaml:12)", "external"),  # an ignore: of the matrix file
+])
+def test_sarif_waived_defect_is_suppressed_with_its_reason(reason: str, kind: str) -> None:
+    result = sample()
+    next(d for d in result.defects if d.status is Status.WAIVED).reason = reason
+    [r] = [r for r in json.loads(render("sarif", result))["runs"][0]["results"]
+           if r["properties"]["status"] == "waived"]
+    assert r["suppressions"] == [{"kind": kind, "status": "accepted", "justification": reason}]
     assert r["level"] == "warning"
 
 
