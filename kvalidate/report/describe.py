@@ -42,9 +42,10 @@ def value(v: Any) -> str:
 
 
 def trigger(d: Defect) -> str | None:
-    """`a=true, b=false`; the note when no trigger could be confirmed; None when not investigated."""
+    """`a=true, b=false`; the note when no trigger could be confirmed (why, or that every cell shows
+    it); None when nobody investigated."""
     if d.trigger is None:
-        return None
+        return d.trigger_note or None
     if d.trigger:
         return ", ".join(f"{k}={value(v)}" for k, v in d.trigger.items())
     return d.trigger_note or "none confirmed"

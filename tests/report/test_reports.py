@@ -127,7 +127,7 @@ def test_value_as_extra_vars_take_it(v: Any, text: str) -> None:
 
 @pytest.mark.parametrize(("trig", "note", "text"), [
     (None, "", None),
-    (None, "not investigated", None),
+    (None, "no trigger could be confirmed: budget exhausted", "no trigger could be confirmed: budget exhausted"),
     ({"typha_secure": True, "mode": "ipip"}, "confirmed", "typha_secure=true, mode=ipip"),
     ({}, "every cell shows it", "every cell shows it"),
     ({}, "", "none confirmed"),
