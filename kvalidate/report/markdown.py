@@ -47,7 +47,7 @@ def _severity(d: Defect) -> str:
 
 def write(result: Result, out: TextIO) -> None:
     found = defects(result)
-    title = "kvalidate" + (f" · {result.category}" if result.category else "")
+    title = result.category or "kvalidate"  # the run's name starts `kvalidate/`
     failing = sum(1 for d in found if d.blocks(result.fail_on))
     verdict = (f"**{plural(failing, 'defect')} fail{'s' if failing == 1 else ''} the run**" if failing
                else "**nothing fails the run**")

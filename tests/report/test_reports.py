@@ -268,7 +268,7 @@ def test_github_step_summary_that_cannot_be_written(tmp_path: Path, monkeypatch:
 def test_markdown_counts_by_status_and_lists_defects() -> None:
     text = render("markdown")
     lines = text.splitlines()
-    assert lines[0] == "### kvalidate · kvalidate/check/kvalidate.yaml/release-2.27"
+    assert lines[0] == "### kvalidate/check/kvalidate.yaml/release-2.27"
     assert lines[2].startswith("**3 defects fail the run**: 5 defect(s) (4 errors, 1 warning)")
     table = lines[lines.index("| status | errors | warnings |") + 2:]
     assert table[:6] == ["| new | 1 | 0 |", "| active | 2 | 0 |", "| known | 1 | 0 |", "| waived | 0 | 1 |",
