@@ -52,7 +52,10 @@ def parse_formats(specs: Sequence[str] | None, inputs: Sequence[str | Path] = ()
         out.append((name, path or None))
     summary = os.environ.get(github.STEP_SUMMARY, "")
     if summary and any(name == "github" for name, _ in out):  # -f github appends the markdown there
-        check_report_path(summary, inputs, checkouts)
+        try:
+            check_report_path(summary, inputs, checkouts)
+        except SetupError as e:
+            raise SetupError(f"{e} (${github.STEP_SUMMARY}, where -f github appends its summary)") from e
     return out
 
 

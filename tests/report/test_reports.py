@@ -442,5 +442,5 @@ def test_an_unwritable_step_summary_is_refused_before_the_run(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(github.STEP_SUMMARY, str(tmp_path / "missing" / "summary.md"))
     assert parse_formats(["text"]) == [("text", None)]  # only -f github writes there
-    with pytest.raises(SetupError, match="no such directory"):
+    with pytest.raises(SetupError, match=r"no such directory .*\(\$GITHUB_STEP_SUMMARY, where -f github appends"):
         parse_formats(["github"])
