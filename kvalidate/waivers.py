@@ -69,10 +69,11 @@ class Waiver:
 
 
 def _path_matches(path: str, pattern: str) -> bool:
-    """A field path against a glob or a prefix (`spec.template` covers `spec.template.spec...` and
+    """A field path against a glob (`*` any text, `?` one character; brackets are literal, as in
+    `containers[*].env`) or a prefix (`spec.template` covers `spec.template.spec...` and
     `spec.template[0]`, not `spec.templates`)."""
-    return (fnmatch.fnmatchcase(path, pattern) or path == pattern
-            or path.startswith((pattern + ".", pattern + "["))
+    glob = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return (re.fullmatch(glob, path) is not None or path.startswith((pattern + ".", pattern + "["))
             or (pattern.endswith((".", "[")) and path.startswith(pattern)))
 
 
@@ -97,6 +98,15 @@ def parse_comments(text: str, template: str, ref: str = "") -> tuple[list[Waiver
                                "(write {# kvalidate: ignore[RULE] reason #})",
                                file=template, line=first, template=template, template_line=first, ref=ref))
             continue
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        harm = _changes_output(text[line_start:m.start()], text[m.end():len(text) if line_end < 0 else line_end],
+                               m.group(0))
+        if harm:
+            bad.append(Finding(Severity.WARNING, "invalid-waiver",
+                               f"this kvalidate comment changes the rendered text: {harm}; start it at column 0, "
+                               "alone on the line above the defect or before the text of the defect's line",
+                               file=template, line=first, template=template, template_line=first, ref=ref))
         covered = list(range(first, last + 1))
         below = last + 1
         while below <= len(lines) and not _ANY_COMMENT.sub("", lines[below - 1]).strip() \
@@ -106,6 +116,25 @@ def parse_comments(text: str, template: str, ref: str = "") -> tuple[list[Waiver
         covered.append(below)
         waivers.append(Waiver(rules, reason, template, template, first, tuple(covered), ref=ref))
     return waivers, bad
+
+
+_TAGS_ONLY = re.compile(r"(?:\s*\{%.*?%\})+\s*")
+
+
+def _changes_output(before: str, after: str, comment: str) -> str:
+    """Why a waiver comment changes what the template writes, or "". Ansible renders with
+    trim_blocks: the newline right after a comment is removed, so a comment that ends a line joins
+    what precedes it on that line (its indentation, or text) to the next line; `{#-` and `-#}`
+    strip the whitespace around the comment."""
+    if comment.startswith("{#-") or comment.endswith("-#}"):
+        return "its trim marker ({#- or -#}) removes the whitespace next to it"
+    if after.strip():
+        return ""  # text follows on the same line: the comment renders as nothing where it stands
+    if before and not before.strip():
+        return "it is indented, and Ansible (trim_blocks) joins that indentation to the next line"
+    if before.strip() and not _TAGS_ONLY.fullmatch(before):
+        return "it ends a line of text, and Ansible (trim_blocks) removes the newline after it, joining the lines"
+    return ""
 
 
 def template_waivers(rendered: Iterable[tuple[str, str]], read: Callable[[str, str], str | None]
