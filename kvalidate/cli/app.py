@@ -220,15 +220,16 @@ def check(
     _finish(_check(request), formats, gate)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             options_metavar="[CHECKOUT] [CHECK OPTIONS] -o FILE")
 def baseline(
     ctx: typer.Context,
     output: Annotated[Path, typer.Option(
         "--output", "-o", metavar="FILE", help="Where to write the baseline (a JSON report).")],
 ) -> None:
-    """Write a baseline: `kvalidate baseline CHECKOUT [check options] -o FILE` runs `kvalidate check`
-    with those options and writes its JSON report to FILE, whatever it finds (exit 0). Later runs
-    given `--baseline FILE` report those defects as known; any `-f json` report works the same."""
+    """Write a baseline: runs `kvalidate check` with the checkout and options given (every option of
+    check) and writes its JSON report to FILE, whatever it finds (exit 0). Later runs given
+    `--baseline FILE` report those defects as known; any `-f json` report works the same."""
     import json
 
     command = typer.main.get_command(app)

@@ -55,13 +55,16 @@ def resolve_commit(repo: Path, ref: str) -> str:
 
 
 class GitTree:
-    """The files of `ref` in the repository at `repo` (a work tree or a bare repository)."""
+    """The files of `ref` in the repository at `repo` (a work tree or a bare repository). When
+    `repo` is a subdirectory of a work tree, the tree is that subdirectory at `ref`, as `DirTree`
+    would read it."""
 
     def __init__(self, repo: Path, ref: str) -> None:
         self.repo = repo
         self.ref = ref
         self.commit = self._commit(ref)
-        listing = self._git("ls-tree", "-r", "-z", "--full-tree", self.commit)
+        prefix = self._git("rev-parse", "--show-prefix").strip().rstrip("/")  # "" at the top or in a bare repo
+        listing = self._git("ls-tree", "-r", "-z", "--full-tree", f"{self.commit}:{prefix}" if prefix else self.commit)
         self._files: dict[str, tuple[str, str]] = {}  # path -> (mode, blob sha)
         self._dirs: dict[str, set[str]] = {"": set()}
         for entry in listing.split("\0"):

@@ -142,3 +142,14 @@ def test_changed_paths_since_a_ref(repo: Path) -> None:
     assert (repo / ".git/index").stat().st_mtime_ns == index  # read-only: the index is not refreshed
     with pytest.raises(SetupError, match="nope"):
         changed_paths(repo, "nope")
+
+
+def test_a_subdirectory_of_the_repository_is_its_own_tree(repo: Path) -> None:
+    with GitTree(repo / "roles", "v1") as t:
+        assert t.read_text("a/templates/x.j2") == "v1 {{ x }}\n"
+        assert t.list_dir("") == ["a", "alias", "out"]
+        assert t.read_text("alias/templates/x.j2") == "v1 {{ x }}\n"
+        with pytest.raises(TreeError, match="escapes"):
+            t.read_text("out/x")
+    with pytest.raises(SetupError, match=r"Not a valid object name [0-9a-f]+:roles/b"):
+        GitTree(repo / "roles" / "b", "v1")  # not there at v1
