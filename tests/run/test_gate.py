@@ -190,62 +190,10 @@ def test_baseline_makes_the_same_run_pass(tmp_path: Path, capsys: pytest.Capture
     assert code == 0
 
 
-def test_baseline_on_validate_and_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bad = tmp_path / "in" / "bad.yaml"
-    bad.parent.mkdir()
-    bad.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 1}\nfoo: 2\n")
-    first = tmp_path / "first.json"
-    assert run(["validate", str(bad), "-f", f"json={first}"], capsys)[0] == 1
-    assert run(["validate", str(bad), "--baseline", str(first)], capsys)[0] == 0
-    assert run(["merge", str(first)], capsys)[0] == 1
-    assert run(["merge", str(first), "--baseline", str(first)], capsys)[0] == 0
-    assert run(["merge", str(first), "--fail-on", "never"], capsys)[0] == 0
-
-
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "cannot read report"),
-    ("not json", "is not a kvalidate JSON report"),
-    ('{"defects": "x"}', "is not a kvalidate JSON report"),
-    ("[]", "is not a kvalidate JSON report"),
-])
-def test_bad_baseline_is_one_line_and_exit_2_before_the_run(tmp_path: Path, content: str | None, message: str,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    bl = tmp_path / "bl.json"
-    if content is not None:
-        bl.write_text(content)
-    demo = demo_copy(tmp_path / "demo")
-    code, out, err = run(["check", str(demo), "--no-config", "--baseline", str(bl)], capsys)
-    assert (code, out, len(err)) == (2, [], 1)
-    assert message in err[0] and str(bl) in err[0]
-
-
-def test_baseline_directory_and_report_over_the_baseline_are_exit_2(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bl = tmp_path / "bl.json"
-    bl.write_text('{"findings": []}')
-    demo = demo_copy(tmp_path / "demo")
-    code, _, err = run(["check", str(demo), "--no-config", "--baseline", str(tmp_path)], capsys)
-    assert code == 2 and "is a directory" in err[0]
-    code, _, err = run(["check", str(demo), "--no-config", "--baseline", str(bl), "-f", f"json={bl}"], capsys)
-    assert code == 2 and "is an input of this run" in err[0]
-    code, _, err = run(["baseline", str(demo), "--no-config", "--baseline", str(bl), "-o", str(tmp_path / "x")],
-                       capsys)
-    assert code == 2 and "--baseline does not apply" in err[0]
-
-
 @pytest.mark.parametrize(("fail_on", "code"), [("error", 1), ("warning", 1), ("never", 0)])
 def test_fail_on(tmp_path: Path, fail_on: str, code: int, capsys: pytest.CaptureFixture[str]) -> None:
     demo = demo_copy(tmp_path / "demo")
     assert run(["check", str(demo), "--no-config", "-j", "1", "--fail-on", fail_on], capsys)[0] == code
-
-
-def test_fail_on_warning_counts_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    warn = tmp_path / "w.yaml"
-    warn.write_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")  # no-schema: a warning
-    assert run(["validate", str(warn)], capsys)[0] == 0
-    assert run(["validate", str(warn), "--fail-on", "warning"], capsys)[0] == 1
-    code, _, err = run(["validate", str(warn), "--fail-on", "sometimes"], capsys)
-    assert code == 2 and err == ["kvalidate: --fail-on 'sometimes': choose from error, warning, never"]
 
 
 def test_waivers_in_templates_and_kvalidate_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -309,3 +257,17 @@ def test_a_comment_waiver_is_read_at_the_ref(repo: Path, tmp_path: Path, capsys:
     assert code == 1
     [dup] = [d for d in report(out)["defects"] if d["rule"] == "duplicate-key"]
     assert dup["status"] == "waived" and dup["reason"].startswith("wanted (waiver ")
+
+
+def test_base_through_the_library_api(repo: Path) -> None:
+    import kvalidate
+    from kvalidate.model import Status
+
+    seen: list[tuple[int, int]] = []
+    request = kvalidate.CheckRequest(checkout=repo, use_config=False, base="good", extra_vars={
+        "typha_enabled": True, "typha_secure": True, "typha_prometheusmetricsenabled": True})
+    result = kvalidate.check(request, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 2), (2, 2)]  # both sides, one progress
+    assert sorted({d.status for d in result.defects}) == [Status.NEW, Status.UNCHANGED]
+    assert ("", TYPHA) in result.templates and ("", AUTOSCALER) in result.templates
+    assert all(f.ref == "" for f in result.findings)
