@@ -17,23 +17,27 @@ import json
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kvalidate import waivers
 from kvalidate.ansible import render_template
-from kvalidate.defects import attach
+from kvalidate.defects import attach, compare
 from kvalidate.kubespray.checkout import Checkout
-from kvalidate.matrix.config import CONFIG_NAME
-from kvalidate.matrix.plan import Overrides, find_config, plan_cells
-from kvalidate.model import Finding, Result, SetupError, Source
+from kvalidate.matrix.config import CONFIG_NAME, IgnoreRule
+from kvalidate.matrix.plan import Overrides, changed_filter, find_config, plan_cells
+from kvalidate.model import Finding, Result, SetupError, Source, Status
 from kvalidate.pinned import embedded_demo
 from kvalidate.run.check import CheckOptions, open_ref, run_check
 from kvalidate.run.emit import check_emit_names, prepare_emit_dir
 from kvalidate.schemas.crd_load import load_crds
 from kvalidate.schemas.store import SchemaStore
+from kvalidate.trees.directory import Tree, TreeError
+from kvalidate.trees.git import changed_paths
 from kvalidate.validation import validate as _validate
 from kvalidate.validation.validate import tune_gc, validate_text
+from kvalidate.waivers import Waiver, template_waivers
 
 Progress = Callable[[int, int], None]  # (cells done, cells in all)
 
@@ -63,6 +67,8 @@ class CheckRequest:
     jobs: int = 1
     emit_dir: Path | None = None
     checkout_arg: str = ""  # how reproduce commands name the checkout (default: `checkout` as given)
+    base: str = ""  # `--base REF`: the same cells at REF too; defects new, unchanged or fixed
+    changed_only: bool = False  # with `base`: automatic coverage for the templates changed since REF only
 
 
 def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> CheckOptions:
@@ -74,17 +80,38 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
     if request.emit_dir is not None:
         emit_dir = prepare_emit_dir(request.emit_dir, root)  # before any cell: exit 2 now, not N failed cells
     refs = request.refs
+    if request.base and refs:
+        raise SetupError("--base compares the working tree with REF: it cannot be combined with --ref")
+    if request.changed_only and not request.base:
+        raise SetupError("--changed-only needs --base REF (the changes are those since REF)")
     first = open_ref(root, refs[0] if refs else "")
     matrix = find_config(root, request.config) if request.use_config else None
     over = Overrides(extra_vars=dict(request.extra_vars), scenarios=request.scenarios, layout=request.layout,
                      os=request.os, inventory=str(request.inventory.resolve()) if request.inventory else "",
                      kube_version=request.kube_version or "")
+    base = open_ref(root, request.base) if request.base else None  # a REF that does not resolve: exit 2 now
     others: list[Checkout] = []
-    if request.auto or (matrix is not None and matrix.auto):
-        others = [open_ref(root, r) for r in refs[1:]]
+    if request.auto or request.changed_only or (matrix is not None and matrix.auto):
+        others = [open_ref(root, r) for r in refs[1:]] + ([base] if base is not None else [])
     said: list[str] = []
+    only = None
+    if request.changed_only:
+        changed = changed_paths(root, request.base)
+        accept = changed_filter(changed)
+        covered: set[str] = set()
+
+        def only(template: str) -> bool:
+            if accept(template):
+                covered.add(template)
+                return True
+            return False
+
     cells = plan_cells(first, matrix, over, request.shard, checkout_arg=request.checkout_arg or str(request.checkout),
-                       auto=request.auto, more_checkouts=others, notes=said)
+                       auto=request.auto or request.changed_only, more_checkouts=others, notes=said, only=only)
+    if request.changed_only:
+        said.append(f"changed-only: {len(changed)} file(s) changed since {request.base}; automatic coverage for "
+                    f"{len(covered)} template(s) among them or in their roles"
+                    + (f": {', '.join(sorted(covered))}" if 0 < len(covered) <= 10 else ""))
     if emit_dir is not None:
         check_emit_names([*refs, *(c.name for c in cells)])
     for note in said:
@@ -95,13 +122,67 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
                         emit_dir=emit_dir, jobs=max(1, request.jobs))
 
 
+def _relative(path: str, root: Path) -> str:
+    """`path` relative to the checkout when it is inside it (how findings name the checkout's files)."""
+    p = Path(path).resolve()
+    return str(p.relative_to(root)) if p.is_relative_to(root) else path
+
+
+def _side(options: CheckOptions, matrix_ignore: Sequence[IgnoreRule], source: str, judge: bool,
+          progress: Progress | None) -> Result:
+    """One side of a check (the work tree, or the `--base` ref): run, group into defects, apply the
+    waivers of its templates (and kvalidate.yaml's), stale waivers added as findings."""
+    result = attach(run_check(options, progress))
+    trees: dict[str, Tree] = {}
+
+    def read(ref: str, template: str) -> str | None:
+        try:
+            if ref not in trees:
+                trees[ref] = open_ref(options.checkout, ref).tree
+            return trees[ref].read_text(template)
+        except (SetupError, TreeError):
+            return None
+
+    rendered = result.templates | {(f.ref, f.template) for f in result.findings if f.template}
+    found, invalid = template_waivers(rendered, read)
+    found += [Waiver(i.rules, i.reason, i.template, source, i.line, path=i.path, from_config=True)
+              for i in matrix_ignore]
+    extra = invalid + waivers.apply(result.defects, found, rendered, judge=judge)
+    if extra:
+        result.findings.extend(extra)
+        result.sort()
+        attach(result)  # the new findings become defects; the statuses set above are kept by id
+    return result
+
+
 def check(request: CheckRequest, progress: Progress | None = None,
           notes: Callable[[str], None] | None = None) -> Result:
     """Render the checkout as `playbooks/cluster.yml` would, per host and cell, and validate every
     output. `notes` receives what the planning has to say (automatic coverage's summary)."""
-    result = attach(run_check(plan(request, notes), progress))
-    result.category = result.category or category(request)
-    return result
+    options = plan(request, notes)
+    matrix = find_config(options.checkout, request.config) if request.use_config else None
+    ignore = matrix.ignore if matrix is not None else ()
+    source = _relative(matrix.source, options.checkout) if matrix is not None else ""
+    judge = not request.shard and not request.hosts
+    if not request.base:
+        result = _side(options, ignore, source, judge, progress)
+        result.category = result.category or category(request)
+        return result
+
+    def half(offset: int) -> Progress | None:
+        if progress is None:
+            return None
+        report = progress
+        return lambda done, total: report(offset * total + done, 2 * total)
+
+    base = _side(replace(options, refs=(request.base,), emit_dir=None), ignore, source, judge, half(0))
+    head = _side(options, ignore, source, judge, half(1))
+    head.defects = compare(head.defects, base.defects)
+    counts = {s: sum(1 for d in head.defects if d.status is s) for s in (Status.NEW, Status.UNCHANGED, Status.FIXED)}
+    head.notes.append(f"base {request.base}: {len(base.defects)} defect(s) there; here {counts[Status.NEW]} new, "
+                      f"{counts[Status.UNCHANGED]} unchanged, {counts[Status.FIXED]} fixed")
+    head.category = head.category or category(request)
+    return head
 
 
 def _component(text: str) -> str:

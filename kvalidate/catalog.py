@@ -22,6 +22,7 @@ class Family(enum.StrEnum):
     ENGINE = "engine"  # ansible/: a task, file or role the run cannot use
     SEMANTIC = "semantic"  # rules/: what no schema expresses
     RUN = "run"  # kvalidate itself
+    GATE = "gate"  # waivers.py: the run's own gate (waivers in templates and kvalidate.yaml)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,16 @@ _BUILTIN = [
     RuleInfo("load-error", Family.ENGINE, _E, "A playbook, task, role or vars file that cannot be read or parsed."),
     RuleInfo("task-failed", Family.ENGINE, _E,
              "An assert or fail task failed for a host (the host stops, as in Ansible)."),
+    RuleInfo("stale-waiver", Family.GATE, _W,
+             "A waiver (a `{# kvalidate: ignore[RULE] reason #}` comment in a template, or an `ignore:` entry of "
+             "kvalidate.yaml) that matches no defect where this run rendered its template: the defect it was "
+             "written for is gone, or the waiver names the wrong rule, line or path.",
+             "Judged only against templates the run rendered, and not at all under --shard or --host (the run "
+             "saw only part of the cells or hosts). A waiver written for a defect that shows only in some cells "
+             "is stale in a run without those cells: run the matrix it was written for."),
+    RuleInfo("invalid-waiver", Family.GATE, _W,
+             "A `{# kvalidate: ... #}` comment in a template that is not a waiver: it must read "
+             "`ignore[RULE] reason` (RULE a rule id, a comma list of them, or a glob; the reason is required)."),
     RuleInfo("internal-error", Family.RUN, _E, "A bug in kvalidate itself, not in the checked files: the "
              "message names kvalidate's code. Run with KVALIDATE_DEBUG=1 for the traceback, and report it."),
 ]

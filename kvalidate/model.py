@@ -286,6 +286,8 @@ class Result:
     documents: int = 0
     files: int = 0
     checked: list[str] = field(default_factory=list)  # labels of the files (renderings) checked
+    # (ref, template) of every template rendered: what waivers are judged against (not in the JSON report)
+    templates: set[tuple[str, str]] = field(default_factory=set)
     cells: list[Cell] = field(default_factory=list)
     stats: RunStats = field(default_factory=RunStats)
     # the findings grouped (kvalidate.defects.group); empty until a command groups them
@@ -321,6 +323,7 @@ class Result:
         self.documents += other.documents
         self.files += other.files
         self.checked.extend(other.checked)
+        self.templates |= other.templates
         self.stats.update(other.stats)
         self.notes.extend(n for n in other.notes if n not in self.notes)
         self.category = self.category or other.category

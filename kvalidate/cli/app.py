@@ -58,13 +58,50 @@ def _root(version: Annotated[bool, typer.Option(
 
 
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")]
+BaselineOpt = Annotated[Path | None, typer.Option(
+    "--baseline", metavar="REPORT.json", help="A JSON report (`kvalidate baseline`, or any -f json): its defects "
+    "are reported as known and do not fail the run.")]
+FailOnOpt = Annotated[str, typer.Option(
+    "--fail-on", metavar="error|warning|never", help="What fails the run (exit 1): an error defect (default), "
+    "any defect, or nothing.")]
 
 
-def _finish(result: Result, formats: list[tuple[str, str | None]], category: str | None = None) -> None:
+def _finish(result: Result, formats: list[tuple[str, str | None]], category: str | None = None,
+            gate: Callable[[Result], Result] | None = None) -> None:
+    if gate is not None:
+        result = gate(result)
     if category:
         result.category = category
     write_reports(result, formats)
     raise typer.Exit(result.exit_code())
+
+
+def _gate(baseline: Path | None, fail_on: str) -> Callable[[Result], Result]:
+    """`--baseline` and `--fail-on`, checked (and the baseline read) before the run starts; the
+    returned function applies them to the run's result."""
+    from kvalidate.defects import apply_baseline, baseline_ids
+    from kvalidate.model import FAIL_ON
+    from kvalidate.report import json_report
+
+    if fail_on not in FAIL_ON:
+        raise SetupError(f"--fail-on {fail_on!r}: choose from {', '.join(FAIL_ON)}")
+    known: set[str] | None = None
+    if baseline is not None:
+        if baseline.is_dir():
+            raise SetupError(f"cannot read baseline {baseline}: it is a directory")
+        known = baseline_ids(json_report.read(str(baseline)))
+
+    def apply(result: Result) -> Result:
+        if known is not None:
+            n = apply_baseline(result.defects, known, str(baseline))
+            present = {d.id for d in result.defects}
+            gone = len(known - present)
+            result.notes.append(f"baseline {baseline}: {n} defect(s) known" +
+                                (f", {gone} of its {len(known)} no longer found" if gone else ""))
+        result.fail_on = fail_on
+        return result
+
+    return apply
 
 
 @app.command()
@@ -76,23 +113,28 @@ def validate(
         "--crds", metavar="PATH", help="CustomResourceDefinitions (file or directory) to validate custom "
         "resources against; repeatable.")] = None,
     sarif_category: CategoryOpt = None,
+    baseline: BaselineOpt = None,
+    fail_on: FailOnOpt = "error",
 ) -> None:
     """Validate rendered Kubernetes YAML strictly, as the API server would."""
     from kvalidate.api import validate_paths
 
-    formats = parse_formats(fmt, inputs=[*paths, *(crds or ())])
-    _finish(validate_paths(paths, kube_version, [str(p) for p in crds or ()]), formats, sarif_category)
+    formats = parse_formats(fmt, inputs=[*paths, *(crds or ()), *([baseline] if baseline else [])])
+    gate = _gate(baseline, fail_on)
+    _finish(validate_paths(paths, kube_version, [str(p) for p in crds or ()]), formats, sarif_category, gate)
 
 
 @app.command()
-def demo(jobs: JobsOpt = 0, fmt: FormatOpt = None, sarif_category: CategoryOpt = None) -> None:
+def demo(jobs: JobsOpt = 0, fmt: FormatOpt = None, sarif_category: CategoryOpt = None, baseline: BaselineOpt = None,
+         fail_on: FailOnOpt = "error") -> None:
     """The main job on the embedded default (what `make run` runs): `kvalidate check` on
     templates_under_test, a small Kubespray-shaped checkout with deliberate bugs, over its matrix
     (templates_under_test/kvalidate.yaml)."""
     from kvalidate.api import demo_request
 
-    formats = parse_formats(fmt)
-    _finish(_check(demo_request(jobs=_jobs(jobs))), formats, sarif_category)
+    formats = parse_formats(fmt, inputs=[baseline] if baseline else [])
+    gate = _gate(baseline, fail_on)
+    _finish(_check(demo_request(jobs=_jobs(jobs))), formats, sarif_category, gate)
 
 
 @app.command()
@@ -162,19 +204,57 @@ def check(
         "values its own conditionals test, as extra cells on top of the first cell.")] = False,
     fmt: FormatOpt = None,
     sarif_category: CategoryOpt = None,
+    base: Annotated[str | None, typer.Option(
+        "--base", metavar="REF", help="Also render the same cells at git REF and report each defect as new, "
+        "unchanged or fixed; only new ones fail the run (a pull request's gate).")] = None,
+    changed_only: Annotated[bool, typer.Option(
+        "--changed-only", help="With --base: automatic coverage for the templates changed since REF (and those "
+        "whose role's tasks, defaults or vars changed) only; the other cells still run.")] = False,
+    baseline: BaselineOpt = None,
+    fail_on: FailOnOpt = "error",
 ) -> None:
     """Render a Kubespray checkout as cluster.yml would, per host and cell, and validate every output."""
     from kvalidate.ansible import parse_extra_vars
     from kvalidate.api import CheckRequest
 
-    formats = parse_formats(fmt, inputs=[*(vars_files or ()), *(facts or ())], checkouts=[checkout])
+    formats = parse_formats(fmt, inputs=[*(vars_files or ()), *(facts or ()), *([baseline] if baseline else [])],
+                            checkouts=[checkout])
+    gate = _gate(baseline, fail_on)
     request = CheckRequest(
         checkout=checkout, scenarios=tuple(scenario or ()), extra_vars=parse_extra_vars(extra or [], vars_files or []),
         inventory=inventory, layout=layout or "", os=os_name or "", hosts=tuple(host or ()),
         kube_version=kube_version, facts_files=tuple(facts or ()), config=config, use_config=not no_config,
         refs=tuple(ref or ()), shard=shard_spec, auto=auto, jobs=_jobs(jobs), emit_dir=emit_dir,
-        checkout_arg=str(checkout))
-    _finish(_check(request), formats, sarif_category)
+        checkout_arg=str(checkout), base=base or "", changed_only=changed_only)
+    _finish(_check(request), formats, sarif_category, gate)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             options_metavar="[CHECKOUT] [CHECK OPTIONS] -o FILE")
+def baseline(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", metavar="FILE", help="Where to write the baseline (a JSON report).")],
+) -> None:
+    """Write a baseline: runs `kvalidate check` with the checkout and options given (every option of
+    check) and writes its JSON report to FILE, whatever it finds (exit 0). Later runs given
+    `--baseline FILE` report those defects as known; any `-f json` report works the same."""
+    import json
+
+    command = typer.main.get_command(app)
+    assert isinstance(command, click.Group)
+    args = list(ctx.args)
+    if "--baseline" in args or any(a.startswith("--baseline=") for a in args):
+        raise SetupError("kvalidate baseline writes a baseline: --baseline does not apply")
+    code = command.commands["check"].main(
+        args=[*args, "--format", f"json={output}", "--fail-on", "never"], prog_name="kvalidate baseline",
+        standalone_mode=False)
+    if code not in (0, None):
+        raise typer.Exit(code)
+    with open(output, encoding="utf-8") as fh:
+        defects = json.load(fh)["defects"]
+    print(f"kvalidate: baseline {output}: {len(defects)} defect(s) "
+          f"({sum(1 for d in defects if d['severity'] == 'error')} error(s))", file=sys.stderr)
 
 
 def _jobs(jobs: int) -> int:
@@ -224,12 +304,15 @@ def merge(
     reports: Annotated[list[str], typer.Argument(help="JSON reports (e.g. one per --shard) to merge.")],
     fmt: FormatOpt = None,
     sarif_category: CategoryOpt = None,
+    baseline: BaselineOpt = None,
+    fail_on: FailOnOpt = "error",
 ) -> None:
     """Merge JSON reports of shards into one and write any report format from it."""
     from kvalidate.report import json_report
 
-    formats = parse_formats(fmt, inputs=reports)
-    _finish(json_report.merge([json_report.read(r) for r in reports]), formats, sarif_category)
+    formats = parse_formats(fmt, inputs=[*reports, *([baseline] if baseline else [])])
+    gate = _gate(baseline, fail_on)
+    _finish(json_report.merge([json_report.read(r) for r in reports]), formats, sarif_category, gate)
 
 
 @app.command("rules")

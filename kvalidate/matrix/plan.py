@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -58,10 +58,11 @@ def scenario_paths(tree: Tree, patterns: Sequence[str]) -> list[str]:
 
 def plan_cells(checkout: Checkout, config: MatrixConfig | None, over: Overrides, shard_spec: str | None = None,
                checkout_arg: str = ".", auto: bool = False, more_checkouts: Sequence[Checkout] = (),
-               notes: list[str] | None = None) -> list[Cell]:
+               notes: list[str] | None = None, only: Callable[[str], bool] | None = None) -> list[Cell]:
     """The cells to run on `checkout` (an opened Kubespray checkout). With `auto` (or the matrix's
     `auto: true`), the automatic-coverage cells of the first cell follow the planned ones
-    (`more_checkouts`: the other refs, whose templates are covered too); `notes` gets a summary."""
+    (`more_checkouts`: the other refs, whose templates are covered too; `only`: the templates to
+    cover, default all); `notes` gets a summary."""
     tree = checkout.tree
     if config is not None:
         kv: list[str] = []
@@ -87,7 +88,7 @@ def plan_cells(checkout: Checkout, config: MatrixConfig | None, over: Overrides,
     if auto or (config is not None and config.auto):
         plan = auto_cells([checkout, *more_checkouts], auto_base(out[0], config, over),
                           config.auto_max_cells if config is not None else MAX_CELLS,
-                          exclusion_rules(config.exclude) if config is not None else ())
+                          exclusion_rules(config.exclude) if config is not None else (), only=only)
         names = {c.name for c in out}
         out += [replace(c, command=reproduce(c, checkout_arg)) for c in plan.cells if c.name not in names]
         if notes is not None:
@@ -120,3 +121,17 @@ def _scenario_path(tree: Tree, scenario: str) -> str:
     if p.is_file():
         raise SetupError(f"scenario {scenario} is not inside the checkout {tree.label}")
     raise SetupError(f"no CI scenario {scenario!r} in {tree.label} (looked in tests/files)")
+
+
+def changed_filter(changed: set[str]) -> Callable[[str], bool]:
+    """`--changed-only`: does a template need automatic coverage, given the checkout's files that
+    changed? Yes if the template itself changed, or a task file, the defaults or the vars of the
+    role whose `templates/` holds it (`roles/R/templates/x.j2` -> `roles/R/{tasks,defaults,vars}/`)."""
+    roles = {p.split("/tasks/", 1)[0] for p in changed if "/tasks/" in p} \
+        | {p.split("/defaults/", 1)[0] for p in changed if "/defaults/" in p} \
+        | {p.split("/vars/", 1)[0] for p in changed if "/vars/" in p}
+
+    def accept(template: str) -> bool:
+        return template in changed or ("/templates/" in template and template.split("/templates/", 1)[0] in roles)
+
+    return accept
