@@ -20,11 +20,14 @@ from typing import Any
 from kvalidate.ansible import render_template
 from kvalidate.defects import attach
 from kvalidate.kubespray.checkout import Checkout
+from kvalidate.matrix.auto.flags import Nearby, conditionals_near
+from kvalidate.matrix.expand import reproduce
 from kvalidate.matrix.plan import Overrides, find_config, plan_cells
 from kvalidate.model import Finding, Result, SetupError, Source
 from kvalidate.pinned import embedded_demo
-from kvalidate.run.check import CheckOptions, open_ref, run_check
+from kvalidate.run.check import CheckOptions, RunCells, cell_pool, open_ref, run_check
 from kvalidate.run.emit import check_emit_names, prepare_emit_dir
+from kvalidate.run.trigger import DEFAULT_BUDGET, confirm, pool_renderer
 from kvalidate.schemas.crd_load import load_crds
 from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation import validate as _validate
@@ -58,6 +61,7 @@ class CheckRequest:
     jobs: int = 1
     emit_dir: Path | None = None
     checkout_arg: str = ""  # how reproduce commands name the checkout (default: `checkout` as given)
+    trigger_budget: int = DEFAULT_BUDGET  # re-renders to confirm defects' triggers (0: none)
 
 
 def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> CheckOptions:
@@ -93,16 +97,43 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
 def check(request: CheckRequest, progress: Progress | None = None,
           notes: Callable[[str], None] | None = None) -> Result:
     """Render the checkout as `playbooks/cluster.yml` would, per host and cell, and validate every
-    output. `notes` receives what the planning has to say (automatic coverage's summary)."""
-    return attach(run_check(plan(request, notes), progress))
+    output. `notes` receives what the planning has to say (automatic coverage's summary), and
+    what trigger confirmation did. Each error defect gets its trigger (`run.trigger`)."""
+    options = plan(request, notes)
+    with cell_pool(options) as pool:  # the re-renders run on the run's warm workers
+        result = attach(run_check(options, progress, pool))
+        if request.trigger_budget > 0:
+            triggers(result, options, pool, request.trigger_budget, request.checkout_arg or str(request.checkout),
+                     notes)
+    return result
 
 
-def demo_request(jobs: int = 1) -> CheckRequest:
+def triggers(result: Result, options: CheckOptions, pool: RunCells, budget: int, checkout_arg: str,
+             notes: Callable[[str], None] | None = None) -> None:
+    """Confirm the triggers of `result`'s error defects by re-rendering on `pool` (at most `budget`
+    cells), reading the template's conditionals around each defect's line from its ref."""
+    checkouts: dict[str, Checkout] = {}
+
+    def near(ref: str, template: str, line: int) -> list[Nearby]:
+        if ref not in checkouts:
+            checkouts[ref] = open_ref(options.checkout, ref)
+        try:
+            source = checkouts[ref].tree.read_text(template)
+        except Exception:  # noqa: BLE001 - an unreadable template has no conditionals to offer
+            return []
+        return conditionals_near(source, line)
+
+    stats = confirm(result, pool_renderer(pool), near, budget, command=lambda c: reproduce(c, checkout_arg))
+    if notes is not None and stats.investigated:
+        notes(stats.summary())
+
+
+def demo_request(jobs: int = 1, trigger_budget: int = DEFAULT_BUDGET) -> CheckRequest:
     """`kvalidate demo`: `check` over the embedded default (templates_under_test and its matrix)."""
     root = embedded_demo()
     if not (root / "kvalidate.yaml").is_file():
         raise SetupError(f"the embedded default is missing: no {root / 'kvalidate.yaml'}")
-    return CheckRequest(checkout=root, jobs=jobs, checkout_arg="templates_under_test")
+    return CheckRequest(checkout=root, jobs=jobs, checkout_arg="templates_under_test", trigger_budget=trigger_budget)
 
 
 def validate_paths(paths: Sequence[str], kube_version: str | None = None, crds: Sequence[str] = ()) -> Result:

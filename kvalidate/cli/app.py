@@ -54,6 +54,10 @@ def _root(version: Annotated[bool, typer.Option(
 
 
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")]
+TriggerBudgetOpt = Annotated[int, typer.Option(
+    "--trigger-budget", metavar="N", min=0,
+    help="Re-renders spent confirming which variable values trigger each error defect (0: none).")]
+_TRIGGER_BUDGET = 24  # kvalidate.run.trigger.DEFAULT_BUDGET (not imported here: start-up time)
 
 
 def _finish(result: Result, formats: list[tuple[str, str | None]]) -> None:
@@ -78,14 +82,14 @@ def validate(
 
 
 @app.command()
-def demo(jobs: JobsOpt = 0, fmt: FormatOpt = None) -> None:
+def demo(jobs: JobsOpt = 0, fmt: FormatOpt = None, trigger_budget: TriggerBudgetOpt = _TRIGGER_BUDGET) -> None:
     """The main job on the embedded default (what `make run` runs): `kvalidate check` on
     templates_under_test, a small Kubespray-shaped checkout with deliberate bugs, over its matrix
     (templates_under_test/kvalidate.yaml)."""
     from kvalidate.api import demo_request
 
     formats = parse_formats(fmt)
-    _finish(_check(demo_request(jobs=_jobs(jobs))), formats)
+    _finish(_check(demo_request(jobs=_jobs(jobs), trigger_budget=trigger_budget)), formats)
 
 
 @app.command()
@@ -153,6 +157,7 @@ def check(
         "--auto", help="Automatic coverage: per template, its task's gate held open and every pair of the "
         "values its own conditionals test, as extra cells on top of the first cell.")] = False,
     fmt: FormatOpt = None,
+    trigger_budget: TriggerBudgetOpt = _TRIGGER_BUDGET,
 ) -> None:
     """Render a Kubespray checkout as cluster.yml would, per host and cell, and validate every output."""
     from kvalidate.ansible import parse_extra_vars
@@ -164,7 +169,7 @@ def check(
         inventory=inventory, layout=layout or "", os=os_name or "", hosts=tuple(host or ()),
         kube_version=kube_version, facts_files=tuple(facts or ()), config=config, use_config=not no_config,
         refs=tuple(ref or ()), shard=shard_spec, auto=auto, jobs=_jobs(jobs), emit_dir=emit_dir,
-        checkout_arg=str(checkout))
+        checkout_arg=str(checkout), trigger_budget=trigger_budget)
     _finish(_check(request), formats)
 
 
