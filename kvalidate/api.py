@@ -124,7 +124,7 @@ def triggers(result: Result, options: CheckOptions, pool: RunCells, budget: int,
         return conditionals_near(source, line)
 
     stats = confirm(result, pool_renderer(pool), near, budget, command=lambda c: reproduce(c, checkout_arg))
-    if notes is not None and stats.investigated:
+    if notes is not None and stats.rerenders:
         notes(stats.summary())
 
 

@@ -329,7 +329,7 @@ def _every_cell_search(ref: str, cell: Cell, off: dict[str, Any], conds: list[_C
         return Outcome(None, f"no trigger could be confirmed: the re-render of {cell.name} with {describe(off)} failed")
     if answer[0]:
         return _unconditional(separated, f"turning the conditionals around {where} off ({describe(off)}) "
-                              "does not remove it (1 re-render)")
+                              "does not remove it")
     ranked = _subsets(conds, lambda s: (len(s), -sum(c.relevance for c in s)))
     tried = (f"with {describe(off)} it disappears, but none of the {{tried}} assignment(s) of up to {MAX_SIZE} of "
              f"{describe_conds(conds)} brings it back")
@@ -368,13 +368,17 @@ def confirm(result: Result, render: Renderer, conditionals: Conditionals, budget
             if f.cell in cells:
                 key = cell_key(f.ref, cells[f.cell])
                 cache[key] = (cache.get(key) or frozenset()) | defect_keys(d)
-    for ref in {f.ref for d in result.defects for f in d.findings} | {""}:
+    ran = set().union(*rendered.values()) if rendered else set()
+    for ref in {f.ref for d in result.defects for f in d.findings}:
         for c in result.cells:
-            cache.setdefault(cell_key(ref, c), frozenset())
+            if c.name in ran:  # it rendered files: the defects it shows are all listed
+                cache.setdefault(cell_key(ref, c), frozenset())
     seeded = set(cache)
     searches: list[tuple[Defect, Search, list[Probe], set[str]]] = []
     for d in result.defects:
-        if d.severity is not Severity.ERROR or not d.template or not d.cells or d.trigger is not None:
+        if d.severity is not Severity.ERROR or not d.cells or d.trigger is not None:
+            continue
+        if not any(f.template for f in d.findings):  # a file read, or a task: no template to re-render
             continue
         ref = d.refs[0] if d.refs else ""
         failing_names = {f.cell for f in d.findings if f.ref == ref}
@@ -388,12 +392,12 @@ def confirm(result: Result, render: Renderer, conditionals: Conditionals, budget
         near = conditionals(ref, d.template, d.template_line) if d.template_line else ()
         planned = plan_search(d, ref, failing, passing, near)
         if isinstance(planned, Outcome):
-            _apply(d, planned, 0, command, stats)
+            _apply(d, planned, set(), command, stats)
             continue
         try:
             ask = next(planned)
         except StopIteration as stop:
-            _apply(d, stop.value, 0, command, stats)
+            _apply(d, stop.value, set(), command, stats)
             continue
         searches.append((d, planned, ask, set()))
     while searches:
@@ -415,27 +419,31 @@ def confirm(result: Result, render: Renderer, conditionals: Conditionals, budget
             if any(k not in cache for k in keys):
                 search.close()
                 _apply(d, Outcome(None, f"not confirmed: budget exhausted (--trigger-budget {budget})"),
-                       len(used), command, stats)
+                       used - seeded, command, stats)
                 continue
-            used.update(k for k in keys if k not in seeded)
+            used.update(keys)
             mine = defect_keys(d)
             answers = [None if (seen := cache[k]) is None else bool(seen & mine) for k in keys]
             try:
                 going.append((d, search, search.send(answers), used))
             except StopIteration as stop:
-                _apply(d, stop.value, len(used), command, stats)
+                _apply(d, stop.value, used - seeded, command, stats, len(used & seeded))
         searches = going
     stats.seconds = time.monotonic() - start
     return stats
 
 
-def _apply(d: Defect, outcome: Outcome, rerenders: int, command: Callable[[Cell], str] | None, stats: Stats) -> None:
+def _apply(d: Defect, outcome: Outcome, rerendered: set[str], command: Callable[[Cell], str] | None, stats: Stats,
+           run_cells: int = 0) -> None:
+    """Record `outcome` on `d`; `rerendered` are the re-renders its search used, `run_cells` the
+    cells of the run itself that answered the rest."""
     d.trigger = outcome.trigger
     d.trigger_note = outcome.note
     if outcome.trigger and outcome.base is not None:
         stats.confirmed += 1
-        d.trigger_note = (f"confirmed by {rerenders} re-render(s): on {outcome.base.name}"
-                          + (f" with {describe(outcome.fixed)}" if outcome.fixed else "")
+        d.trigger_note = (f"confirmed by {len(rerendered)} re-render(s)"
+                          + (f" and {run_cells} cell(s) of the run" if run_cells else "")
+                          + f": on {outcome.base.name}" + (f" with {describe(outcome.fixed)}" if outcome.fixed else "")
                           + " it adds the defect, and reverting any one condition removes it")
         if command is not None:
             cell = Probe.of("", outcome.base, {**outcome.fixed, **outcome.trigger}).cell()
