@@ -67,10 +67,6 @@ def cell(name: str, layout: str = "", **extra_vars: Any) -> Cell:
     return Cell(name, extra_vars=extra_vars, layout=layout)
 
 
-def flags(**values: bool) -> dict[str, Any]:
-    return dict(values)
-
-
 # a pairwise-style matrix over x, y, z
 PAIRWISE = [cell("c1", x=False, y=False, z=False), cell("c2", x=True, y=True, z=False),
             cell("c3", x=True, y=False, z=True), cell("c4", x=False, y=True, z=True)]
@@ -163,7 +159,7 @@ def test_budget_exhausted() -> None:
 
 
 def test_budget_zero_still_uses_what_the_run_rendered() -> None:
-    # x alone: c1 + x=true is c... not in the run; z alone in a matrix that has c1 + z: (F, F, T)
+    # the matrix has c1 + z=true (c5): the run itself confirms the trigger, nothing is re-rendered
     cells = [*PAIRWISE, cell("c5", x=False, y=False, z=True)]
     result, fake, stats = run(cells, lambda v, c: bool(v["z"]), budget=0)
     assert result.defects[0].trigger == {"z": True} and fake.probes == [] and stats.rerenders == 0
