@@ -27,8 +27,12 @@ minor, ...), no variable explains it and the note says which dimension does.
 
 Re-renders are costly (a whole cell each): results are cached per (ref, cell settings, variables),
 the original cells answer for themselves, one re-render answers every defect at once (defects of the
-same template and cells ask for the same assignments), each round's re-renders run in parallel on
-the pool, and the total is capped (`budget`, `--trigger-budget`); a search cut by the cap says so.
+same template and cells ask for the same assignments), and the total is capped (`budget`,
+`--trigger-budget`); a search cut by the cap says so. The searches run side by side, best first:
+each round re-renders, in parallel on the run's warm pool, what the searches ask at the best
+priority (a found trigger's minimality, then assignments the run's cells support, smallest first,
+then the others), so the budget goes to the likeliest confirmations before the long shots.
+A re-render is matched to a defect by its findings' place and problem (`finding_key`).
 """
 
 from __future__ import annotations
@@ -160,7 +164,13 @@ class Stats:
                 + (" (budget exhausted: --trigger-budget)" if self.exhausted else ""))
 
 
-Search = Generator[list[Probe], list[bool | None], Outcome]
+# a search yields what it asks next: (priority, probes); it is sent whether each probe shows the
+# defect (None: the re-render failed). Lower priorities are re-rendered first, across all searches:
+# (-1, 0) checks a found trigger's minimality, (tier, size) tries an assignment (`plan_search`).
+Ask = tuple[tuple[int, int], list[Probe]]
+Search = Generator[Ask, list[bool | None], Outcome]
+Ranked = list[tuple[tuple[int, int], tuple["_Cond", ...]]]  # (priority, assignment), in the order to try
+CONFIRM = (-1, 0)
 
 
 @dataclass(frozen=True)
@@ -202,13 +212,13 @@ def describe(trigger: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={_text(v)}" for k, v in trigger.items())
 
 
-def _find(ref: str, root: Cell, fixed: dict[str, Any], subsets: Sequence[tuple[_Cond, ...]], tried: str) -> Search:
+def _find(ref: str, root: Cell, fixed: dict[str, Any], subsets: Ranked, tried: str) -> Search:
     """Smallest first: the first of `subsets` that, overlaid on `root` + `fixed`, shows the defect;
     then reverted one condition at a time until no condition can go. At most MAX_TRIES subsets are
     tried (`tried`, with `{tried}` for the number, says what was)."""
     subsets = subsets[:MAX_TRIES]
-    for subset in subsets:
-        answer = yield [Probe.of(ref, root, {**fixed, **{c.name: c.value for c in subset}})]
+    for priority, subset in subsets:
+        answer = yield priority, [Probe.of(ref, root, {**fixed, **{c.name: c.value for c in subset}})]
         if answer[0] is None:
             return Outcome(None, f"no trigger could be confirmed: the re-render of {root.name} with "
                            f"{describe({c.name: c.value for c in subset})} failed")
@@ -217,7 +227,7 @@ def _find(ref: str, root: Cell, fixed: dict[str, Any], subsets: Sequence[tuple[_
         found = subset
         while len(found) > 1:
             smaller = [tuple(c for c in found if c is not drop) for drop in found]
-            answers = yield [Probe.of(ref, root, {**fixed, **{c.name: c.value for c in s}}) for s in smaller]
+            answers = yield CONFIRM, [Probe.of(ref, root, {**fixed, **{c.name: c.value for c in s}}) for s in smaller]
             if any(a is None for a in answers):
                 return Outcome(None, f"no trigger could be confirmed: a re-render of {root.name} failed")
             still = [s for s, a in zip(smaller, answers, strict=True) if a]
@@ -230,13 +240,15 @@ def _find(ref: str, root: Cell, fixed: dict[str, Any], subsets: Sequence[tuple[_
     return Outcome(None, "no trigger could be confirmed: " + tried.replace("{tried}", str(len(subsets))))
 
 
-def _subsets(conds: Sequence[_Cond], rank: Callable[[tuple[_Cond, ...]], tuple[Any, ...]]) -> list[tuple[_Cond, ...]]:
+def _subsets(conds: Sequence[_Cond], rank: Callable[[tuple[_Cond, ...]], tuple[Any, ...]]) -> Ranked:
+    """Assignments of 1..MAX_SIZE of `conds` (one value per variable), by `rank` (whose first two
+    items are the priority), then by the candidates' own order."""
     out = []
     for size in range(1, MAX_SIZE + 1):
         for combo in itertools.combinations(conds, size):
             if len({c.name for c in combo}) == size:
-                out.append(combo)
-    return sorted(out, key=lambda s: (*rank(s), [conds.index(c) for c in s]))
+                out.append((rank(combo), [conds.index(c) for c in combo], combo))
+    return [((key[0], key[1]), combo) for key, _, combo in sorted(out, key=lambda t: (t[0], t[1]))]
 
 
 def plan_search(d: Defect, ref: str, failing: Sequence[Cell], passing: Sequence[Cell],
@@ -324,13 +336,13 @@ def _unconditional(separated: str, why: str) -> Outcome:
 
 def _every_cell_search(ref: str, cell: Cell, off: dict[str, Any], conds: list[_Cond], where: str,
                        separated: str) -> Search:
-    answer = yield [Probe.of(ref, cell, off)]
+    answer = yield (0, 1), [Probe.of(ref, cell, off)]
     if answer[0] is None:
         return Outcome(None, f"no trigger could be confirmed: the re-render of {cell.name} with {describe(off)} failed")
     if answer[0]:
         return _unconditional(separated, f"turning the conditionals around {where} off ({describe(off)}) "
                               "does not remove it")
-    ranked = _subsets(conds, lambda s: (len(s), -sum(c.relevance for c in s)))
+    ranked = _subsets(conds, lambda s: (0, len(s), -sum(c.relevance for c in s)))
     tried = (f"with {describe(off)} it disappears, but none of the {{tried}} assignment(s) of up to {MAX_SIZE} of "
              f"{describe_conds(conds)} brings it back")
     return (yield from _find(ref, cell, off, ranked, tried))
@@ -374,7 +386,7 @@ def confirm(result: Result, render: Renderer, conditionals: Conditionals, budget
             if c.name in ran:  # it rendered files: the defects it shows are all listed
                 cache.setdefault(cell_key(ref, c), frozenset())
     seeded = set(cache)
-    searches: list[tuple[Defect, Search, list[Probe], set[str]]] = []
+    searches: list[_Running] = []
     for d in result.defects:
         if d.severity is not Severity.ERROR or not d.cells or d.trigger is not None:
             continue
@@ -395,42 +407,58 @@ def confirm(result: Result, render: Renderer, conditionals: Conditionals, budget
             _apply(d, planned, set(), command, stats)
             continue
         try:
-            ask = next(planned)
+            searches.append(_Running(d, planned, next(planned)))
         except StopIteration as stop:
             _apply(d, stop.value, set(), command, stats)
-            continue
-        searches.append((d, planned, ask, set()))
     while searches:
-        needed: dict[str, Probe] = {}
-        for _, _, ask, _ in searches:
-            for p in ask:
-                if p.key() not in cache:
-                    needed.setdefault(p.key(), p)
-        run = list(needed.values())[: max(0, budget - stats.rerenders)]
-        if len(run) < len(needed):
-            stats.exhausted = True
-        if run:
+        # asks the cache answers go on at once; of the others, those of the best priority are
+        # re-rendered together (one round, in parallel on the pool); the rest wait their turn
+        waiting = [r for r in searches if any(p.key() not in cache for p in r.ask[1])]
+        if waiting:
+            best = min(r.ask[0] for r in waiting)
+            needed = list({p.key(): p for r in waiting if r.ask[0] == best
+                           for p in r.ask[1] if p.key() not in cache}.values())
+            left = budget - stats.rerenders
+            if left <= 0:
+                stats.exhausted = True
+                for r in waiting:
+                    r.search.close()
+                    _apply(r.defect, Outcome(None, f"not confirmed: budget exhausted (--trigger-budget {budget})"),
+                           r.used - seeded, command, stats)
+                stopped = {id(r) for r in waiting}
+                searches = [r for r in searches if id(r) not in stopped]
+                continue
+            run = needed[:left]
             for p, answer in zip(run, render(run), strict=True):
                 cache[p.key()] = answer
             stats.rerenders += len(run)
         going = []
-        for d, search, ask, used in searches:
-            keys = [p.key() for p in ask]
+        for r in searches:
+            keys = [p.key() for p in r.ask[1]]
             if any(k not in cache for k in keys):
-                search.close()
-                _apply(d, Outcome(None, f"not confirmed: budget exhausted (--trigger-budget {budget})"),
-                       used - seeded, command, stats)
+                going.append(r)
                 continue
-            used.update(keys)
-            mine = defect_keys(d)
+            r.used.update(keys)
+            mine = defect_keys(r.defect)
             answers = [None if (seen := cache[k]) is None else bool(seen & mine) for k in keys]
             try:
-                going.append((d, search, search.send(answers), used))
+                r.ask = r.search.send(answers)
+                going.append(r)
             except StopIteration as stop:
-                _apply(d, stop.value, used - seeded, command, stats, len(used & seeded))
+                _apply(r.defect, stop.value, r.used - seeded, command, stats, len(r.used & seeded))
         searches = going
     stats.seconds = time.monotonic() - start
     return stats
+
+
+@dataclass(eq=False)
+class _Running:
+    """A search under way: its defect, the generator, what it asks now, the probes it has used."""
+
+    defect: Defect
+    search: Search
+    ask: Ask
+    used: set[str] = field(default_factory=set)
 
 
 def _apply(d: Defect, outcome: Outcome, rerendered: set[str], command: Callable[[Cell], str] | None, stats: Stats,
