@@ -178,6 +178,21 @@ class _Cond:
     name: str
     value: Any
     relevance: float  # 1/(1+distance) of the nearest conditional testing `name`, 0 if none
+    off: Any = None  # the value that turns its conditional the other way (flips and widening only)
+
+
+def _turn(n: Nearby, cell: Cell, unknown: bool) -> _Cond | None:
+    """`n`'s variable as `cell` holds it (`value`) and the value that turns its conditional the
+    other way (`off`): `not` a boolean, another literal it is compared with. A variable the cell
+    does not set (its role default applies) counts as on, turned off by `false`, when `unknown`
+    and it is tested for truth; otherwise None: its value is not known."""
+    if n.name in cell.extra_vars:
+        on = cell.extra_vars[n.name]
+        others = (not on,) if isinstance(on, bool) else tuple(v for v in n.values if not _same(v, on))
+        return _Cond(n.name, on, 1.0 / (1 + n.distance), others[0]) if others else None
+    if unknown and n.values and all(isinstance(v, bool) for v in n.values):
+        return _Cond(n.name, True, 1.0 / (1 + n.distance), False)
+    return None
 
 
 def _canon(value: Any) -> str:
@@ -212,10 +227,12 @@ def describe(trigger: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={_text(v)}" for k, v in trigger.items())
 
 
-def _find(ref: str, root: Cell, fixed: dict[str, Any], subsets: Ranked, tried: str) -> Search:
+def _find(ref: str, root: Cell, fixed: dict[str, Any], subsets: Ranked, tried: str,
+          widen: Sequence[_Cond] = ()) -> Search:
     """Smallest first: the first of `subsets` that, overlaid on `root` + `fixed`, shows the defect;
     then reverted one condition at a time until no condition can go. At most MAX_TRIES subsets are
-    tried (`tried`, with `{tried}` for the number, says what was)."""
+    tried (`tried`, with `{tried}` for the number, says what was). `widen`: values `root` itself
+    holds for variables the template tests around the line, checked by `_widen`."""
     subsets = subsets[:MAX_TRIES]
     for priority, subset in subsets:
         answer = yield priority, [Probe.of(ref, root, {**fixed, **{c.name: c.value for c in subset}})]
@@ -234,10 +251,36 @@ def _find(ref: str, root: Cell, fixed: dict[str, Any], subsets: Ranked, tried: s
             if not still:
                 break
             found = still[0]
+        found, fixed = yield from _widen(ref, root, fixed, found, widen)
         order = {name: i for i, name in enumerate([*root.extra_vars, *fixed])}
         ordered = sorted(found, key=lambda c: (order.get(c.name, len(order)), c.name))
         return Outcome({c.name: c.value for c in ordered}, "", root, fixed)
     return Outcome(None, "no trigger could be confirmed: " + tried.replace("{tried}", str(len(subsets))))
+
+
+def _widen(ref: str, root: Cell, fixed: dict[str, Any], found: tuple[_Cond, ...], widen: Sequence[_Cond],
+           ) -> Generator[Ask, list[bool | None], tuple[tuple[_Cond, ...], dict[str, Any]]]:
+    """A trigger found on a base that already holds part of the cause (`typha_secure: true` in a
+    pairwise row) is only the rest of it (`calico_ipam_host_local: true`). For each value in
+    `widen` (the base's own, of a variable tested around the line), the variable is turned to its
+    other value with the trigger applied: if the defect disappears, the value belongs to the
+    trigger, and the base becomes `root` with those variables turned (it must pass: re-rendered).
+    Every condition of the wider trigger is still necessary: reverting a base value is the re-render
+    that just removed the defect, reverting one of `found` is a re-render its minimality made."""
+    names = {c.name for c in found} | set(fixed)
+    cands = [w for w in widen if w.name not in names]
+    if not cands:
+        return found, fixed
+    trigger = {**fixed, **{c.name: c.value for c in found}}
+    answers = yield CONFIRM, [Probe.of(ref, root, {**trigger, w.name: w.off}) for w in cands]
+    needed = [w for w, a in zip(cands, answers, strict=True) if a is False]
+    if not needed:
+        return found, fixed
+    turned = {**fixed, **{w.name: w.off for w in needed}}
+    answer = yield CONFIRM, [Probe.of(ref, root, turned)]
+    if answer[0] is not False:  # the turned base shows it too (or failed): it is no passing cell
+        return found, fixed
+    return (*found, *needed), turned
 
 
 def _subsets(conds: Sequence[_Cond], rank: Callable[[tuple[_Cond, ...]], tuple[Any, ...]]) -> Ranked:
@@ -296,7 +339,8 @@ def plan_search(d: Defect, ref: str, failing: Sequence[Cell], passing: Sequence[
 
     tried = (f"none of the {{tried}} most plausible assignment(s) of up to {MAX_SIZE} of the {len(conds)} candidate "
              f"value(s) ({describe_conds(conds)}) produces it on the passing cell {base.name}")
-    return _find(ref, base, {}, _subsets(conds, rank), tried)
+    widen = [c for c in (_turn(n, base, unknown=False) for n in near[:MAX_FLIPS]) if c is not None]
+    return _find(ref, base, {}, _subsets(conds, rank), tried, widen)
 
 
 def describe_conds(conds: Sequence[_Cond]) -> str:
@@ -308,19 +352,8 @@ def _every_cell(d: Defect, ref: str, cell: Cell, near: Sequence[Nearby], separat
     failing cell; if that removes the defect, search which of them, turned back on, bring it back.
     `separated` says what separates the failing cells from passing cells of another kind, if any."""
     where = f"line {d.template_line}" if d.template_line else "the defect"
-    off: dict[str, Any] = {}
-    conds: list[_Cond] = []
-    for n in near[:MAX_FLIPS]:
-        if n.name in cell.extra_vars:
-            on = cell.extra_vars[n.name]
-            other = (not on,) if isinstance(on, bool) else tuple(v for v in n.values if not _same(v, on))
-        elif n.values and all(isinstance(v, bool) for v in n.values):
-            on, other = True, (False,)
-        else:
-            continue  # compared with literals, value unknown: nothing to turn off to
-        if other:
-            off[n.name] = other[0]
-            conds.append(_Cond(n.name, on, 1.0 / (1 + n.distance)))
+    conds = [c for c in (_turn(n, cell, unknown=True) for n in near[:MAX_FLIPS]) if c is not None]
+    off = {c.name: c.off for c in conds}
     if not conds:
         return _unconditional(separated, f"no conditional of the template around {where} to vary")
     return _every_cell_search(ref, cell, off, conds, where, separated)
@@ -331,7 +364,7 @@ def _unconditional(separated: str, why: str) -> Outcome:
     the defect; when cells of another kind do not, that kind is the cause, not a variable."""
     if separated:
         return Outcome(None, f"no trigger could be confirmed: not a variable: {separated}; {why}")
-    return Outcome({}, f"every cell shows it; {why}")
+    return Outcome({}, f"every cell that renders the template shows it; {why}")
 
 
 def _every_cell_search(ref: str, cell: Cell, off: dict[str, Any], conds: list[_Cond], where: str,

@@ -105,6 +105,22 @@ def test_pair_the_conditionals_around_the_line_choose_between_separating_sets() 
     assert fake.probes[0].assignment == (("b", True), ("c", True))
 
 
+@pytest.mark.parametrize(("near", "trigger", "base"), [
+    ([], {"y": True}, ""),
+    # the template tests x around the line: the base's x=true is part of the cause, and the base
+    # with x turned off (cell c, in the run) is the passing cell the whole trigger applies to
+    ([Nearby("x", (True, False), 1)], {"x": True, "y": True}, " with x=false"),
+])
+def test_a_base_that_holds_part_of_the_cause(near: list[Nearby], trigger: dict[str, bool], base: str) -> None:
+    cells = [cell("a", x=True, y=False), cell("b", x=True, y=True), cell("c", x=False, y=False)]
+    result, fake, stats = run(cells, lambda v, c: bool(v["x"] and v["y"]), near)
+    d = result.defects[0]
+    assert d.trigger == trigger
+    assert f"on a{base} it adds the defect" in d.trigger_note
+    # a + y=true is b; with near: a + y=true + x=false is re-rendered, a + x=false is c
+    assert [p.assignment for p in fake.probes] == ([(("x", False), ("y", True))] if near else [])
+
+
 def test_no_trigger_within_three_conditions() -> None:
     cells = [cell("p", a=False, b=False, c=False, d=False), cell("f", a=True, b=True, c=True, d=True)]
     result, fake, stats = run(cells, lambda v, c: all(v[k] for k in "abcd"))
@@ -128,7 +144,7 @@ def test_every_cell_fails_without_conditionals_is_empty() -> None:
     result, fake, stats = run(PAIRWISE, lambda v, c: True)
     d = result.defects[0]
     assert d.trigger == {} and fake.probes == [] and stats.rerenders == 0
-    assert d.trigger_note == "every cell shows it; no conditional of the template around line 20 to vary"
+    assert d.trigger_note == "every cell that renders the template shows it; no conditional of the template around line 20 to vary"
 
 
 def test_every_cell_fails_and_a_conditional_around_it_is_the_cause() -> None:
@@ -147,8 +163,8 @@ def test_every_cell_fails_and_the_conditionals_do_not_matter() -> None:
     result, fake, _ = run([cell("only", x=True)], lambda v, c: True, near)
     d = result.defects[0]
     assert d.trigger == {} and len(fake.probes) == 1
-    assert d.trigger_note == ("every cell shows it; turning the conditionals around line 20 off (x=false) does "
-                              "not remove it")
+    assert d.trigger_note == ("every cell that renders the template shows it; turning the conditionals around "
+                              "line 20 off (x=false) does not remove it")
 
 
 def test_budget_exhausted() -> None:
