@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from kvalidate.api import CheckRequest, check, demo_request
+from kvalidate.cli.app import _TRIGGER_BUDGET
 from kvalidate.defects import attach
 from kvalidate.matrix.auto.flags import Nearby
 from kvalidate.model import Cell, Finding, Result, Severity
 from kvalidate.pinned import embedded_demo
-from kvalidate.run.trigger import MAX_TRIES, Probe, Shown, Stats, confirm, finding_key
+from kvalidate.run.trigger import DEFAULT_BUDGET, MAX_TRIES, Probe, Shown, Stats, confirm, finding_key
 
 TEMPLATE = "roles/x/templates/x.yml.j2"
 FILE = "node1/etc/x.yml"
@@ -144,7 +145,8 @@ def test_every_cell_fails_without_conditionals_is_empty() -> None:
     result, fake, stats = run(PAIRWISE, lambda v, c: True)
     d = result.defects[0]
     assert d.trigger == {} and fake.probes == [] and stats.rerenders == 0
-    assert d.trigger_note == "every cell that renders the template shows it; no conditional of the template around line 20 to vary"
+    assert d.trigger_note == ("every cell that renders the template shows it; no conditional of the template around "
+                              "line 20 to vary")
 
 
 def test_every_cell_fails_and_a_conditional_around_it_is_the_cause() -> None:
@@ -253,3 +255,7 @@ def test_one_cell_finds_the_pair_by_turning_the_conditionals_around_the_line_off
 def test_budget_zero_leaves_triggers_alone() -> None:
     result = check(demo_request(jobs=2, trigger_budget=0))
     assert {(d.trigger, d.trigger_note) for d in result.defects} == {(None, "")}
+
+
+def test_the_command_line_default_is_the_library_default() -> None:
+    assert _TRIGGER_BUDGET == DEFAULT_BUDGET == CheckRequest(checkout=embedded_demo()).trigger_budget
