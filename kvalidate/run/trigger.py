@@ -13,17 +13,21 @@ For each error defect of a rendered template, the search works from the cells of
    holds (a pairwise matrix often leaves several such sets), the ones whose variables the template
    tests nearest the line first; then those no cell holds; last those a passing cell already holds
    (the run itself says they are not enough). Each try is one re-render: the base with the assignment
-   overlaid on its extra vars, checked like any cell (`run.check.run_cells`, the run's worker pool).
+   overlaid on its extra vars, checked like any cell (`run.check.cell_pool`, the run's own workers).
 3. **Minimal.** An assignment that produces the defect is confirmed when reverting any one of its
    conditions makes the defect disappear (re-rendered too); if one does not, the smaller assignment
    is the trigger candidate and is confirmed in turn.
+4. **Wider.** A base may already hold part of the cause (a pairwise row with `typha_secure: true`
+   gives `calico_ipam_host_local: true` alone): each of the base's values of a variable tested
+   around the line is turned the other way with the trigger applied; those that remove the defect
+   join the trigger, and the base with them turned (re-rendered: it must pass) becomes its base.
 
-When every cell that rendered the file shows the defect there is no passing cell: the conditionals
-around the line are turned off on a failing cell (`x: false`, or the other literal it is compared
-with), and if that removes the defect the search above runs from that variant. If it does not, or
-the template has no conditional around the line, the trigger is `{}`: nothing to vary. When the cells
-that show the defect have passing twins with the same variables (they differ in layout, Kubernetes
-minor, ...), no variable explains it and the note says which dimension does.
+When no cell of the failing cells' kind passes (every cell that renders the file shows the defect,
+or only cells of another layout, minor, ... pass), the conditionals around the line are turned off
+on a failing cell (`x: false`, or another literal it is compared with); if that removes the defect,
+the search above runs from that variant. If it does not, or the template has no conditional around
+the line, the trigger is `{}` when every cell shows the defect, and none otherwise, with a note
+naming the dimension (layout, minor, ...) that separates the failing cells from the passing ones.
 
 Re-renders are costly (a whole cell each): results are cached per (ref, cell settings, variables),
 the original cells answer for themselves, one re-render answers every defect at once (defects of the
