@@ -25,12 +25,15 @@ from kvalidate import waivers
 from kvalidate.ansible import render_template
 from kvalidate.defects import attach, compare
 from kvalidate.kubespray.checkout import Checkout
+from kvalidate.matrix.auto.flags import Nearby, conditionals_near
 from kvalidate.matrix.config import CONFIG_NAME, IgnoreRule
+from kvalidate.matrix.expand import reproduce
 from kvalidate.matrix.plan import Overrides, changed_filter, find_config, plan_cells
 from kvalidate.model import Finding, Result, SetupError, Source, Status
 from kvalidate.pinned import embedded_demo
-from kvalidate.run.check import CheckOptions, open_ref, run_check
+from kvalidate.run.check import CheckOptions, RunCells, cell_pool, open_ref, run_check
 from kvalidate.run.emit import check_emit_names, prepare_emit_dir
+from kvalidate.run.trigger import DEFAULT_BUDGET, confirm, pool_renderer
 from kvalidate.schemas.crd_load import load_crds
 from kvalidate.schemas.store import SchemaStore
 from kvalidate.trees.directory import Tree, TreeError
@@ -69,6 +72,7 @@ class CheckRequest:
     checkout_arg: str = ""  # how reproduce commands name the checkout (default: `checkout` as given)
     base: str = ""  # `--base REF`: the same cells at REF too; defects new, unchanged or fixed
     changed_only: bool = False  # with `base`: automatic coverage for the templates changed since REF only
+    trigger_budget: int = DEFAULT_BUDGET  # re-renders to confirm defects' triggers (0: none)
 
 
 def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> CheckOptions:
@@ -129,10 +133,16 @@ def _relative(path: str, root: Path) -> str:
 
 
 def _side(options: CheckOptions, matrix_ignore: Sequence[IgnoreRule], source: str, judge: bool,
-          progress: Progress | None) -> Result:
-    """One side of a check (the work tree, or the `--base` ref): run, group into defects, apply the
-    waivers of its templates (and kvalidate.yaml's), stale waivers added as findings."""
-    result = attach(run_check(options, progress))
+          progress: Progress | None, request: CheckRequest | None = None,
+          notes: Callable[[str], None] | None = None) -> Result:
+    """One side of a check (the work tree, or the `--base` ref): run, group into defects, confirm
+    their triggers when `request` asks for it, apply the waivers of its templates (and
+    kvalidate.yaml's), stale waivers added as findings."""
+    with cell_pool(options) as pool:  # the re-renders run on the run's warm workers
+        result = attach(run_check(options, progress, pool))
+        if request is not None and request.trigger_budget > 0:
+            triggers(result, options, pool, request.trigger_budget,
+                     request.checkout_arg or str(request.checkout), notes)
     trees: dict[str, Tree] = {}
 
     def read(ref: str, template: str) -> str | None:
@@ -158,14 +168,16 @@ def _side(options: CheckOptions, matrix_ignore: Sequence[IgnoreRule], source: st
 def check(request: CheckRequest, progress: Progress | None = None,
           notes: Callable[[str], None] | None = None) -> Result:
     """Render the checkout as `playbooks/cluster.yml` would, per host and cell, and validate every
-    output. `notes` receives what the planning has to say (automatic coverage's summary)."""
+    output. `notes` receives what the planning has to say (automatic coverage's summary), and
+    what trigger confirmation did. Each error defect gets its trigger (`run.trigger`); with `base`,
+    the defects of the work tree only."""
     options = plan(request, notes)
     matrix = find_config(options.checkout, request.config) if request.use_config else None
     ignore = matrix.ignore if matrix is not None else ()
     source = _relative(matrix.source, options.checkout) if matrix is not None else ""
     judge = not request.shard and not request.hosts
     if not request.base:
-        result = _side(options, ignore, source, judge, progress)
+        result = _side(options, ignore, source, judge, progress, request, notes)
         result.category = result.category or category(request)
         return result
 
@@ -176,7 +188,7 @@ def check(request: CheckRequest, progress: Progress | None = None,
         return lambda done, total: report(offset * total + done, 2 * total)
 
     base = _side(replace(options, refs=(request.base,), emit_dir=None), ignore, source, judge, half(0))
-    head = _side(options, ignore, source, judge, half(1))
+    head = _side(options, ignore, source, judge, half(1), request, notes)
     head.defects = compare(head.defects, base.defects)
     counts = {s: sum(1 for d in head.defects if d.status is s) for s in (Status.NEW, Status.UNCHANGED, Status.FIXED)}
     head.notes.append(f"base {request.base}: {len(base.defects)} defect(s) there; here {counts[Status.NEW]} new, "
@@ -216,12 +228,32 @@ def category(request: CheckRequest) -> str:
     return f"kvalidate/check/{'+'.join(_component(w) for w in what)}/{refs}"
 
 
-def demo_request(jobs: int = 1) -> CheckRequest:
+def triggers(result: Result, options: CheckOptions, pool: RunCells, budget: int, checkout_arg: str,
+             notes: Callable[[str], None] | None = None) -> None:
+    """Confirm the triggers of `result`'s error defects by re-rendering on `pool` (at most `budget`
+    cells), reading the template's conditionals around each defect's line from its ref."""
+    checkouts: dict[str, Checkout] = {}
+
+    def near(ref: str, template: str, line: int) -> list[Nearby]:
+        if ref not in checkouts:
+            checkouts[ref] = open_ref(options.checkout, ref)
+        try:
+            source = checkouts[ref].tree.read_text(template)
+        except Exception:  # noqa: BLE001 - an unreadable template has no conditionals to offer
+            return []
+        return conditionals_near(source, line)
+
+    stats = confirm(result, pool_renderer(pool), near, budget, command=lambda c: reproduce(c, checkout_arg))
+    if notes is not None and stats.rerenders:
+        notes(stats.summary())
+
+
+def demo_request(jobs: int = 1, trigger_budget: int = DEFAULT_BUDGET) -> CheckRequest:
     """`kvalidate demo`: `check` over the embedded default (templates_under_test and its matrix)."""
     root = embedded_demo()
     if not (root / "kvalidate.yaml").is_file():
         raise SetupError(f"the embedded default is missing: no {root / 'kvalidate.yaml'}")
-    return CheckRequest(checkout=root, jobs=jobs, checkout_arg="templates_under_test")
+    return CheckRequest(checkout=root, jobs=jobs, checkout_arg="templates_under_test", trigger_budget=trigger_budget)
 
 
 def validate_paths(paths: Sequence[str], kube_version: str | None = None, crds: Sequence[str] = ()) -> Result:

@@ -64,6 +64,10 @@ BaselineOpt = Annotated[Path | None, typer.Option(
 FailOnOpt = Annotated[str, typer.Option(
     "--fail-on", metavar="error|warning|never", help="What fails the run (exit 1): an error defect (default), "
     "any defect, or nothing.")]
+TriggerBudgetOpt = Annotated[int, typer.Option(
+    "--trigger-budget", metavar="N", min=0,
+    help="Re-renders spent confirming which variable values trigger each error defect (0: none).")]
+_TRIGGER_BUDGET = 24  # kvalidate.run.trigger.DEFAULT_BUDGET (not imported here: start-up time)
 
 
 def _finish(result: Result, formats: list[tuple[str, str | None]], category: str | None = None,
@@ -126,7 +130,7 @@ def validate(
 
 @app.command()
 def demo(jobs: JobsOpt = 0, fmt: FormatOpt = None, sarif_category: CategoryOpt = None, baseline: BaselineOpt = None,
-         fail_on: FailOnOpt = "error") -> None:
+         fail_on: FailOnOpt = "error", trigger_budget: TriggerBudgetOpt = _TRIGGER_BUDGET) -> None:
     """The main job on the embedded default (what `make run` runs): `kvalidate check` on
     templates_under_test, a small Kubespray-shaped checkout with deliberate bugs, over its matrix
     (templates_under_test/kvalidate.yaml)."""
@@ -134,7 +138,7 @@ def demo(jobs: JobsOpt = 0, fmt: FormatOpt = None, sarif_category: CategoryOpt =
 
     formats = parse_formats(fmt, inputs=[baseline] if baseline else [])
     gate = _gate(baseline, fail_on)
-    _finish(_check(demo_request(jobs=_jobs(jobs))), formats, sarif_category, gate)
+    _finish(_check(demo_request(jobs=_jobs(jobs), trigger_budget=trigger_budget)), formats, sarif_category, gate)
 
 
 @app.command()
@@ -212,6 +216,7 @@ def check(
         "whose role's tasks, defaults or vars changed) only; the other cells still run.")] = False,
     baseline: BaselineOpt = None,
     fail_on: FailOnOpt = "error",
+    trigger_budget: TriggerBudgetOpt = _TRIGGER_BUDGET,
 ) -> None:
     """Render a Kubespray checkout as cluster.yml would, per host and cell, and validate every output."""
     from kvalidate.ansible import parse_extra_vars
@@ -225,7 +230,8 @@ def check(
         inventory=inventory, layout=layout or "", os=os_name or "", hosts=tuple(host or ()),
         kube_version=kube_version, facts_files=tuple(facts or ()), config=config, use_config=not no_config,
         refs=tuple(ref or ()), shard=shard_spec, auto=auto, jobs=_jobs(jobs), emit_dir=emit_dir,
-        checkout_arg=str(checkout), base=base or "", changed_only=changed_only)
+        checkout_arg=str(checkout), base=base or "", changed_only=changed_only,
+        trigger_budget=trigger_budget)
     _finish(_check(request), formats, sarif_category, gate)
 
 
