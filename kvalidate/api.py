@@ -20,7 +20,9 @@ from typing import Any
 from kvalidate.ansible import render_template
 from kvalidate.defects import attach
 from kvalidate.kubespray.checkout import Checkout
+from kvalidate.matrix.expand import parse_shard, shard
 from kvalidate.matrix.plan import Overrides, find_config, plan_cells
+from kvalidate.matrix.preflight import check_hosts, check_inventories, unused_var_findings
 from kvalidate.model import Finding, Result, SetupError, Source
 from kvalidate.pinned import embedded_demo
 from kvalidate.run.check import CheckOptions, open_ref, run_check
@@ -30,7 +32,7 @@ from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation import validate as _validate
 from kvalidate.validation.validate import tune_gc, validate_text
 
-Progress = Callable[[int, int], None]  # (cells done, cells in all)
+Progress = Callable[[int, int, int], None]  # (cells done, cells in all, findings so far)
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,12 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
     if request.auto or (matrix is not None and matrix.auto):
         others = [open_ref(root, r) for r in refs[1:]]
     said: list[str] = []
-    cells = plan_cells(first, matrix, over, request.shard, checkout_arg=request.checkout_arg or str(request.checkout),
+    cells = plan_cells(first, matrix, over, None, checkout_arg=request.checkout_arg or str(request.checkout),
                        auto=request.auto, more_checkouts=others, notes=said)
+    check_inventories(cells)  # an inventory with no host: exit 2 now, naming its groups
+    check_hosts(first, cells, request.hosts)  # over all cells of the run: a host of another shard is a host
+    if request.shard:
+        cells = shard(cells, *parse_shard(request.shard))
     if emit_dir is not None:
         check_emit_names([*refs, *(c.name for c in cells)])
     for note in said:
@@ -93,8 +99,27 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
 def check(request: CheckRequest, progress: Progress | None = None,
           notes: Callable[[str], None] | None = None) -> Result:
     """Render the checkout as `playbooks/cluster.yml` would, per host and cell, and validate every
-    output. `notes` receives what the planning has to say (automatic coverage's summary)."""
-    return attach(run_check(plan(request, notes), progress))
+    output. `notes` receives what the planning has to say (automatic coverage's summary).
+
+    A run that renders no file checks nothing: SetupError (exit 2) unless error findings say why
+    (a failed assert in every cell). Extra variables nothing reads are warnings (`unused-extra-var`)."""
+    options = plan(request, notes)
+    matrix = find_config(options.checkout, request.config) if request.use_config else None
+    unused = unused_var_findings(options.checkout, options.refs, options.cells, request.extra_vars,
+                                 matrix.source if matrix is not None else "")
+    result = run_check(options, progress)
+    if result.files == 0 and not result.errors:
+        raise SetupError(_nothing_rendered(options))
+    result.findings.extend(unused)
+    result.sort()
+    return attach(result)
+
+
+def _nothing_rendered(options: CheckOptions) -> str:
+    cells = f"the cell {options.cells[0].name}" if len(options.cells) == 1 else f"{len(options.cells)} cells"
+    refs = f" at {', '.join(options.refs)}" if options.refs else ""
+    hosts = f" for --host {', '.join(options.hosts)}" if options.hosts else ""
+    return f"nothing was checked: {cells} of {options.checkout}{refs} rendered no file{hosts} and reported nothing"
 
 
 def demo_request(jobs: int = 1) -> CheckRequest:

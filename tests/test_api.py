@@ -30,11 +30,10 @@ def test_check_without_the_flags_has_no_typha_finding() -> None:
 
 
 def test_notes_and_progress_are_callbacks() -> None:
-    seen: list[tuple[int, int]] = []
-    kvalidate.check(kvalidate.CheckRequest(checkout=embedded_demo(), use_config=False,
-                                           ),
-                    progress=lambda done, total: seen.append((done, total)))
-    assert seen == [(1, 1)]
+    seen: list[tuple[int, int, int]] = []
+    result = kvalidate.check(kvalidate.CheckRequest(checkout=embedded_demo(), use_config=False, layout="ha"),
+                             progress=lambda done, total, found: seen.append((done, total, found)))
+    assert result.findings and seen == [(1, 1, len(result.findings))]  # (cells done, in all, findings so far)
 
 
 def test_unusable_input_raises(tmp_path: Path) -> None:
