@@ -210,16 +210,16 @@ def _check(request: CheckRequest) -> Result:
 Progress = Callable[[int, int, int], None]  # (cells done, cells in all, findings so far): api.Progress
 
 
-def progress_lines(stream: TextIO, interval: float = 10.0,
-                   clock: Callable[[], float] = time.monotonic) -> Progress:
+def progress_lines(stream: TextIO, interval: float = 10.0, clock: Callable[[], float] | None = None) -> Progress:
     """Progress where stderr is not a terminal (a CI log): the line `kvalidate: cells 40/195, 12
     findings so far` at the first cell done `interval` seconds after the start or the last line;
     none after the last cell (the report follows). A run shorter than `interval` prints nothing."""
-    last = clock()
+    now_of = clock or time.monotonic
+    last = now_of()
 
     def update(done: int, total: int, found: int) -> None:
         nonlocal last
-        now = clock()
+        now = now_of()
         if done >= total or now - last < interval:
             return
         last = now

@@ -115,6 +115,6 @@ def unread_vars(given: Iterable[str], known: frozenset[str], also_read: Iterable
         if name in read or _ANSIBLE.match(name):
             continue
         if candidates is None:  # variable-like names only: lower case, 3+ characters
-            candidates = [k for k in known if len(k) > 2 and k.islower()]
+            candidates = sorted(k for k in read if len(k) > 2 and k.islower())
         out.append(UnreadVar(name, tuple(difflib.get_close_matches(name, candidates, n=3, cutoff=0.8))))
     return out
