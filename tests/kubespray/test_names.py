@@ -18,7 +18,8 @@ FILES = {
     "cluster.yml": "- import_playbook: playbooks/cluster.yml\n",
     "playbooks/cluster.yml": "- hosts: all\n  roles: [{role: calico, when: play_gate}]\n",
     "roles/calico/defaults/main.yml": "typha_enabled: false\ncalico_ipam_host_local: false\n",
-    "roles/calico/tasks/main.yml": "- template: {src: t.j2, dest: /x}\n  when: hostvars[inventory_hostname]['from_hostvars']\n",
+    "roles/calico/tasks/main.yml": ("- template: {src: t.j2, dest: /x}\n"
+                                    "  when: hostvars[inventory_hostname]['from_hostvars']\n"),
     "roles/calico/templates/t.j2": "{% if typha_secure %}{{ lookup('vars', 'from_lookup') }}{% endif %}\n",
     "roles/calico/vars/main.yml": "# only_in_a_comment\n",
     "inventory/sample/group_vars/all/all.yml": "sample_var: 1\n",
