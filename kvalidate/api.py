@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kvalidate.ansible import render_template
-from kvalidate.defects import attach
+from kvalidate.defects import attach, group
 from kvalidate.kubespray.checkout import Checkout
 from kvalidate.matrix.expand import parse_shard, shard
 from kvalidate.matrix.plan import Overrides, find_config, plan_cells
@@ -32,7 +32,7 @@ from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation import validate as _validate
 from kvalidate.validation.validate import tune_gc, validate_text
 
-Progress = Callable[[int, int, int], None]  # (cells done, cells in all, findings so far)
+Progress = Callable[[int, int, int], None]  # (cells done, cells in all, defects so far)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def check(request: CheckRequest, progress: Progress | None = None,
     matrix = find_config(options.checkout, request.config) if request.use_config else None
     unused = unused_var_findings(options.checkout, options.refs, options.cells, request.extra_vars,
                                  matrix.source if matrix is not None else "")
-    result = run_check(options, progress)
+    result = run_check(options, progress, tally=lambda found: len(group(found)))  # progress counts defects
     if result.files == 0 and not result.errors:
         raise SetupError(_nothing_rendered(options))
     result.findings.extend(unused)

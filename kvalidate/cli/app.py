@@ -207,12 +207,12 @@ def _check(request: CheckRequest) -> Result:
         return run_check(request, progress, notes=lambda note: print(f"kvalidate: {note}", file=sys.stderr))
 
 
-Progress = Callable[[int, int, int], None]  # (cells done, cells in all, findings so far): api.Progress
+OnProgress = Callable[[int, int, int], None]  # (cells done, cells in all, defects so far): api.Progress
 
 
-def progress_lines(stream: TextIO, interval: float = 10.0, clock: Callable[[], float] | None = None) -> Progress:
+def progress_lines(stream: TextIO, interval: float = 10.0, clock: Callable[[], float] | None = None) -> OnProgress:
     """Progress where stderr is not a terminal (a CI log): the line `kvalidate: cells 40/195, 12
-    findings so far` at the first cell done `interval` seconds after the start or the last line;
+    defects so far` at the first cell done `interval` seconds after the start or the last line;
     none after the last cell (the report follows). A run shorter than `interval` prints nothing."""
     now_of = clock or time.monotonic
     last = now_of()
@@ -223,14 +223,14 @@ def progress_lines(stream: TextIO, interval: float = 10.0, clock: Callable[[], f
         if done >= total or now - last < interval:
             return
         last = now
-        print(f"kvalidate: cells {done}/{total}, {found} finding{'' if found == 1 else 's'} so far",
+        print(f"kvalidate: cells {done}/{total}, {found} defect{'' if found == 1 else 's'} so far",
               file=stream, flush=True)
 
     return update
 
 
 @contextmanager
-def progress_bar(tty: bool, delay: float = 1.0) -> Iterator[Progress | None]:
+def progress_bar(tty: bool, delay: float = 1.0) -> Iterator[OnProgress | None]:
     """A progress bar on stderr when it is a terminal, for runs of more than one cell that last
     longer than `delay` seconds (it appears at the first cell done after that, and is erased)."""
     if not tty:

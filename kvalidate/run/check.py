@@ -22,7 +22,7 @@ from kvalidate.ansible.codecache import CODE_CACHE
 from kvalidate.ansible.errors import debug, internal_finding
 from kvalidate.kubespray.checkout import Checkout, open_checkout
 from kvalidate.kubespray.facts import load_overlay
-from kvalidate.model import Cell, Result, SetupError
+from kvalidate.model import Cell, Finding, Result, SetupError
 from kvalidate.run.cell import CellOptions, SchemaCache, check_cell
 from kvalidate.run.workers import Limits, cell_finding, size, supervised
 from kvalidate.trees.directory import DirTree, Tree
@@ -112,9 +112,11 @@ def _memory_note() -> str:
     return f"limit {size(soft)} of address space per worker, KVALIDATE_WORKER_MEMORY"
 
 
-def run_check(options: CheckOptions, progress: Callable[[int, int, int], None] | None = None) -> Result:
+def run_check(options: CheckOptions, progress: Callable[[int, int, int], None] | None = None,
+              tally: Callable[[list[Finding]], int] = len) -> Result:
     """Every (ref, cell) of `options`, merged into one Result (findings sorted). `progress` is called
-    after each (ref, cell) with (runs done, runs in all, findings so far)."""
+    after each (ref, cell) with (runs done, runs in all, `tally` of the findings so far: their number,
+    or what the caller counts, such as defects)."""
     global _WORKER
     if not (options.checkout / "roles").is_dir() and not options.refs:
         if not options.checkout.is_dir():
@@ -129,13 +131,16 @@ def run_check(options: CheckOptions, progress: Callable[[int, int, int], None] |
     # freeze what is loaded (forked workers share it copy-on-write) and collect rarely: the engine
     # allocates many short-lived objects (0.43 -> 0.32 s CPU per Kubespray master cell)
     tune_gc()
-    done = found = 0
+    done = count = 0
+    found: list[Finding] = []
     for index, part in (_in_process(tasks) if not limits.enforced else supervised(tasks, jobs, limits, _task)):
         parts[index] = part
         done += 1
-        found += len(part.findings)
         if progress:
-            progress(done, len(tasks), found)
+            if part.findings:  # counted again only when a cell brought findings
+                found.extend(part.findings)
+                count = tally(found)
+            progress(done, len(tasks), count)
     result = Result(cells=list(options.cells))
     for finished in parts:  # in submission order, whatever order the workers finished in
         if finished is not None:

@@ -75,7 +75,7 @@ def test_a_host_of_any_cell_of_the_matrix_is_a_host(monkeypatch: pytest.MonkeyPa
     """The demo's `ha` layout has instance-3, `default` has not: the host check spans every cell (and
     shard), so a shard of default-layout cells only is not refused for it."""
     seen: list[tuple[str, ...]] = []
-    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress: seen.append(options.hosts) or Result(
+    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress, **_: seen.append(options.hosts) or Result(
         files=1))
     assert main(["check", str(DEMO), "--host", "instance-3", "-f", "json=/dev/null"]) == 0
     assert seen == [("instance-3",)]
@@ -114,7 +114,7 @@ def test_unknown_scenario_names_the_closest(monkeypatch: pytest.MonkeyPatch,
 @pytest.mark.parametrize("how", ["absolute", "from the current directory", "tree path", "name"])
 def test_a_scenario_inside_the_checkout_by_any_path(how: str, monkeypatch: pytest.MonkeyPatch) -> None:
     planned: list[str] = []
-    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress: planned.extend(
+    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress, **_: planned.extend(
         c.scenario for c in options.cells) or Result(files=1))
     monkeypatch.chdir(DEMO.parent)
     arg = {"absolute": str(DEMO / "tests/files/ubuntu24-calico-all-in-one.yml"),
@@ -133,7 +133,7 @@ def test_a_scenario_outside_the_checkout_is_refused(tmp_path: Path, capsys: pyte
 
 def test_a_run_that_renders_nothing_is_exit_2(monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress: Result())
+    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress, **_: Result())
     code, out, err = run(["check", str(DEMO), "--no-config"], capsys)
     assert (code, out) == (2, [])
     assert err == [f"kvalidate: nothing was checked: the cell default of {DEMO} rendered no file and reported "
@@ -143,10 +143,10 @@ def test_a_run_that_renders_nothing_is_exit_2(monkeypatch: pytest.MonkeyPatch,
 def test_no_rendering_with_error_findings_reports_them(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every host stopped by a failed assert: the findings say why nothing rendered (exit 1)."""
     failed = Finding(Severity.ERROR, "task-failed", "assert failed", template="roles/x/tasks/main.yml")
-    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress: Result(findings=[failed]))
+    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress, **_: Result(findings=[failed]))
     result = kvalidate.api.check(kvalidate.api.CheckRequest(checkout=DEMO, use_config=False))
     assert result.findings == [failed] and result.exit_code() == 1
-    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress: Result(findings=[
+    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress, **_: Result(findings=[
         Finding(Severity.WARNING, "no-schema", "x")]))
     with pytest.raises(SetupError, match="nothing was checked"):
         kvalidate.api.check(kvalidate.api.CheckRequest(checkout=DEMO, use_config=False))
@@ -195,7 +195,7 @@ def test_a_var_of_the_users_inventory_is_read(tmp_path: Path, monkeypatch: pytes
     (tmp_path / "group_vars" / "all").mkdir(parents=True)
     (tmp_path / "group_vars" / "all" / "site.yml").write_text("cluster_name: \"{{ site_domain }}\"\n")
     (tmp_path / "hosts.ini").write_text("[kube_control_plane]\nnode1\n[etcd]\nnode1\n[kube_node]\nnode1\n")
-    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress: Result(files=1))
+    monkeypatch.setattr(kvalidate.api, "run_check", lambda options, progress, **_: Result(files=1))
     result = kvalidate.api.check(kvalidate.api.CheckRequest(
         checkout=DEMO, use_config=False, inventory=tmp_path / "hosts.ini",
         extra_vars={"site_domain": "example.com", "site_domian": "x"}))

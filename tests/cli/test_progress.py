@@ -92,9 +92,9 @@ def test_progress_lines_when_not_a_terminal() -> None:
         clock.now = 100.0 + t
         update(done, 7, found)
     assert out.getvalue().splitlines() == [
-        "kvalidate: cells 3/7, 3 findings so far",
-        "kvalidate: cells 5/7, 12 findings so far",
-        "kvalidate: cells 6/7, 1 finding so far",
+        "kvalidate: cells 3/7, 3 defects so far",
+        "kvalidate: cells 5/7, 12 defects so far",
+        "kvalidate: cells 6/7, 1 defect so far",
     ]
 
 
@@ -119,5 +119,5 @@ def test_check_prints_progress_lines_on_a_non_terminal(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(kvalidate.api, "check", fake_run)
     assert main(["check", str(embedded_demo()), "-f", "json=/dev/null"]) == 0
-    assert capsys.readouterr().err.splitlines() == ["kvalidate: cells 2/5, 4 findings so far",
-                                                    "kvalidate: cells 4/5, 8 findings so far"]
+    assert capsys.readouterr().err.splitlines() == ["kvalidate: cells 2/5, 4 defects so far",
+                                                    "kvalidate: cells 4/5, 8 defects so far"]
