@@ -10,9 +10,9 @@ variable reported as unread must really be unread, whatever the reading construc
 `when: x`, `vars[x_name]`, `hostvars[h]['x']`, `lookup('vars', 'x')`). CI scenario files
 (`tests/files`) are not read: they *set* variables, which is not reading them.
 
-One scan per tree and run: on Kubespray master (about 780 files, 3.4 MB) it takes about 0.15 s from
-a directory and 0.3 s from git objects (`--ref`), measured on the run's machine; docs/ci.md has the
-figures.
+One scan per tree and run: on Kubespray master (800 files, 2.5 MB; `extra_playbooks/` is left out,
+its `roles` and `inventory` are symlinks to the real ones) it takes 0.13 s from the work tree and
+0.09 s from git objects (`--ref`), plus 0.05 s for the closest names (docs/ci.md).
 """
 
 from __future__ import annotations
