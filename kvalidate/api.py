@@ -23,12 +23,13 @@ from typing import Any
 
 from kvalidate import waivers
 from kvalidate.ansible import render_template
-from kvalidate.defects import attach, compare
+from kvalidate.defects import attach, compare, group
 from kvalidate.kubespray.checkout import Checkout
 from kvalidate.matrix.auto.flags import Nearby, conditionals_near
 from kvalidate.matrix.config import CONFIG_NAME, IgnoreRule
-from kvalidate.matrix.expand import reproduce
+from kvalidate.matrix.expand import parse_shard, reproduce, shard
 from kvalidate.matrix.plan import Overrides, changed_filter, find_config, plan_cells
+from kvalidate.matrix.preflight import check_hosts, check_inventories, unused_var_findings
 from kvalidate.model import Finding, Result, SetupError, Source, Status
 from kvalidate.pinned import embedded_demo
 from kvalidate.run.check import CheckOptions, RunCells, cell_pool, open_ref, run_check
@@ -42,7 +43,7 @@ from kvalidate.validation import validate as _validate
 from kvalidate.validation.validate import tune_gc, validate_text
 from kvalidate.waivers import Waiver, template_waivers
 
-Progress = Callable[[int, int], None]  # (cells done, cells in all)
+Progress = Callable[[int, int, int], None]  # (cells done, cells in all, defects so far)
 
 
 @dataclass(frozen=True)
@@ -110,12 +111,16 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
                 return True
             return False
 
-    cells = plan_cells(first, matrix, over, request.shard, checkout_arg=request.checkout_arg or str(request.checkout),
+    cells = plan_cells(first, matrix, over, None, checkout_arg=request.checkout_arg or str(request.checkout),
                        auto=request.auto or request.changed_only, more_checkouts=others, notes=said, only=only)
     if request.changed_only:
         said.append(f"changed-only: {len(changed)} file(s) changed since {request.base}; automatic coverage for "
                     f"{len(covered)} template(s) among them or in their roles"
                     + (f": {', '.join(sorted(covered))}" if 0 < len(covered) <= 10 else ""))
+    check_inventories(cells)  # an inventory with no host: exit 2 now, naming its groups
+    check_hosts(first, cells, request.hosts)  # over all cells of the run: a host of another shard is a host
+    if request.shard:
+        cells = shard(cells, *parse_shard(request.shard))
     if emit_dir is not None:
         check_emit_names([*refs, *(c.name for c in cells)])
     for note in said:
@@ -134,12 +139,18 @@ def _relative(path: str, root: Path) -> str:
 
 def _side(options: CheckOptions, matrix_ignore: Sequence[IgnoreRule], source: str, judge: bool,
           progress: Progress | None, request: CheckRequest | None = None,
-          notes: Callable[[str], None] | None = None) -> Result:
+          notes: Callable[[str], None] | None = None, extra: Sequence[Finding] = ()) -> Result:
     """One side of a check (the work tree, or the `--base` ref): run, group into defects, confirm
     their triggers when `request` asks for it, apply the waivers of its templates (and
     kvalidate.yaml's), stale waivers added as findings."""
     with cell_pool(options) as pool:  # the re-renders run on the run's warm workers
-        result = attach(run_check(options, progress, pool))
+        result = run_check(options, progress, pool=pool, tally=lambda found: len(group(found)))  # counts defects
+        if request is not None and result.files == 0 and not result.errors:
+            raise SetupError(_nothing_rendered(options))
+        if extra:
+            result.findings.extend(extra)
+            result.sort()
+        attach(result)
         if request is not None and request.trigger_budget > 0:
             triggers(result, options, pool, request.trigger_budget,
                      request.checkout_arg or str(request.checkout), notes)
@@ -170,14 +181,19 @@ def check(request: CheckRequest, progress: Progress | None = None,
     """Render the checkout as `playbooks/cluster.yml` would, per host and cell, and validate every
     output. `notes` receives what the planning has to say (automatic coverage's summary), and
     what trigger confirmation did. Each error defect gets its trigger (`run.trigger`); with `base`,
-    the defects of the work tree only."""
+    the defects of the work tree only.
+
+    A run that renders no file checks nothing: SetupError (exit 2) unless error findings say why
+    (a failed assert in every cell). Extra variables nothing reads are warnings (`unused-extra-var`)."""
     options = plan(request, notes)
     matrix = find_config(options.checkout, request.config) if request.use_config else None
     ignore = matrix.ignore if matrix is not None else ()
     source = _relative(matrix.source, options.checkout) if matrix is not None else ""
     judge = not request.shard and not request.hosts
+    unused = unused_var_findings(options.checkout, options.refs, options.cells, request.extra_vars,
+                                 matrix.source if matrix is not None else "")
     if not request.base:
-        result = _side(options, ignore, source, judge, progress, request, notes)
+        result = _side(options, ignore, source, judge, progress, request, notes, unused)
         result.category = result.category or category(request)
         return result
 
@@ -185,16 +201,23 @@ def check(request: CheckRequest, progress: Progress | None = None,
         if progress is None:
             return None
         report = progress
-        return lambda done, total: report(offset * total + done, 2 * total)
+        return lambda done, total, count: report(offset * total + done, 2 * total, count)
 
     base = _side(replace(options, refs=(request.base,), emit_dir=None), ignore, source, judge, half(0))
-    head = _side(options, ignore, source, judge, half(1), request, notes)
+    head = _side(options, ignore, source, judge, half(1), request, notes, unused)
     head.defects = compare(head.defects, base.defects)
     counts = {s: sum(1 for d in head.defects if d.status is s) for s in (Status.NEW, Status.UNCHANGED, Status.FIXED)}
     head.notes.append(f"base {request.base}: {len(base.defects)} defect(s) there; here {counts[Status.NEW]} new, "
                       f"{counts[Status.UNCHANGED]} unchanged, {counts[Status.FIXED]} fixed")
     head.category = head.category or category(request)
     return head
+
+
+def _nothing_rendered(options: CheckOptions) -> str:
+    cells = f"the cell {options.cells[0].name}" if len(options.cells) == 1 else f"{len(options.cells)} cells"
+    refs = f" at {', '.join(options.refs)}" if options.refs else ""
+    hosts = f" for --host {', '.join(options.hosts)}" if options.hosts else ""
+    return f"nothing was checked: {cells} of {options.checkout}{refs} rendered no file{hosts} and reported nothing"
 
 
 def _component(text: str) -> str:

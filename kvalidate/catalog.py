@@ -21,7 +21,7 @@ class Family(enum.StrEnum):
     RENDER = "render"  # ansible/: a template or variable that does not render
     ENGINE = "engine"  # ansible/: a task, file or role the run cannot use
     SEMANTIC = "semantic"  # rules/: what no schema expresses
-    RUN = "run"  # kvalidate itself
+    RUN = "run"  # the run itself: its inputs (extra vars nothing reads), kvalidate's own failures
     GATE = "gate"  # waivers.py: the run's own gate (waivers in templates and kvalidate.yaml)
 
 
@@ -90,6 +90,15 @@ _BUILTIN = [
     RuleInfo("invalid-waiver", Family.GATE, _W,
              "A `{# kvalidate: ... #}` comment in a template that is not a waiver: it must read "
              "`ignore[RULE] reason` (RULE a rule id, a comma list of them, or a glob; the reason is required)."),
+    RuleInfo("unused-extra-var", Family.RUN, _W,
+             "An extra variable (-e, --vars, or the matrix file's vars, axes and cells) that no role, playbook, "
+             "template or inventory of the checkout reads: it changes nothing, usually a typo.",
+             "The message names the closest names the checkout knows (`-e typha_enabeld=true`: did you mean "
+             "typha_enabled?). Known names are the identifiers of every file under roles/, playbooks/, "
+             "inventory/, plugins/ and library/ and of the top-level playbooks, at every --ref of the run, plus "
+             "those of a --inventory's files and of the other extra variables' values; Ansible's own "
+             "`ansible_*` variables are never reported. A warning, never a failure: a variable of another "
+             "branch is legitimate."),
     RuleInfo("internal-error", Family.RUN, _E, "A bug in kvalidate itself, not in the checked files: the "
              "message names kvalidate's code. Run with KVALIDATE_DEBUG=1 for the traceback, and report it."),
 ]

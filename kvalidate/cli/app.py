@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import click
 import typer
@@ -25,11 +25,35 @@ from kvalidate.report import REPORTERS, parse_formats, write_reports
 if TYPE_CHECKING:
     from kvalidate.api import CheckRequest
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# add_completion: typer's --install-completion / --show-completion (bash, zsh, fish, PowerShell; the
+# shell is detected), and the completion protocol (`_KVALIDATE_COMPLETE`) the installed script calls
+app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Render Kubespray templates as Ansible would and validate every output strictly.")
 
+
+def _complete_formats(incomplete: str) -> list[str]:
+    return [name for name in REPORTERS if name.startswith(incomplete)]
+
+
+def _complete_scenarios(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The CI scenarios of the checkout on the command line (default: the current directory)."""
+    checkout = Path(ctx.params.get("checkout") or ".")
+    if checkout == Path("."):
+        # click parses no positional argument while an option's value is incomplete: read the words
+        # the shell passed (bash: COMP_WORDS, the others: _TYPER_COMPLETE_ARGS)
+        words = (os.environ.get("_TYPER_COMPLETE_ARGS") or os.environ.get("COMP_WORDS") or "").split()
+        checkout = next((Path(w) for w in words[2:] if not w.startswith("-") and (Path(w) / "tests/files").is_dir()),
+                        checkout)
+    files = checkout / "tests" / "files"
+    try:
+        names = sorted(p.name.removesuffix(".yml") for p in files.iterdir() if p.name.endswith(".yml"))
+    except OSError:
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
 FormatOpt = Annotated[list[str] | None, typer.Option(
-    "--format", "-f", metavar="NAME[=PATH]",
+    "--format", "-f", metavar="NAME[=PATH]", autocompletion=_complete_formats,
     help=f"Report format ({', '.join(REPORTERS)}), optionally written to PATH; repeatable.")]
 CategoryOpt = Annotated[str | None, typer.Option(
     "--sarif-category", metavar="NAME",
@@ -176,7 +200,7 @@ def check(
     checkout: Annotated[Path, typer.Argument(
         help="A Kubespray checkout (default: the current directory).")] = Path("."),
     scenario: Annotated[list[str] | None, typer.Option(
-        "--scenario", metavar="FILE",
+        "--scenario", metavar="FILE", autocompletion=_complete_scenarios,
         help="A CI scenario (tests/files/X.yml, or X): one cell each; repeatable.")] = None,
     extra: Annotated[list[str] | None, typer.Option(
         "-e", "--extra-vars", metavar="KEY=VALUE",
@@ -272,12 +296,36 @@ def _jobs(jobs: int) -> int:
 def _check(request: CheckRequest) -> Result:
     from kvalidate.api import check as run_check
 
-    with progress_bar(sys.stderr.isatty()) as progress:
+    tty = sys.stderr.isatty()
+    with progress_bar(tty) as bar:
+        progress = bar if tty else progress_lines(sys.stderr)
         return run_check(request, progress, notes=lambda note: print(f"kvalidate: {note}", file=sys.stderr))
 
 
+OnProgress = Callable[[int, int, int], None]  # (cells done, cells in all, defects so far): api.Progress
+
+
+def progress_lines(stream: TextIO, interval: float = 10.0, clock: Callable[[], float] | None = None) -> OnProgress:
+    """Progress where stderr is not a terminal (a CI log): the line `kvalidate: cells 40/195, 12
+    defects so far` at the first cell done `interval` seconds after the start or the last line;
+    none after the last cell (the report follows). A run shorter than `interval` prints nothing."""
+    now_of = clock or time.monotonic
+    last = now_of()
+
+    def update(done: int, total: int, found: int) -> None:
+        nonlocal last
+        now = now_of()
+        if done >= total or now - last < interval:
+            return
+        last = now
+        print(f"kvalidate: cells {done}/{total}, {found} defect{'' if found == 1 else 's'} so far",
+              file=stream, flush=True)
+
+    return update
+
+
 @contextmanager
-def progress_bar(tty: bool, delay: float = 1.0) -> Iterator[Callable[[int, int], None] | None]:
+def progress_bar(tty: bool, delay: float = 1.0) -> Iterator[OnProgress | None]:
     """A progress bar on stderr when it is a terminal, for runs of more than one cell that last
     longer than `delay` seconds (it appears at the first cell done after that, and is erased)."""
     if not tty:
@@ -289,7 +337,7 @@ def progress_bar(tty: bool, delay: float = 1.0) -> Iterator[Callable[[int, int],
     start = time.monotonic()
     bars: list[tuple[Progress, Any]] = []
 
-    def update(done: int, total: int) -> None:
+    def update(done: int, total: int, found: int = 0) -> None:
         if not bars:
             if total < 2 or time.monotonic() - start < delay:
                 return
@@ -317,20 +365,42 @@ def merge(
     from kvalidate.report import json_report
 
     formats = parse_formats(fmt, inputs=[*reports, *([baseline] if baseline else [])])
+    merged = json_report.merge([json_report.read(r) for r in reports])
+    if merged.files == 0 and not merged.findings:
+        raise SetupError(f"nothing was checked: the {len(reports)} report(s) merged checked no file")
     gate = _gate(baseline, fail_on)
-    _finish(json_report.merge([json_report.read(r) for r in reports]), formats, sarif_category, gate)
+    _finish(merged, formats, sarif_category, gate)
 
 
 @app.command("rules")
 def rules_cmd(
+    ids: Annotated[list[str] | None, typer.Argument(
+        metavar="[RULE]...", help="Print these rules' whole documentation.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the registry as JSON.")] = False,
 ) -> None:
-    """Every rule id a finding can carry, with its family, severity and description."""
+    """Every rule id a finding can carry, with its family, severity and description (docs/rules.md)."""
     import json
 
     from kvalidate.rules import registry
 
-    rules = sorted(registry().values(), key=lambda r: (r.family.value, r.id))
+    known = registry()
+    rules = sorted(known.values(), key=lambda r: (r.family.value, r.id))
+    if ids:
+        import difflib
+
+        for rid in ids:
+            if rid not in known:
+                close = difflib.get_close_matches(rid, list(known), n=3)
+                raise SetupError(f"no rule {rid!r}" + (f"; did you mean {', '.join(close)}?" if close else
+                                                       " (kvalidate rules lists them)"))
+        rules = [known[rid] for rid in dict.fromkeys(ids)]
+        if not as_json:
+            for r in rules:
+                print(f"{r.id} ({r.family.value}, {r.severity.value})\n  {r.summary}")
+                if r.doc:
+                    print("\n".join("  " + line if line else "" for line in r.doc.strip().splitlines()))
+                print(f"  (docs/rules.md#{r.id})")
+            return
     if as_json:
         print(json.dumps([{"id": r.id, "family": r.family.value, "severity": r.severity.value,
                            "summary": r.summary, "doc": r.doc} for r in rules], indent=2))

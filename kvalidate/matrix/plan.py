@@ -7,6 +7,7 @@ matrix's; without one, one cell per `--scenario` (or the default cell). Command-
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,8 @@ from kvalidate.matrix.auto.pack import MAX_CELLS
 from kvalidate.matrix.config import CONFIG_NAME, MatrixConfig, load_config
 from kvalidate.matrix.expand import cell_name, exclusion_rules, expand, parse_shard, reproduce, shard
 from kvalidate.model import Cell, SetupError
-from kvalidate.trees.directory import Tree
+from kvalidate.trees.directory import DirTree, Tree
+from kvalidate.trees.git import GitTree
 from kvalidate.versions import minor
 
 
@@ -51,7 +53,7 @@ def scenario_paths(tree: Tree, patterns: Sequence[str]) -> list[str]:
                    if fnmatch.fnmatch(posixpath.join("tests/files", n), pat)
                    or fnmatch.fnmatch(posixpath.join("tests/files", n), pat + ".yml")]
         if not matched:
-            raise SetupError(f"no CI scenario matches {pat!r} in {tree.label}")
+            raise SetupError(f"no CI scenario matches {pat!r} in {tree.label}{_closest(tree, pat)}")
         out.extend(m for m in matched if m not in out)
     return out
 
@@ -113,14 +115,24 @@ def auto_base(first: Cell, config: MatrixConfig | None, over: Overrides) -> Cell
 
 def _scenario_path(tree: Tree, scenario: str) -> str:
     """A scenario as given on the command line: a tree path, a file under tests/files, or a name."""
+    # <= 2.27 prefixes its scenario files packet_/vagrant_ (kubespray.scenario.find_scenario)
     for candidate in (scenario, posixpath.join("tests/files", scenario),
-                      posixpath.join("tests/files", scenario + ".yml")):
+                      posixpath.join("tests/files", scenario + ".yml"),
+                      *(posixpath.join("tests/files", f"{p}{scenario}.yml") for p in ("packet_", "vagrant_")
+                        if "/" not in scenario)):
         if tree.is_file(candidate):
             return candidate
     p = Path(scenario)
     if p.is_file():
+        root = _root(tree)
+        inside = root is not None and root in p.resolve().parents
+        rel = p.resolve().relative_to(root).as_posix() if root is not None and inside else ""
+        if rel and tree.is_file(rel):  # a path on disk (absolute, or from the current directory) into the checkout
+            return rel
+        if inside:
+            raise SetupError(f"scenario {scenario} is not in {tree.label} (the ref has no {rel})")
         raise SetupError(f"scenario {scenario} is not inside the checkout {tree.label}")
-    raise SetupError(f"no CI scenario {scenario!r} in {tree.label} (looked in tests/files)")
+    raise SetupError(f"no CI scenario {scenario!r} in {tree.label} (looked in tests/files){_closest(tree, scenario)}")
 
 
 def changed_filter(changed: set[str]) -> Callable[[str], bool]:
@@ -135,3 +147,22 @@ def changed_filter(changed: set[str]) -> Callable[[str], bool]:
         return template in changed or ("/templates/" in template and template.split("/templates/", 1)[0] in roles)
 
     return accept
+
+
+def _root(tree: Tree) -> Path | None:
+    """The directory on disk a tree reads (a git ref: its repository's work tree)."""
+    if isinstance(tree, DirTree):
+        return tree.root
+    if isinstance(tree, GitTree):
+        return tree.repo.resolve()
+    return None
+
+
+def _closest(tree: Tree, scenario: str) -> str:
+    """`; did you mean ...` with the closest CI scenario names, and how many there are."""
+    names = [n.removesuffix(".yml") for n in tree.list_dir("tests/files") if n.endswith(".yml")]
+    if not names:
+        return "; the checkout has no CI scenario"
+    close = difflib.get_close_matches(posixpath.basename(scenario).removesuffix(".yml"), names, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(filter(None, [', '.join(close[:-1]), close[-1]]))}?" if close else ""
+    return f"{hint} ({len(names)} scenarios: ls {tree.label}/tests/files/*.yml)" if tree.label else hint

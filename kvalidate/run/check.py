@@ -24,7 +24,7 @@ from kvalidate.ansible.codecache import CODE_CACHE
 from kvalidate.ansible.errors import debug, internal_finding
 from kvalidate.kubespray.checkout import Checkout, open_checkout
 from kvalidate.kubespray.facts import load_overlay
-from kvalidate.model import Cell, Result, SetupError
+from kvalidate.model import Cell, Finding, Result, SetupError
 from kvalidate.run.cell import CellOptions, SchemaCache, check_cell
 from kvalidate.run.workers import Limits, cell_finding, size, stop_workers, supervised
 from kvalidate.trees.directory import DirTree, Tree
@@ -90,7 +90,9 @@ def _emit_root(options: CheckOptions, ref: str, cell: Cell) -> Path:
 
 _WORKER: Worker | None = None
 # a pool's runner: (ref, cell) tasks and a progress callback -> the results in task order
-RunCells = Callable[[Sequence[tuple[str, Cell]], Callable[[int, int], None] | None], list[Result]]
+# (done, in all, the result just done)
+CellProgress = Callable[[int, int, Result], None]
+RunCells = Callable[[Sequence[tuple[str, Cell]], CellProgress | None], list[Result]]
 
 
 def _task(args: tuple[str, Cell]) -> Result:
@@ -118,16 +120,30 @@ def _memory_note() -> str:
     return f"limit {size(soft)} of address space per worker, KVALIDATE_WORKER_MEMORY"
 
 
-def run_check(options: CheckOptions, progress: Callable[[int, int], None] | None = None,
-              pool: RunCells | None = None) -> Result:
+def run_check(options: CheckOptions, progress: Callable[[int, int, int], None] | None = None,
+              pool: RunCells | None = None, tally: Callable[[list[Finding]], int] = len) -> Result:
     """Every (ref, cell) of `options`, merged into one Result (findings sorted). `pool` (a
-    `cell_pool` of the same options) keeps the workers for more cells after it."""
+    `cell_pool` of the same options) keeps the workers for more cells after it. `progress` is called
+    after each (ref, cell) with (runs done, runs in all, `tally` of the findings so far: their number,
+    or what the caller counts, such as defects)."""
     if not (options.checkout / "roles").is_dir() and not options.refs:
         if not options.checkout.is_dir():
             raise SetupError(f"cannot read {options.checkout}: no such directory")
     tasks = [(ref, cell) for ref in (options.refs or ("",)) for cell in options.cells]
+    found: list[Finding] = []
+    count = 0
+
+    def step(done: int, total: int, part: Result) -> None:
+        nonlocal count
+        if progress is None:
+            return
+        if part.findings:  # counted again only when a cell brought findings
+            found.extend(part.findings)
+            count = tally(found)
+        progress(done, total, count)
+
     result = Result(cells=list(options.cells))
-    parts = pool(tasks, progress) if pool is not None else run_cells(options, tasks, progress)
+    parts = pool(tasks, step) if pool is not None else run_cells(options, tasks, step)
     for finished in parts:  # in submission order, whatever order they finished in
         result.merge(finished)
     result.sort()
@@ -135,7 +151,7 @@ def run_check(options: CheckOptions, progress: Callable[[int, int], None] | None
 
 
 def run_cells(options: CheckOptions, tasks: Sequence[tuple[str, Cell]],
-              progress: Callable[[int, int], None] | None = None) -> list[Result]:
+              progress: CellProgress | None = None) -> list[Result]:
     """Each (ref, cell) of `tasks` checked with what `options` applies to every cell (hosts, facts,
     schema minor, emit, limits), on `options.jobs` supervised workers; the results in task order."""
     with cell_pool(options, [ref for ref, _ in tasks]) as run:
@@ -157,7 +173,7 @@ def cell_pool(options: CheckOptions, refs: Sequence[str] = ()) -> Iterator[RunCe
         _WORKER.checkout(ref)
     procs: list[Any] = []
 
-    def run(tasks: Sequence[tuple[str, Cell]], progress: Callable[[int, int], None] | None = None) -> list[Result]:
+    def run(tasks: Sequence[tuple[str, Cell]], progress: CellProgress | None = None) -> list[Result]:
         parts: list[Result | None] = [None] * len(tasks)
         jobs = max(1, min(options.jobs, len(tasks)))
         # freeze what is loaded (forked workers share it copy-on-write) and collect rarely: the engine
@@ -169,7 +185,7 @@ def cell_pool(options: CheckOptions, refs: Sequence[str] = ()) -> Iterator[RunCe
             parts[index] = part
             done += 1
             if progress:
-                progress(done, len(tasks))
+                progress(done, len(tasks), part)
         return [p if p is not None else Result() for p in parts]
 
     try:
