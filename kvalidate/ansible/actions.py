@@ -123,6 +123,11 @@ def _set_fact(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, 
         engine.set_var(t, "nonpersistent", facts)
         if cacheable:
             engine.set_facts(t, facts)
+    if engine.origins is not None:
+        for k in facts:
+            engine.note_origin([k], cacheable, lambda k=k: (
+                f"set by set_fact {'with' if cacheable else 'without'} cacheable: true in "
+                f"{ctx.file}:{task_line(engine, ctx.file, task, f'{k}:') or task_line(engine, ctx.file, task, None)}"))
     return {"changed": False, "failed": False, "ansible_facts": facts}
 
 
@@ -147,6 +152,9 @@ def _include_vars(engine: Engine, task: Mapping[str, Any], args: Any, scope: Sco
         data = {str(a["name"]): data}
     for t in _fact_hosts(engine, task, scope, targets):
         engine.set_var(t, "vars_cache", data)
+    if engine.origins is not None:
+        engine.note_origin(data, False, lambda: (
+            f"loaded by include_vars in {ctx.file}:{task_line(engine, ctx.file, task, None)} (never cached)"))
     return {"changed": False, "failed": False, "ansible_facts": data}
 
 
