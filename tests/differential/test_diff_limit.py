@@ -7,8 +7,9 @@ With a cache (`facts`): a jsonfile fact cache prepared by the test holds each ho
 register, a delegated cacheable fact), then `site.yml --limit PATTERN`. Without one (`none`):
 `site.yml --limit PATTERN` alone, memory cache. Each host in the limit writes what `hostvars` of every
 host holds (defined or not, values of the set_facts, `ansible_facts` namespacing) and which hosts its
-plays run on: every file must be identical, and the engine's cache must name the facts the jsonfile
-cache holds."""
+plays run on; an imported playbook writes its vars (the import's over the play's) and `playbook_dir`,
+and a second import's `when: false` skips its tasks. Every file must be identical, and the engine's
+cache must name the facts the jsonfile cache holds."""
 
 from __future__ import annotations
 
