@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from kvalidate.ansible import render_template
+from kvalidate.ansible.patterns import check_limit
 from kvalidate.kubespray.checkout import Checkout
+from kvalidate.kubespray.playbooks import check_fact_cache, playbook_path
 from kvalidate.matrix.plan import Overrides, find_config, plan_cells
 from kvalidate.model import Finding, Result, SetupError, Source
 from kvalidate.pinned import embedded_demo
@@ -38,7 +40,8 @@ class CheckRequest:
 
     Without a matrix file (`config`, else `kvalidate.yaml` at the checkout's root unless
     `use_config` is False) the cells are one per scenario, or the default cell; `extra_vars`,
-    `layout`, `os`, `inventory` and `kube_version` apply on top of every cell."""
+    `layout`, `os`, `inventory`, `kube_version`, `playbook`, `limit` and `fact_cache` apply on top of
+    every cell."""
 
     checkout: Path
     scenarios: tuple[str, ...] = ()
@@ -57,6 +60,9 @@ class CheckRequest:
     jobs: int = 1
     emit_dir: Path | None = None
     checkout_arg: str = ""  # how reproduce commands name the checkout (default: `checkout` as given)
+    playbook: str = ""  # the playbook run (default: each cell's, else cluster.yml)
+    limit: str = ""  # ansible-playbook --limit pattern (default: each cell's, else every host)
+    fact_cache: str = ""  # with a limit: "facts.yml" (default) or "none"
 
 
 def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> CheckOptions:
@@ -72,13 +78,17 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
     matrix = find_config(root, request.config) if request.use_config else None
     over = Overrides(extra_vars=dict(request.extra_vars), scenarios=request.scenarios, layout=request.layout,
                      os=request.os, inventory=str(request.inventory.resolve()) if request.inventory else "",
-                     kube_version=request.kube_version or "")
+                     kube_version=request.kube_version or "", playbook=request.playbook,
+                     limit=check_limit(request.limit) if request.limit else "",
+                     fact_cache=check_fact_cache(request.fact_cache))
     others: list[Checkout] = []
     if request.auto or (matrix is not None and matrix.auto):
         others = [open_ref(root, r) for r in refs[1:]]
     said: list[str] = []
     cells = plan_cells(first, matrix, over, request.shard, checkout_arg=request.checkout_arg or str(request.checkout),
                        auto=request.auto, more_checkouts=others, notes=said)
+    for name in dict.fromkeys(c.playbook for c in cells if c.playbook):
+        playbook_path(first, name)  # an unknown playbook is exit 2 now, naming those the checkout has
     if emit_dir is not None:
         check_emit_names([*refs, *(c.name for c in cells)])
     for note in said:
@@ -91,8 +101,9 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
 
 def check(request: CheckRequest, progress: Progress | None = None,
           notes: Callable[[str], None] | None = None) -> Result:
-    """Render the checkout as `playbooks/cluster.yml` would, per host and cell, and validate every
-    output. `notes` receives what the planning has to say (automatic coverage's summary)."""
+    """Render the checkout as its playbook (`playbooks/cluster.yml` unless a cell names another)
+    would, per host and cell, and validate every output. `notes` receives what the planning has to
+    say (automatic coverage's summary)."""
     return run_check(plan(request, notes), progress)
 
 

@@ -26,7 +26,7 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kvalidate.ansible.inventory import Inventory
+from kvalidate.ansible.inventory import LOCALHOST_NAMES, Inventory
 from kvalidate.ansible.loader import Files, LoadError, Role, cached_tree, find_role, load_role, role_entry
 from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, LookupEnv, run_lookup
 from kvalidate.ansible.patterns import limit_hosts
@@ -82,8 +82,6 @@ PLAY_MAGIC = frozenset({"ansible_play_role_names", "role_names", "ansible_depend
                         "ansible_play_name", "ansible_play_hosts_all", "ansible_play_hosts", "ansible_play_batch",
                         "play_hosts"})
 ROLE_NAME_VARS = ("ansible_play_role_names", "role_names", "ansible_dependent_role_names", "ansible_role_names")
-# ansible.constants.LOCALHOST: names for which InventoryData.get_host creates the implicit localhost
-LOCALHOST_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # The version the engine's semantics are (ansible-core 2.18); a caller may report another
 # (`Engine.ansible_version`), as the Kubespray layer does for a checkout that pins another range.
 ANSIBLE_VERSION = "2.18.19"

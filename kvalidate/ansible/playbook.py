@@ -134,6 +134,9 @@ def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: s
     # get_hosts(pattern, ignore_restrictions=True): --limit (the subset) applies, failed hosts stay
     hosts_all = [h for h in engine.inventory.match(pattern if isinstance(pattern, list | str) else str(pattern))
                  if engine.in_limit(h)]
+    for h in hosts_all:
+        if h not in engine.inventory.hosts:
+            engine.implicit_localhost(h)
     engine.played.update(hosts_all)
     hosts = [h for h in hosts_all if not engine.host_state(h).failed]
     public: list[RoleCtx] = []

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from kvalidate.ansible import Engine, load_inventory
+from kvalidate.ansible import Engine, ModuleCall, load_inventory
 from kvalidate.trees.directory import DirTree
 
 ROOT = Path(__file__).resolve().parent / "fixtures" / "limit"
@@ -32,7 +32,7 @@ LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.execut
 GATHERED = {h: {"ansible_default_ipv4": {"address": f"10.0.0.{i}"}}
             for i, h in enumerate(["node1", "node2", "node3", "node4", "node10"], 1)}
 LIMITS = ["node3", "workers:!node4", "k8s:&cp", "node*", "cp,web1", "all", "~node[12]$", "workers[0]",
-          "node1:node3", "nothere,node2"]
+          "node1:node3", "nothere,node2", "node3,localhost"]
 
 
 def _ansible(args: list[str], out: Path, cache: Path | None) -> None:
@@ -42,7 +42,8 @@ def _ansible(args: list[str], out: Path, cache: Path | None) -> None:
         env.update({"ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache)})
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "hosts.yml", *args, "-e", f"out={out}",
            *(a for k, v in LOCAL.items() for a in ("-e", f"{k}={v}"))]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+                          stdin=subprocess.DEVNULL)  # `pause` sees no terminal
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -70,8 +71,13 @@ def _inventory(gathered: bool) -> Any:
     return inv
 
 
+def _kv_result(call: ModuleCall) -> dict[str, Any] | None:
+    """fixtures/limit/action_plugins/kv_result.py: the module result is the `result` argument."""
+    return dict(call.args["result"]) if call.module == "kv_result" else None
+
+
 def _our_cache() -> dict[str, dict[str, Any]]:
-    pre = Engine(DirTree(ROOT), _inventory(True), extra_vars={"out": "/unused", **LOCAL})
+    pre = Engine(DirTree(ROOT), _inventory(True), extra_vars={"out": "/unused", **LOCAL}, simulator=_kv_result)
     run = pre.run_playbook("facts.yml")
     assert run.findings == []
     return pre.fact_cache()
@@ -79,7 +85,7 @@ def _our_cache() -> dict[str, dict[str, Any]]:
 
 def _ours(out: Path, limit: str, cache: dict[str, dict[str, Any]] | None) -> dict[str, str]:
     engine = Engine(DirTree(ROOT), _inventory(cache is not None), limit=limit, fact_cache=cache,
-                    extra_vars={"out": str(out), **LOCAL})
+                    extra_vars={"out": str(out), **LOCAL}, simulator=_kv_result)
     run = engine.run_playbook("site.yml")
     assert run.findings == []
     return {Path(r.dest).name: r.text for r in run.renderings if r.via == "copy"}
@@ -97,7 +103,7 @@ def test_hostvars_with_facts_cache_same_as_ansible(tmp_path: Path, facts_cache: 
         assert ours[name] == text, name
 
 
-@pytest.mark.parametrize("limit", ["node3", "workers:!node4", "cp,web1"])
+@pytest.mark.parametrize("limit", ["node3", "workers:!node4", "cp,web1", "localhost,node1"])
 def test_hostvars_without_cache_same_as_ansible(tmp_path: Path, limit: str) -> None:
     (tmp_path / "out").mkdir()
     theirs = _theirs(tmp_path / "out", limit, None)
