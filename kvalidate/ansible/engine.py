@@ -154,6 +154,7 @@ class Engine:
         self.fact_cache_note = fact_cache_note or "not in the fact cache of a --limit run"
         self.origins: Origins | None = origins if origins is not None else (Origins() if limit is not None else None)
         self.played: set[str] = set()  # hosts some play ran on (whose facts a cache would hold)
+        self._gathered: dict[str, frozenset[str]] = {}  # host -> names its gathered facts define
         self.hosts = {h: HostState(self._initial_facts(h)) for h in inventory.hosts}
         self.groups: dict[str, list[str]] = inventory.groups_map()
         self.group_names: dict[str, list[str]] = {h: inventory.group_names(h) for h in inventory.hosts}
@@ -207,6 +208,12 @@ class Engine:
         cached = self.cache.get(host, {})
         return merge_facts(cached, gathered) if self.in_limit(host) else dict(cached)
 
+    def _gathered_names(self, host: str) -> frozenset[str]:
+        hit = self._gathered.get(host)
+        if hit is None:
+            hit = self._gathered[host] = frozenset(facts_layer(self.inventory.facts.get(host, {})))
+        return hit
+
     def explain_missing(self, host: str, name: str) -> str | None:
         """Why `hostvars[host][name]` is undefined for a host outside --limit, when the run (or the
         fact cache's playbook) set it elsewhere; None when nothing is known of it."""
@@ -216,7 +223,7 @@ class Engine:
             why = f"{name} was {o.uncached[name]}"
         elif o is not None and name in o.cached:
             why = f"{name} was {o.cached[name]}, which did not run on {host}"
-        elif name == "ansible_facts" or name in facts_layer(self.inventory.facts.get(host, {})):
+        elif name == "ansible_facts" or name in self._gathered_names(host):
             why = f"{name} is a gathered fact"
         if why is None:
             return None
