@@ -356,7 +356,8 @@ LIMITED = {
 def test_limited_upgrade_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`--playbook upgrade-cluster.yml --limit node3`: the worker's config reads a control plane's
     fact set without `cacheable: true`; the finding is at the template line, names the host, the fact
-    and why, and the failing cell's reproduce command carries the playbook and the limit."""
+    and why, and the cell is named by the playbook and the limit. Without the limit, or with the fact
+    cacheable, nothing; with no fact cache, the cacheable fact is missing too."""
     repo = write_checkout(tmp_path / "ks", {**FILES_WITH_LB, **LIMITED})
     code, out, _ = run(["check", str(repo), "--playbook", "upgrade-cluster.yml", "--limit", "node3"], capsys)
     assert code == 1
