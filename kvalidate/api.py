@@ -23,8 +23,10 @@ from typing import Any
 
 from kvalidate import waivers
 from kvalidate.ansible import render_template
+from kvalidate.ansible.patterns import check_limit
 from kvalidate.defects import attach, compare, group
 from kvalidate.kubespray.checkout import Checkout
+from kvalidate.kubespray.playbooks import check_fact_cache, playbook_path
 from kvalidate.matrix.auto.flags import Nearby, conditionals_near
 from kvalidate.matrix.config import CONFIG_NAME, IgnoreRule
 from kvalidate.matrix.expand import parse_shard, reproduce, shard
@@ -52,7 +54,8 @@ class CheckRequest:
 
     Without a matrix file (`config`, else `kvalidate.yaml` at the checkout's root unless
     `use_config` is False) the cells are one per scenario, or the default cell; `extra_vars`,
-    `layout`, `os`, `inventory` and `kube_version` apply on top of every cell."""
+    `layout`, `os`, `inventory`, `kube_version`, `playbook`, `limit` and `fact_cache` apply on top of
+    every cell."""
 
     checkout: Path
     scenarios: tuple[str, ...] = ()
@@ -74,6 +77,9 @@ class CheckRequest:
     base: str = ""  # `--base REF`: the same cells at REF too; defects new, unchanged or fixed
     changed_only: bool = False  # with `base`: automatic coverage for the templates changed since REF only
     trigger_budget: int = DEFAULT_BUDGET  # re-renders to confirm defects' triggers (0: none)
+    playbook: str = ""  # the playbook run (default: each cell's, else cluster.yml)
+    limit: str = ""  # ansible-playbook --limit pattern (default: each cell's, else every host)
+    fact_cache: str = ""  # with a limit: "facts.yml" (default) or "none"
 
 
 def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> CheckOptions:
@@ -93,7 +99,9 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
     matrix = find_config(root, request.config) if request.use_config else None
     over = Overrides(extra_vars=dict(request.extra_vars), scenarios=request.scenarios, layout=request.layout,
                      os=request.os, inventory=str(request.inventory.resolve()) if request.inventory else "",
-                     kube_version=request.kube_version or "")
+                     kube_version=request.kube_version or "", playbook=request.playbook,
+                     limit=check_limit(request.limit) if request.limit else "",
+                     fact_cache=check_fact_cache(request.fact_cache))
     base = open_ref(root, request.base) if request.base else None  # a REF that does not resolve: exit 2 now
     others: list[Checkout] = []
     if request.auto or request.changed_only or (matrix is not None and matrix.auto):
@@ -117,6 +125,8 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
         said.append(f"changed-only: {len(changed)} file(s) changed since {request.base}; automatic coverage for "
                     f"{len(covered)} template(s) among them or in their roles"
                     + (f": {', '.join(sorted(covered))}" if 0 < len(covered) <= 10 else ""))
+    for name in dict.fromkeys(c.playbook for c in cells if c.playbook):
+        playbook_path(first, name)  # an unknown playbook is exit 2 now, naming those the checkout has
     check_inventories(cells)  # an inventory with no host: exit 2 now, naming its groups
     check_hosts(first, cells, request.hosts)  # over all cells of the run: a host of another shard is a host
     if request.shard:
@@ -178,10 +188,10 @@ def _side(options: CheckOptions, matrix_ignore: Sequence[IgnoreRule], source: st
 
 def check(request: CheckRequest, progress: Progress | None = None,
           notes: Callable[[str], None] | None = None) -> Result:
-    """Render the checkout as `playbooks/cluster.yml` would, per host and cell, and validate every
-    output. `notes` receives what the planning has to say (automatic coverage's summary), and
-    what trigger confirmation did. Each error defect gets its trigger (`run.trigger`); with `base`,
-    the defects of the work tree only.
+    """Render the checkout as its playbook (`playbooks/cluster.yml` unless a cell names another)
+    would, per host and cell, and validate every output. `notes` receives what the planning has to
+    say (automatic coverage's summary), and what trigger confirmation did. Each error defect gets
+    its trigger (`run.trigger`); with `base`, the defects of the work tree only.
 
     A run that renders no file checks nothing: SetupError (exit 2) unless error findings say why
     (a failed assert in every cell). Extra variables nothing reads are warnings (`unused-extra-var`)."""

@@ -139,7 +139,9 @@ class Cell:
     """One point of a variable matrix. `name` is what findings carry; `command` reproduces it.
 
     `scenario` is a CI scenario file in the checkout (`tests/files/X.yml`), `layout` a CI layout
-    name, `inventory` a user's inventory path; empty means the default cell's choice.
+    name, `inventory` a user's inventory path; empty means the default cell's choice. `playbook` is
+    the playbook run (default `cluster.yml`), `limit` an ansible-playbook `--limit` pattern and
+    `fact_cache` what a limited run's fact cache holds (`facts.yml`, the default, or `none`).
     """
 
     name: str
@@ -151,6 +153,9 @@ class Cell:
     kube_version: str = ""
     description: str = ""
     command: str = ""
+    playbook: str = ""
+    limit: str = ""
+    fact_cache: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -2,9 +2,11 @@
 
 Public API:
 
-- `Engine(tree, inventory, extra_vars=..., env=..., simulator=..., limit=...)` and
+- `Engine(tree, inventory, extra_vars=..., env=..., simulator=..., limit=..., fact_cache=...)` and
   `Engine.run_playbook(path) -> RunResult(renderings, findings)`: a playbook run over an
-  inventory, every `template` task and `lookup('template')` as a `Rendering`.
+  inventory, every `template` task and `lookup('template')` as a `Rendering`; `limit` is an
+  ansible-playbook `--limit` pattern, `fact_cache` what a fact cache holds (`Engine.fact_cache()`
+  of an earlier run).
 - `Inventory.from_data(...)` / `load_inventory(tree, path)`: inventories from plain data or a file.
 - `ModuleCall`, `Simulator`, `DEFAULT_RESULT`: the hook for modules that would touch a machine.
 - `render_template(path, extra_vars)`: one template, no checkout (the `kvalidate render` command).

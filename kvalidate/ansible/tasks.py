@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2.exceptions import UndefinedError
 
-from kvalidate.ansible.actions import run_action
+from kvalidate.ansible.actions import run_action, task_line
 from kvalidate.ansible.conditions import action_of, check_when, conditions_of, short
 from kvalidate.ansible.errors import is_internal, render_finding
 from kvalidate.ansible.loader import yaml_line
@@ -103,7 +103,7 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                 # TaskExecutor: an undefined loop is an error only if the conditional holds
                 if not check_when(engine, conds, scope):
                     items = []
-                    _register(engine, task, targets, _skipped(conds))
+                    _register(engine, task, targets, _skipped(conds), ctx)
                     continue
                 raise
             if items is None:
@@ -135,7 +135,7 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                 for t in targets:
                     engine.host_state(t).failed = True
             continue
-        _register(engine, task, targets, result)
+        _register(engine, task, targets, result, ctx)
 
 
 def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any, ctx: TaskCtx) -> None:
@@ -171,7 +171,14 @@ def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any
         engine.result.gates.append(gate)
 
 
-def _register(engine: Engine, task: Mapping[str, Any], targets: list[str], result: dict[str, Any]) -> None:
+def _register(engine: Engine, task: Mapping[str, Any], targets: list[str], result: dict[str, Any],
+              ctx: TaskCtx | None = None) -> None:
     if task.get("register"):
+        name = str(task["register"])
         for t in targets:
-            engine.set_var(t, "nonpersistent", {str(task["register"]): result})
+            engine.set_var(t, "nonpersistent", {name: result})
+        if engine.origins is not None:
+            file = ctx.file if ctx is not None else ""
+            engine.note_origin([name], False, lambda: (
+                f"registered by task '{task.get('name', '')}' in {file}:{task_line(engine, file, task, 'register')} "
+                "(a registered result is never cached)"))

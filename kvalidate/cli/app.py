@@ -230,6 +230,15 @@ def check(
     auto: Annotated[bool, typer.Option(
         "--auto", help="Automatic coverage: per template, its task's gate held open and every pair of the "
         "values its own conditionals test, as extra cells on top of the first cell.")] = False,
+    playbook: Annotated[str | None, typer.Option(
+        "--playbook", metavar="NAME", help="The playbook run: cluster.yml (default), upgrade-cluster.yml, "
+        "scale.yml, remove-node.yml, reset.yml, recover-control-plane.yml, or any playbook of the checkout.")] = None,
+    limit: Annotated[str | None, typer.Option(
+        "--limit", "-l", metavar="PATTERN", help="As ansible-playbook --limit: plays run only on these hosts; "
+        "hosts outside keep their inventory vars and what the fact cache holds.")] = None,
+    fact_cache: Annotated[str | None, typer.Option(
+        "--fact-cache", metavar="facts.yml|none", help="With --limit: facts.yml (default: the checkout's "
+        "facts playbook ran on every host first; gathered and cacheable facts are cached) or none.")] = None,
     fmt: FormatOpt = None,
     sarif_category: CategoryOpt = None,
     base: Annotated[str | None, typer.Option(
@@ -242,7 +251,8 @@ def check(
     fail_on: FailOnOpt = "error",
     trigger_budget: TriggerBudgetOpt = _TRIGGER_BUDGET,
 ) -> None:
-    """Render a Kubespray checkout as cluster.yml would, per host and cell, and validate every output."""
+    """Render a Kubespray checkout as its playbook (cluster.yml) would, per host and cell, and validate
+    every output."""
     from kvalidate.ansible import parse_extra_vars
     from kvalidate.api import CheckRequest
 
@@ -255,7 +265,7 @@ def check(
         kube_version=kube_version, facts_files=tuple(facts or ()), config=config, use_config=not no_config,
         refs=tuple(ref or ()), shard=shard_spec, auto=auto, jobs=_jobs(jobs), emit_dir=emit_dir,
         checkout_arg=str(checkout), base=base or "", changed_only=changed_only,
-        trigger_budget=trigger_budget)
+        trigger_budget=trigger_budget, playbook=playbook or "", limit=limit or "", fact_cache=fact_cache or "")
     _finish(_check(request), formats, sarif_category, gate)
 
 

@@ -43,6 +43,9 @@ class NamedCell:
     os: str = ""
     inventory: str = ""
     description: str = ""
+    playbook: str = ""
+    limit: str = ""
+    fact_cache: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class MatrixConfig:
     scenarios: tuple[str, ...] = ()
     layouts: tuple[str, ...] = ()
     os: tuple[str, ...] = ()
+    playbooks: tuple[str, ...] = ()  # playbook names (cluster.yml, upgrade-cluster.yml, ...)
+    limits: tuple[str, ...] = ()  # --limit patterns ("" = no limit)
+    fact_caches: tuple[str, ...] = ()  # facts.yml / none (limited cells only)
     inventory: str = ""
     auto: bool = False
     auto_max_cells: int = 64
@@ -148,6 +154,9 @@ def _build(data: Mapping[str, Any], label: str) -> MatrixConfig:
         scenarios=tuple(data.get("scenarios", ())),
         layouts=tuple(data.get("layouts", ())),
         os=tuple(data.get("os", ())),
+        playbooks=tuple(data.get("playbooks", ())),
+        limits=tuple(data.get("limits", ())),
+        fact_caches=tuple(data.get("fact_caches", ())),
         inventory=str(data.get("inventory", "")),
         auto=bool(data.get("auto", False)),
         auto_max_cells=int(data.get("auto_max_cells", 64)),

@@ -2,7 +2,8 @@
 
 With a matrix (`--config FILE`, or `kvalidate.yaml` at the checkout's root) the cells are the
 matrix's; without one, one cell per `--scenario` (or the default cell). Command-line `-e`/`--vars`,
-`--layout`, `--os`, `--inventory` and `--kube-version` apply on top of every cell.
+`--layout`, `--os`, `--inventory`, `--kube-version`, `--playbook`, `--limit` and `--fact-cache` apply
+on top of every cell.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class Overrides:
     os: str = ""
     inventory: str = ""
     kube_version: str = ""
+    playbook: str = ""
+    limit: str = ""
+    fact_cache: str = ""
 
 
 def find_config(checkout: Path, explicit: Path | None) -> MatrixConfig | None:
@@ -79,13 +83,15 @@ def plan_cells(checkout: Checkout, config: MatrixConfig | None, over: Overrides,
         cells = []
         for s in scenarios:
             settings = {"scenario": s, "layout": over.layout, "os": over.os, "kube_version": over.kube_version,
-                        "vars": {}}
+                        "playbook": over.playbook, "limit": over.limit, "fact_cache": over.fact_cache, "vars": {}}
             cells.append(Cell(name=cell_name(settings, []), scenario=s))
     out = []
     for c in cells:
         c = replace(c, extra_vars={**c.extra_vars, **over.extra_vars},
                     layout=over.layout or c.layout, os=over.os or c.os,
-                    inventory=over.inventory or c.inventory, kube_version=over.kube_version or c.kube_version)
+                    inventory=over.inventory or c.inventory, kube_version=over.kube_version or c.kube_version,
+                    playbook=over.playbook or c.playbook, limit=over.limit or c.limit,
+                    fact_cache=over.fact_cache or c.fact_cache)
         out.append(replace(c, command=reproduce(c, checkout_arg)))
     if auto or (config is not None and config.auto):
         plan = auto_cells([checkout, *more_checkouts], auto_base(out[0], config, over),
@@ -108,7 +114,8 @@ def auto_base(first: Cell, config: MatrixConfig | None, over: Overrides) -> Cell
     if config is None or not config.axes:
         return first
     dims = {"scenario": first.scenario, "layout": first.layout, "os": first.os,
-            "kube_version": first.kube_version, "vars": {}}
+            "kube_version": first.kube_version, "playbook": first.playbook, "limit": first.limit,
+            "fact_cache": first.fact_cache, "vars": {}}
     return replace(first, name=cell_name(dims, []), extra_vars={**config.vars, **over.extra_vars},
                    description="")
 

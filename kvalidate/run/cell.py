@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kvalidate.ansible.engine import Engine
+from kvalidate.ansible.engine import Engine, Origins
+from kvalidate.ansible.patterns import limit_hosts
 from kvalidate.ansible.types import Rendering, RunResult
 from kvalidate.documents import parse_text
 from kvalidate.kubespray.checkout import Checkout, declared_kube_version
@@ -60,15 +61,48 @@ def prepare(checkout: Checkout, cell: Cell, facts_overlays: Sequence[Mapping[str
 
 
 def run_cell(inputs: CellInputs, *, oracle_parity: bool = False, record_gates: bool = False) -> RunResult:
-    """Run the checkout's `cluster.yml` for the cell. A failed task is a finding and its host goes
-    on (the reference renderer's `ignore_errors: true`).
+    """Run the cell's playbook (`cluster.yml` unless the cell names another). A failed task is a
+    finding and its host goes on (the reference renderer's `ignore_errors: true`).
 
     By default the run is as real as the simulation gets: `stat` sees the files the run has
     written (so the late DNS pass sees kubelet.env, and release-2.27's nginx/haproxy static pods
     get their config checksum), and of the download role only the fetching is left out
     (`FETCH_TASK_FILES`). `oracle_parity` reproduces the reference renderer exactly instead: a
     stateless `stat`, and the whole download role emptied (`CellInputs.skip_task_files`).
-    `record_gates` records every template task and assert/fail met (automatic coverage)."""
+    `record_gates` records every template task and assert/fail met (automatic coverage).
+
+    With a limit, the plays run only on the hosts inside it; hosts outside keep their inventory
+    variables and what the fact cache holds: with `fact_cache="facts.yml"` the checkout's facts
+    playbook first runs on every host (its findings and renderings are dropped: the limited run
+    repeats those plays on its own hosts), and what it gathered and set `cacheable` is the cache;
+    with "none" the cache is empty. A limit that leaves no host is a SetupError, as in
+    ansible-playbook."""
+    limit = inputs.limit or None
+    cache: dict[str, dict[str, Any]] | None = None
+    origins = Origins() if limit else None
+    note = ""
+    if limit:
+        inside = set(limit_hosts(engine_inventory(inputs), limit)) & set(inputs.hosts)
+        if not inside:
+            raise SetupError(f"--limit {limit!r} leaves no host of cell {inputs.cell.name} to run on "
+                             f"(hosts: {', '.join(inputs.hosts)})")
+        if inputs.fact_cache == "none":
+            note = "not in the fact cache of a --limit run (--fact-cache none: nothing is cached)"
+        else:
+            if not inputs.facts_playbook:
+                raise SetupError(f"--fact-cache facts.yml: {inputs.checkout.tree.label} has no playbooks/facts.yml "
+                                 "or facts.yml (use --fact-cache none)")
+            pre = _engine(inputs, oracle_parity=oracle_parity, origins=origins)
+            pre.run_playbook(inputs.facts_playbook)
+            cache = pre.fact_cache()
+            note = "not in the fact cache of a --limit run"
+    engine = _engine(inputs, oracle_parity=oracle_parity, record_gates=record_gates, limit=limit,
+                     fact_cache=cache, fact_cache_note=note, origins=origins)
+    return engine.run_playbook(inputs.playbook)
+
+
+def _engine(inputs: CellInputs, *, oracle_parity: bool, record_gates: bool = False, **limited: Any) -> Engine:
+    """An Engine over the cell's inputs (`limited`: limit, fact_cache, fact_cache_note, origins)."""
     files: dict[tuple[str, str], str] = {}
     seen = 0
 
@@ -86,8 +120,8 @@ def run_cell(inputs: CellInputs, *, oracle_parity: bool = False, record_gates: b
                     env=inputs.environment, simulator=simulator, passwords=inputs.passwords,
                     skip_task_files=inputs.skip_task_files if oracle_parity else FETCH_TASK_FILES,
                     keep_going=True, record_gates=record_gates,
-                    ansible_version=inputs.checkout.ansible_version or None)
-    return engine.run_playbook(inputs.playbook)
+                    ansible_version=inputs.checkout.ansible_version or None, **limited)
+    return engine
 
 
 def render_cell(checkout: Checkout, cell: Cell, base: CellSpec | None = None,
@@ -143,6 +177,9 @@ def check_cell(checkout: Checkout, cell: Cell, ref: str, options: CellOptions, c
         if not hosts or f.host in hosts or not f.host:
             result.findings.append(replace(f, cell=cell.name, ref=ref))
     result.findings.extend(_semantic(run.renderings, inputs.facts, cell.name, ref, checkout.tree, hosts))
+    # a template rendered several times alike (etcd.env thrice, upgrade-cluster.yml's apps twice)
+    # gives one finding, not one per rendering
+    result.findings = list(dict.fromkeys(result.findings))
     result.stats.add(RunInfo(cell.name, ref, result.files, kube))
     if options.emit_root is not None:
         emit(renderings, options.emit_root)

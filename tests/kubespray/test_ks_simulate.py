@@ -199,3 +199,21 @@ def test_more_fresh_host_answers(c: ModuleCall, expected: dict[str, Any]) -> Non
     assert result is not None
     assert {k: result.get(k) for k in expected} == expected
     assert c.module != "command" or "dest" not in result
+
+
+def test_other_playbooks_answers() -> None:
+    """reset.yml and remove-node.yml: the user confirms the prompt; the systemd module reports its
+    unit's state (none of those reset.yml asks about runs); the etcd member list is JSON with the
+    first three hosts' members."""
+    prompt = "Are you sure you want to reset cluster state? Type 'yes' to reset your cluster."
+    answer = simulate(call("pause", {"prompt": prompt}))
+    assert answer is not None and answer["user_input"] == "yes"
+    other = simulate(call("pause", {"seconds": 5}))
+    assert other is not None and "user_input" not in other
+    for module in ("systemd", "ansible.builtin.systemd_service"):
+        unit = simulate(call(module, {"name": "NetworkManager"}))
+        assert unit is not None and unit["status"]["ActiveState"] == "inactive"
+    members = simulate(call("command", {"_raw_params": "/usr/local/bin/etcdctl member list -w json"}))
+    assert members is not None
+    assert [m["peerURLs"] for m in json.loads(members["stdout"])["members"]] == [
+        [f"https://10.0.0.{i}:2380"] for i in (11, 12, 13)]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ksfixture import FILES as FILES_WITH_LB
 from ksfixture import buggy_then_fixed_repo, git, write_checkout
 
 from kvalidate.cli import main
@@ -128,6 +129,14 @@ def test_refs_are_read_from_git_objects(tmp_path: Path, capsys: pytest.CaptureFi
         (["check", "--scenario", "nope"], "kvalidate: no CI scenario 'nope' in"),
         (["check", "--shard", "3/2"], "kvalidate: invalid --shard '3/2': I must be between 1 and N"),
         (["check", "--layout", "huge"], "kvalidate: unknown layout 'huge'"),
+        (["check", "--playbook", "upgrade-cluster.yml"],
+         "kvalidate: no playbook 'upgrade-cluster.yml' in"),
+        (["check", "--limit", "node3", "--fact-cache", "memory"],
+         "kvalidate: --fact-cache 'memory': expected one of facts.yml, none"),
+        (["check", "--limit", "@hosts.txt"], "kvalidate: --limit '@hosts.txt': limit files (@FILE) are not supported"),
+        (["check", "--limit", "nowhere"], "kvalidate: --limit 'nowhere' leaves no host of cell limit=nowhere to run"),
+        (["check", "--limit", "node1"],  # the fixture has no facts playbook: facts.yml cannot be the cache
+         "kvalidate: --fact-cache facts.yml: "),
     ],
 )
 def test_unusable_input_is_exit_2(
@@ -327,3 +336,41 @@ def test_merged_shards_print_the_same_matrix_tables(checkout: Path, tmp_path: Pa
     start = whole.index("cells: 4 run(s), 1 with defects")
     assert merged[merged.index("cells: 4 run(s), 1 with defects"):] == whole[start:]
     assert whole[start + 2].split()[:4] == ["3", "0", "1.33", "1"]  # minor and files per run kept
+
+
+LIMITED = {
+    "playbooks/facts.yml": "- hosts: k8s_cluster\n  gather_facts: false\n  roles: [kubespray_defaults]\n",
+    "playbooks/upgrade_cluster.yml": (
+        "- import_playbook: facts.yml\n"
+        "- hosts: kube_node:!kube_control_plane\n  gather_facts: false\n  roles: [kubespray_defaults, lb]\n"),
+    "upgrade-cluster.yml": "- name: Upgrade\n  ansible.builtin.import_playbook: playbooks/upgrade_cluster.yml\n",
+    "roles/kubespray_defaults/tasks/main.yml":
+        "- name: Set fallback_ip\n  set_fact:\n    fallback_ip: \"{{ ansible_default_ipv4.address }}\"\n",
+    "roles/lb/tasks/main.yml": "- name: Write lb config\n  template:\n    src: lb.cfg.j2\n    dest: /etc/lb.cfg\n",
+    "roles/lb/templates/lb.cfg.j2":
+        "{% for h in groups['kube_control_plane'] %}\nserver {{ hostvars[h]['fallback_ip'] }}:6443\n{% endfor %}\n",
+}
+
+
+def test_limited_upgrade_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--playbook upgrade-cluster.yml --limit node3`: the worker's config reads a control plane's
+    fact set without `cacheable: true`; the finding is at the template line, names the host, the fact
+    and why, and the cell is named by the playbook and the limit. Without the limit, or with the fact
+    cacheable, nothing; with no fact cache, the cacheable fact is missing too."""
+    repo = write_checkout(tmp_path / "ks", {**FILES_WITH_LB, **LIMITED})
+    code, out, _ = run(["check", str(repo), "--playbook", "upgrade-cluster.yml", "--limit", "node3"], capsys)
+    assert code == 1
+    assert out[0] == ("roles/lb/templates/lb.cfg.j2:2: error undefined-variable: task 'Write lb config': "
+                      "hostvars['node1']['fallback_ip'] is undefined: node1 is outside --limit 'node3' and "
+                      "fallback_ip was set by set_fact without cacheable: true in "
+                      "roles/kubespray_defaults/tasks/main.yml:3; not in the fact cache of a --limit run")
+    assert "    in cell playbook=upgrade-cluster.yml,limit=node3, host node3" in out
+    code, out, _ = run(["check", str(repo), "--playbook", "upgrade-cluster.yml"], capsys)
+    assert code == 0, out
+    write_checkout(repo, {"roles/kubespray_defaults/tasks/main.yml": LIMITED[
+        "roles/kubespray_defaults/tasks/main.yml"] + "    cacheable: true\n"})
+    code, out, _ = run(["check", str(repo), "--playbook", "upgrade-cluster.yml", "--limit", "node3"], capsys)
+    assert code == 0, out
+    code, out, _ = run(["check", str(repo), "--playbook", "upgrade-cluster.yml", "--limit", "node3",
+                        "--fact-cache", "none"], capsys)
+    assert code == 1 and "--fact-cache none: nothing is cached" in out[0]
