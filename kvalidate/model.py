@@ -65,6 +65,25 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class LineMap:
+    """Which template line wrote each line of a rendered text, recorded while it was rendered
+    (`ansible.linemap`). `lines[i]` is the template line of rendered line i + 1 (0: unknown).
+    `files` is empty when every line comes from the rendered template itself; else `files[i]` names
+    the template file of line i + 1 ("" for the rendered template itself, a path for a line an
+    `{% include %}`d or `{% extends %}`ed template wrote)."""
+
+    lines: tuple[int, ...]
+    files: tuple[str, ...] = ()
+
+    def at(self, line: int) -> tuple[str, int]:
+        """(template file, "" for the rendered template itself; 1-based template line, 0 if
+        unknown) of 1-based rendered line `line`."""
+        if not 0 < line <= len(self.lines):
+            return "", 0
+        return (self.files[line - 1] if self.files else ""), self.lines[line - 1]
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where a document's text came from. `template` etc. are set when it was rendered."""
 

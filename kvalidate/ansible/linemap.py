@@ -1,0 +1,214 @@
+"""Which template line wrote each line of a rendered text, recorded while Jinja renders it.
+
+Jinja compiles a template into Python whose root function yields the output in chunks: literal
+template text (`yield 'text'`) and the value of each `{{ }}` expression; `debug_info` pairs
+Python lines with template lines. Two parts make that an exact map (`model.LineMap`):
+
+- At compile time, `LineCodeGenerator` (the base of the environment's code generator) gives every
+  yield of literal text a `debug_info` entry of its own (Jinja gives none: such a yield inherits
+  the line of the statement before it, the `{% for %}` of a loop body), and writes a module global,
+  `kv_lines`, naming the Python lines that yield literal text and those that pass on an
+  `{% include %}`'s output. Nothing else of the generated code changes.
+- While rendering, `Trace` iterates the root generator and, after each chunk, reads where the
+  generator stopped (the innermost generator through `yield from`: `{% extends %}` parents and
+  `{% block %}`s; through an include's local `gen`): its code object and instruction offset, mapped
+  once per yield site to (template file, template line, literal or not). `line_map` then walks the
+  chunks: a literal chunk's lines are consecutive template lines from its first; every line of an
+  expression's value (`to_nice_yaml`, a macro call, a `{% set %}` block printed with `{{ }}`, a
+  `{% filter %}` block) is the expression's (or the statement's) line.
+
+A rendered line's template line is that of the chunk that wrote its first character. Lines an
+included or extended template wrote name that template's file (`LineMap.files`); macros (imported
+or not) return their text to the call, so their lines are the call's. An include `without context`
+replays a pre-rendered module: its lines are the `{% include %}` line. A `#jinja2:` header line,
+which Ansible strips before compiling, is added back (`kv_line_offset` of the template).
+
+The cost is one `Trace.__next__` per chunk: two attribute reads and a dict hit per yield site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import CodeType, FrameType, GeneratorType
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.compiler import Frame
+from jinja2.nativetypes import NativeCodeGenerator
+
+from kvalidate.model import LineMap
+
+# What a yield site yields: literal template text, an expression's value, an include's output.
+LITERAL, EXPRESSION, INCLUDE = 0, 1, 2
+_KIND_CODES = {"t": LITERAL, "i": INCLUDE}
+GLOBAL = "kv_lines"  # the module global the generator writes (codecache allows the name)
+
+
+class LineCodeGenerator(NativeCodeGenerator):
+    """Jinja's native code generator, with a `debug_info` entry for every yield of literal text and
+    the `kv_lines` global (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._kv_consts: list[nodes.Node] = []  # constant children of the Output being written, in order
+        self._kv_kinds: dict[int, str] = {}  # Python line -> "t" (literal) or "i" (include)
+
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        super().visit_Template(node, frame)
+        kinds = "&".join(f"{line}{kind}" for line, kind in sorted(self._kv_kinds.items()))
+        self.writeline(f"{GLOBAL} = {kinds!r}")
+
+    def visit_Output(self, node: nodes.Output, frame: Frame) -> None:
+        saved, self._kv_consts = self._kv_consts, []
+        try:
+            super().visit_Output(node, frame)
+        finally:
+            self._kv_consts = saved
+
+    def _output_child_to_const(self, node: nodes.Expr, frame: Frame, finalize: Any) -> Any:
+        const = super()._output_child_to_const(node, frame, finalize)
+        self._kv_consts.append(node)  # only once it is known to be constant
+        return const
+
+    def _output_const_repr(self, group: Any) -> str:
+        # called once per group of consecutive constant children, in order, just before the line
+        # that yields (or buffers) the group is written: that line gets the group's first line
+        group = list(group)
+        first = self._kv_consts[0]
+        del self._kv_consts[:len(group)]
+        self.newline(first)
+        self._kv_kinds[self.code_lineno + self._new_lines] = "t"
+        return str(super()._output_const_repr(group))
+
+    def visit_Include(self, node: nodes.Include, frame: Frame) -> None:
+        start = self.code_lineno
+        super().visit_Include(node, frame)
+        for line in range(start + 1, self.code_lineno + 1):
+            self._kv_kinds.setdefault(line, "i")
+
+
+Where = tuple[str, int, int]  # (template file, template line, kind)
+# Per code object (by id, the object kept so the id cannot be reused): instruction offset of a
+# yield -> where. Bounded by the yield sites of the templates a process renders.
+_SITES: dict[int, tuple[CodeType, dict[int, Where]]] = {}
+
+
+def _kinds(template: Any, globals_: dict[str, Any]) -> dict[int, int]:
+    kinds: dict[int, int] | None = getattr(template, "kv_kinds", None)
+    if kinds is None:
+        kinds = {}
+        for item in str(globals_.get(GLOBAL) or "").split("&"):
+            if item:
+                kinds[int(item[:-1])] = _KIND_CODES[item[-1]]
+        if template is not None:
+            template.kv_kinds = kinds
+    return kinds
+
+
+def _resolve(frame: FrameType) -> Where:
+    g = frame.f_globals
+    template = g.get("__jinja_template__")
+    line = frame.f_lineno
+    if template is None:
+        return "", 0, EXPRESSION
+    kind = _kinds(template, g).get(line, EXPRESSION)
+    tline = int(template.get_corresponding_lineno(line)) + int(getattr(template, "kv_line_offset", 0))
+    return str(template.filename or template.name or ""), tline, kind
+
+
+def where(frame: FrameType) -> Where:
+    code = frame.f_code
+    site = _SITES.get(id(code))
+    if site is None or site[0] is not code:
+        site = _SITES[id(code)] = (code, {})
+    w = site[1].get(frame.f_lasti)
+    if w is None:
+        w = site[1][frame.f_lasti] = _resolve(frame)
+    return w
+
+
+def _innermost(gen: Any) -> FrameType | None:
+    """The frame that produced the chunk `gen` just yielded."""
+    while True:
+        sub = gen.gi_yieldfrom
+        while sub is not None and type(sub) is GeneratorType:
+            gen, sub = sub, sub.gi_yieldfrom
+        frame: FrameType | None = gen.gi_frame
+        if frame is None:
+            return None
+        inner = frame.f_locals.get("gen") if where(frame)[2] == INCLUDE else None
+        if type(inner) is not GeneratorType or inner.gi_frame is None:
+            return frame
+        gen = inner
+
+
+class Trace(Iterator[Any]):
+    """The chunks of a root render generator, each recorded with where it was yielded. `throw`
+    passes an error into the generator (a size limit names the template line that went over)."""
+
+    __slots__ = ("gen", "chunks")
+
+    def __init__(self, gen: Any) -> None:
+        self.gen = gen
+        self.chunks: list[tuple[Any, Where]] = []
+
+    def __iter__(self) -> Trace:
+        return self
+
+    def __next__(self) -> Any:
+        chunk = next(self.gen)
+        gen = self.gen
+        if gen.gi_yieldfrom is None:  # the common case: a yield of the root function itself
+            frame = gen.gi_frame
+            w = where(frame)
+            if w[2] == INCLUDE:
+                inner = _innermost(gen)
+                w = where(inner) if inner is not None else w
+        else:
+            inner = _innermost(gen)
+            w = where(inner) if inner is not None else ("", 0, EXPRESSION)
+        self.chunks.append((chunk, w))
+        return chunk
+
+    def throw(self, exc: BaseException) -> Any:
+        return self.gen.throw(exc)
+
+
+def line_map(trace: Trace, text: str, template: str, source_lines: int) -> LineMap:
+    """The map of `text` (what the traced render produced, after Ansible restored the template's
+    trailing newlines) to the lines of `template` (and of the templates it included). Lines past
+    what the chunks cover (restored trailing newlines) are the template's last `source_lines`."""
+    lines: list[int] = []
+    files: list[str] = []
+    own = True
+    at_start = True
+    for chunk, (file, line, kind) in trace.chunks:
+        s = chunk if type(chunk) is str else str(chunk)
+        if not s:
+            continue
+        name = "" if file == template else file
+        own = own and not name
+        if at_start:
+            lines.append(line)
+            files.append(name)
+        n = s.count("\n")
+        if not n:
+            at_start = False
+            continue
+        if kind == LITERAL:
+            lines.extend(range(line + 1, line + n + 1))
+        else:
+            lines.extend([line] * n)
+        files.extend([name] * n)
+        at_start = s[-1] == "\n"
+        if at_start:  # the line after the last newline starts in a later chunk
+            lines.pop()
+            files.pop()
+    total = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    if len(lines) > total:
+        del lines[total:], files[total:]
+    missing = total - len(lines)
+    if missing > 0:
+        lines.extend(max(source_lines - missing + 1 + i, 0) for i in range(missing))
+        files.extend([""] * missing)
+    return LineMap(tuple(lines), () if own else tuple(files))
