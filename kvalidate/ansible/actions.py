@@ -63,8 +63,9 @@ def _template(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, 
     name = str(task.get("name") or "template")
     target = str(engine.templar.template(task.get("delegate_to"), scope) or host)
     try:
+        loader = include_loader(engine.lookup_env, path)
         text, lines = engine.templar.render_file_mapped(engine.tree.read_text(path), scope, path,
-                                                        template_vars(path, dest), include_loader(engine.lookup_env, path))
+                                                        template_vars(path, dest), loader)
     except Exception as e:
         engine.add_finding(render_finding(e, template=path, host=target, dest=dest, task=name))
         return {"changed": False, "failed": True, "msg": str(e)}

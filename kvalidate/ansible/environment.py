@@ -52,7 +52,7 @@ from ansible.template.native_helpers import AnsibleUndefined, Json2Python
 from ansible.utils.display import Display
 from ansible.utils.native_jinja import NativeJinjaText
 from jinja2.compiler import Frame
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.nodes import Concat
 from jinja2.runtime import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
@@ -550,10 +550,16 @@ class SandboxEnvironment(SandboxedEnvironment):
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         data, env = create_overlay(source, dict(overrides or {}), self)
-        template = template_from_source(env, data, name)
+        # lines of the file: Ansible strips a `#jinja2:` header line before compiling
+        offset = source.count("\n") - data.count("\n")
+        try:
+            template = template_from_source(env, data, name)
+        except TemplateSyntaxError as e:
+            if e.lineno and offset:
+                e.lineno += offset
+            raise
         template.kv_source = data  # for findings: the line where a name is first used
-        # template lines of the file: Ansible strips a `#jinja2:` header line before compiling
-        template.kv_line_offset = source.count("\n") - data.count("\n")
+        template.kv_line_offset = offset  # added to the lines of `data` (linemap, errors.position)
         template.kv_mutates = mutates(data)
         self._compiled[key] = (template, env)
         return template, env

@@ -28,6 +28,7 @@ The cost is one `Trace.__next__` per chunk: two attribute reads and a dict hit p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from types import CodeType, FrameType, GeneratorType
 from typing import Any
@@ -72,12 +73,23 @@ class LineCodeGenerator(NativeCodeGenerator):
 
     def _output_const_repr(self, group: Any) -> str:
         # called once per group of consecutive constant children, in order, just before the line
-        # that yields (or buffers) the group is written: that line gets the group's first line
+        # that yields (or buffers) the group is written: that line gets the group's first line.
+        # A group of several children (text around a comment or a raw block, a constant `{{ }}`)
+        # also records where each child starts in the joined text, and its line: the lines between
+        # them (a comment's, a trimmed tag's) wrote nothing.
         group = list(group)
-        first = self._kv_consts[0]
+        children = self._kv_consts[:len(group)]
         del self._kv_consts[:len(group)]
-        self.newline(first)
-        self._kv_kinds[self.code_lineno + self._new_lines] = "t"
+        self.newline(children[0])
+        kind = "t"
+        if len(children) > 1 or not isinstance(children[0], nodes.TemplateData):
+            parts, offset = [], 0
+            for child, value in zip(children, group, strict=True):
+                literal = isinstance(child, nodes.TemplateData)
+                parts.append(f"{offset}:{'' if literal else '-'}{child.lineno}")
+                offset += len(str(value))
+            kind += ",".join(parts)
+        self._kv_kinds[self.code_lineno + self._new_lines] = kind
         return str(super()._output_const_repr(group))
 
     def visit_Include(self, node: nodes.Include, frame: Frame) -> None:
@@ -87,33 +99,45 @@ class LineCodeGenerator(NativeCodeGenerator):
             self._kv_kinds.setdefault(line, "i")
 
 
-Where = tuple[str, int, int]  # (template file, template line, kind)
+# Pieces of a constant chunk that joins several children: (offset in the chunk, template line,
+# literal or not); None for a chunk of one piece.
+Segments = tuple[tuple[int, int, bool], ...] | None
+Where = tuple[str, int, int, Segments]  # (template file, template line, kind, segments)
 # Per code object (by id, the object kept so the id cannot be reused): instruction offset of a
 # yield -> where. Bounded by the yield sites of the templates a process renders.
 _SITES: dict[int, tuple[CodeType, dict[int, Where]]] = {}
 
 
-def _kinds(template: Any, globals_: dict[str, Any]) -> dict[int, int]:
-    kinds: dict[int, int] | None = getattr(template, "kv_kinds", None)
+_ENTRY = re.compile(r"(\d+)([ti])(.*)")
+
+
+def _kinds(template: Any, globals_: dict[str, Any]) -> dict[int, tuple[int, Segments]]:
+    """Python line -> (kind, segments) of the yields `kv_lines` names (others yield expressions)."""
+    kinds: dict[int, tuple[int, Segments]] | None = getattr(template, "kv_kinds", None)
     if kinds is None:
         kinds = {}
+        offset = int(getattr(template, "kv_line_offset", 0))
         for item in str(globals_.get(GLOBAL) or "").split("&"):
-            if item:
-                kinds[int(item[:-1])] = _KIND_CODES[item[-1]]
-        if template is not None:
-            template.kv_kinds = kinds
+            m = _ENTRY.fullmatch(item)
+            if m is None:
+                continue
+            segments: Segments = None
+            if m.group(3):
+                segments = tuple((int(off), abs(int(line)) + offset, not line.startswith("-"))
+                                 for off, line in (p.split(":") for p in m.group(3).split(",")))
+            kinds[int(m.group(1))] = (_KIND_CODES[m.group(2)], segments)
+        template.kv_kinds = kinds
     return kinds
 
 
 def _resolve(frame: FrameType) -> Where:
-    g = frame.f_globals
-    template = g.get("__jinja_template__")
-    line = frame.f_lineno
+    template = frame.f_globals.get("__jinja_template__")
     if template is None:
-        return "", 0, EXPRESSION
-    kind = _kinds(template, g).get(line, EXPRESSION)
+        return "", 0, EXPRESSION, None
+    line = frame.f_lineno
+    kind, segments = _kinds(template, frame.f_globals).get(line, (EXPRESSION, None))
     tline = int(template.get_corresponding_lineno(line)) + int(getattr(template, "kv_line_offset", 0))
-    return str(template.filename or template.name or ""), tline, kind
+    return str(template.filename or template.name or ""), tline, kind, segments
 
 
 def where(frame: FrameType) -> Where:
@@ -166,7 +190,7 @@ class Trace(Iterator[Any]):
                 w = where(inner) if inner is not None else w
         else:
             inner = _innermost(gen)
-            w = where(inner) if inner is not None else ("", 0, EXPRESSION)
+            w = where(inner) if inner is not None else ("", 0, EXPRESSION, None)
         self.chunks.append((chunk, w))
         return chunk
 
@@ -180,22 +204,18 @@ def line_map(trace: Trace, text: str, template: str, source_lines: int) -> LineM
     what the chunks cover (restored trailing newlines) are the template's last `source_lines`."""
     lines: list[int] = []
     files: list[str] = []
-    own = True
     at_start = True
-    for chunk, (file, line, kind) in trace.chunks:
-        s = chunk if type(chunk) is str else str(chunk)
-        if not s:
-            continue
-        name = "" if file == template else file
-        own = own and not name
+
+    def add(s: str, line: int, literal: bool, name: str) -> None:
+        nonlocal at_start
         if at_start:
             lines.append(line)
             files.append(name)
         n = s.count("\n")
         if not n:
             at_start = False
-            continue
-        if kind == LITERAL:
+            return
+        if literal:
             lines.extend(range(line + 1, line + n + 1))
         else:
             lines.extend([line] * n)
@@ -204,6 +224,19 @@ def line_map(trace: Trace, text: str, template: str, source_lines: int) -> LineM
         if at_start:  # the line after the last newline starts in a later chunk
             lines.pop()
             files.pop()
+
+    for chunk, (file, line, kind, segments) in trace.chunks:
+        s = chunk if type(chunk) is str else str(chunk)
+        if not s:
+            continue
+        name = "" if file == template else file
+        if segments is None:
+            add(s, line, kind == LITERAL, name)
+            continue
+        for i, (start, seg_line, literal) in enumerate(segments):
+            end = segments[i + 1][0] if i + 1 < len(segments) else len(s)
+            if end > start:
+                add(s[start:end], seg_line, literal, name)
     total = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
     if len(lines) > total:
         del lines[total:], files[total:]
@@ -211,4 +244,4 @@ def line_map(trace: Trace, text: str, template: str, source_lines: int) -> LineM
     if missing > 0:
         lines.extend(max(source_lines - missing + 1 + i, 0) for i in range(missing))
         files.extend([""] * missing)
-    return LineMap(tuple(lines), () if own else tuple(files))
+    return LineMap(tuple(lines), tuple(files) if any(files) else ())
