@@ -363,6 +363,26 @@ def text_concat(nodes_: Any) -> str:
     return _join_output(nodes_, nodes_)
 
 
+def text_concat_traced(trace: Trace) -> str:
+    """`text_concat` of a traced render: records where each chunk was yielded as it joins
+    (`linemap.Trace`, inline: this loop runs once per chunk of every rendered file)."""
+    gen, frame, includes, sites = trace.gen, trace.frame, trace.includes, trace.sites
+    parts = trace.chunks
+    total = 0
+    for v in gen:
+        if gen.gi_yieldfrom is None and (lasti := frame.f_lasti) not in includes:
+            sites.append(lasti)
+        else:
+            sites.append(trace.inner())
+        if type(v) is not str:
+            v = _refused(gen, _output_text, v)
+        total += len(v)
+        if total > MAX_OUTPUT_CHARS:
+            _refused(gen, _over_output, total)
+        parts.append(v)
+    return "".join(parts)
+
+
 class _Deadline:
     """A per-render time budget, checked from the sandbox's hooks (calls, attributes, loops), and
     the per-render budget of bytes built (`charge`). `start`/`stop` bracket a top-level render."""

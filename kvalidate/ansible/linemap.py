@@ -103,20 +103,20 @@ class LineCodeGenerator(NativeCodeGenerator):
 # literal or not); None for a chunk of one piece.
 Segments = tuple[tuple[int, int, bool], ...] | None
 Where = tuple[str, int, int, Segments]  # (template file, template line, kind, segments)
+_NOWHERE: Where = ("", 0, EXPRESSION, None)
 # Per code object (by id, the object kept so the id cannot be reused): instruction offset of a
 # yield -> where. Bounded by the yield sites of the templates a process renders.
 _SITES: dict[int, tuple[CodeType, dict[int, Where]]] = {}
-
-
 _ENTRY = re.compile(r"(\d+)([ti])(.*)")
 
 
-def _kinds(template: Any, globals_: dict[str, Any]) -> dict[int, tuple[int, Segments]]:
+def _kinds(template: Any) -> dict[int, tuple[int, Segments]]:
     """Python line -> (kind, segments) of the yields `kv_lines` names (others yield expressions)."""
     kinds: dict[int, tuple[int, Segments]] | None = getattr(template, "kv_kinds", None)
     if kinds is None:
         kinds = {}
         offset = int(getattr(template, "kv_line_offset", 0))
+        globals_ = getattr(template.root_render_func, "__globals__", {})
         for item in str(globals_.get(GLOBAL) or "").split("&"):
             m = _ENTRY.fullmatch(item)
             if m is None:
@@ -130,77 +130,107 @@ def _kinds(template: Any, globals_: dict[str, Any]) -> dict[int, tuple[int, Segm
     return kinds
 
 
-def _resolve(frame: FrameType) -> Where:
-    template = frame.f_globals.get("__jinja_template__")
-    if template is None:
-        return "", 0, EXPRESSION, None
-    line = frame.f_lineno
-    kind, segments = _kinds(template, frame.f_globals).get(line, (EXPRESSION, None))
-    tline = int(template.get_corresponding_lineno(line)) + int(getattr(template, "kv_line_offset", 0))
-    return str(template.filename or template.name or ""), tline, kind, segments
+def _python_line(code: CodeType, offset: int) -> int:
+    for start, end, line in code.co_lines():
+        if start <= offset < end and line is not None:
+            return line
+    return 0
 
 
-def where(frame: FrameType) -> Where:
-    code = frame.f_code
-    site = _SITES.get(id(code))
-    if site is None or site[0] is not code:
-        site = _SITES[id(code)] = (code, {})
-    w = site[1].get(frame.f_lasti)
+def site(template: Any, code: CodeType, offset: int) -> Where:
+    """Where the yield at instruction `offset` of `code` (compiled from `template`) is."""
+    entry = _SITES.get(id(code))
+    if entry is None or entry[0] is not code:
+        entry = _SITES[id(code)] = (code, {})
+    w = entry[1].get(offset)
     if w is None:
-        w = site[1][frame.f_lasti] = _resolve(frame)
+        if template is None:
+            w = _NOWHERE
+        else:
+            line = _python_line(code, offset)
+            kind, segments = _kinds(template).get(line, (EXPRESSION, None))
+            tline = int(template.get_corresponding_lineno(line)) + int(getattr(template, "kv_line_offset", 0))
+            w = (str(template.filename or template.name or ""), tline, kind, segments)
+        entry[1][offset] = w
     return w
 
 
-def _innermost(gen: Any) -> FrameType | None:
-    """The frame that produced the chunk `gen` just yielded."""
+def _where(frame: FrameType) -> Where:
+    return site(frame.f_globals.get("__jinja_template__"), frame.f_code, frame.f_lasti)
+
+
+def _include_offsets(template: Any, code: CodeType) -> frozenset[int]:
+    """Instruction offsets of `code` (the root function of `template`) on the lines that pass on an
+    include's output (computed once per template)."""
+    offsets: frozenset[int] | None = getattr(template, "kv_include_offsets", None)
+    if offsets is None:
+        lines = {line for line, (kind, _) in _kinds(template).items() if kind == INCLUDE}
+        offsets = frozenset(i for start, end, line in code.co_lines() if line in lines for i in range(start, end, 2))
+        template.kv_include_offsets = offsets
+    return offsets
+
+
+def _innermost(gen: Any) -> Where:
+    """Where the chunk `gen` just yielded was produced: through `yield from` (extends, blocks) and
+    includes (their generator is the local `gen` of the frame that passes their output on)."""
     while True:
         sub = gen.gi_yieldfrom
         while sub is not None and type(sub) is GeneratorType:
             gen, sub = sub, sub.gi_yieldfrom
         frame: FrameType | None = gen.gi_frame
         if frame is None:
-            return None
-        inner = frame.f_locals.get("gen") if where(frame)[2] == INCLUDE else None
+            return _NOWHERE
+        w = _where(frame)
+        inner = frame.f_locals.get("gen") if w[2] == INCLUDE else None
         if type(inner) is not GeneratorType or inner.gi_frame is None:
-            return frame
+            return w
         gen = inner
 
 
 class Trace(Iterator[Any]):
-    """The chunks of a root render generator, each recorded with where it was yielded. `throw`
-    passes an error into the generator (a size limit names the template line that went over)."""
+    """Where each chunk of a root render generator was yielded. For the common chunk (yielded by
+    the root function itself) only its instruction offset is recorded, resolved to a template line
+    when the map is first read. Iterating a Trace records; `environment.text_concat_traced` records
+    the same inline while it joins. `throw` passes an error into the generator (a size limit
+    names the template line that went over)."""
 
-    __slots__ = ("gen", "chunks")
+    __slots__ = ("gen", "frame", "template", "includes", "sites", "chunks")
 
-    def __init__(self, gen: Any) -> None:
+    def __init__(self, template: Any, gen: Any) -> None:
         self.gen = gen
-        self.chunks: list[tuple[Any, Where]] = []
+        self.frame: FrameType = gen.gi_frame
+        self.template = template
+        self.includes = _include_offsets(template, self.frame.f_code)
+        self.sites: list[int | Where] = []  # per chunk: an offset of the root code, or where
+        self.chunks: list[Any] = []
+
+    def inner(self) -> Where:
+        """Where the chunk just yielded came from, when not from the root function's own yield."""
+        return _innermost(self.gen)
 
     def __iter__(self) -> Trace:
         return self
 
     def __next__(self) -> Any:
         chunk = next(self.gen)
-        gen = self.gen
-        if gen.gi_yieldfrom is None:  # the common case: a yield of the root function itself
-            frame = gen.gi_frame
-            w = where(frame)
-            if w[2] == INCLUDE:
-                inner = _innermost(gen)
-                w = where(inner) if inner is not None else w
+        if self.gen.gi_yieldfrom is None and (lasti := self.frame.f_lasti) not in self.includes:
+            self.sites.append(lasti)
         else:
-            inner = _innermost(gen)
-            w = where(inner) if inner is not None else ("", 0, EXPRESSION, None)
-        self.chunks.append((chunk, w))
+            self.sites.append(self.inner())
+        self.chunks.append(chunk)
         return chunk
 
     def throw(self, exc: BaseException) -> Any:
         return self.gen.throw(exc)
 
+    def line_map(self, text: str, source_lines: int) -> LineMap:
+        """The map of `text` (what the traced render produced, after Ansible restored the
+        template's trailing newlines), built when first read."""
+        return LineMap(build=lambda: _build(self, text, source_lines))
 
-def line_map(trace: Trace, text: str, template: str, source_lines: int) -> LineMap:
-    """The map of `text` (what the traced render produced, after Ansible restored the template's
-    trailing newlines) to the lines of `template` (and of the templates it included). Lines past
+
+def _build(trace: Trace, text: str, source_lines: int) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Walk the chunks: lines of the rendered template and of the templates it included. Lines past
     what the chunks cover (restored trailing newlines) are the template's last `source_lines`."""
     lines: list[int] = []
     files: list[str] = []
@@ -225,11 +255,14 @@ def line_map(trace: Trace, text: str, template: str, source_lines: int) -> LineM
             lines.pop()
             files.pop()
 
-    for chunk, (file, line, kind, segments) in trace.chunks:
+    template, code = trace.template, trace.frame.f_code
+    own = str(template.filename or template.name or "")
+    for chunk, where in zip(trace.chunks, trace.sites, strict=True):
         s = chunk if type(chunk) is str else str(chunk)
         if not s:
             continue
-        name = "" if file == template else file
+        file, line, kind, segments = site(template, code, where) if isinstance(where, int) else where
+        name = "" if file == own else file
         if segments is None:
             add(s, line, kind == LITERAL, name)
             continue
@@ -244,4 +277,4 @@ def line_map(trace: Trace, text: str, template: str, source_lines: int) -> LineM
     if missing > 0:
         lines.extend(max(source_lines - missing + 1 + i, 0) for i in range(missing))
         files.extend([""] * missing)
-    return LineMap(tuple(lines), tuple(files) if any(files) else ())
+    return tuple(lines), tuple(files) if any(files) else ()

@@ -25,10 +25,10 @@ from jinja2.loaders import BaseLoader
 from jinja2.runtime import Context, Undefined
 from jinja2.utils import missing
 
-from kvalidate.ansible.environment import SandboxEnvironment, eval_concat, text_concat
+from kvalidate.ansible.environment import SandboxEnvironment, eval_concat, text_concat, text_concat_traced
 from kvalidate.ansible.filters.core import FILTERS
 from kvalidate.ansible.filters.tests import TESTS
-from kvalidate.ansible.linemap import Trace, line_map
+from kvalidate.ansible.linemap import Trace
 from kvalidate.ansible.private import count_newlines_from_end, escape_backslashes
 from kvalidate.ansible.variables import (
     MISSING,
@@ -319,8 +319,8 @@ class Templar:
             state["mutable"] = rvars.copying
             ctx = _new_context(template, rvars, True)
             if trace:
-                traced = Trace(template.root_render_func(ctx))
-                res = concat(traced)
+                traced = Trace(template, template.root_render_func(ctx))
+                res = text_concat_traced(traced) if concat is text_concat else concat(traced)
             else:
                 res = concat(template.root_render_func(ctx))
         except TypeError as e:
@@ -344,7 +344,7 @@ class Templar:
         if traced is None:
             return res, None
         text = res if isinstance(res, str) else str(res)
-        return res, line_map(traced, text, name or "", data.count("\n") + (not data.endswith("\n")))
+        return res, traced.line_map(text, data.count("\n") + (not data.endswith("\n")))
 
 
 def _undefined_from(exc: TypeError) -> UndefinedVariable:
