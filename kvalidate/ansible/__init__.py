@@ -15,6 +15,7 @@ Public API:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -150,5 +151,8 @@ def render_template_mapped(path: Path, extra_vars: Mapping[str, Any] | None = No
                                                        template_vars(name, None),
                                                        include_loader(engine.lookup_env, path.name))
     except Exception as e:
-        return None, None, [render_finding(e, template=str(path), host="localhost")]
+        f = render_finding(e, template=name, host="localhost")
+        if f.template not in ("", name):  # an included template, named by its path beside this one
+            f = replace(f, template=str(path.parent / f.template), file=str(path.parent / f.file))
+        return None, None, [f]
     return out, lines, engine.result.findings

@@ -2,8 +2,8 @@
 
 A rendering made by kvalidate's engine carries the exact map, recorded while Jinja rendered it
 (`model.LineMap`, made by `ansible.linemap`): `locate` reads it. `template_line` is the fallback
-for a text with no map (a rendering made elsewhere): it matches text, a heuristic that inside
-loops can point at another iteration's line.
+for a text with no map (a `copy: content:` rendering, whose source is a task file): it matches
+text, a heuristic that inside loops can point at another iteration's line.
 """
 
 from __future__ import annotations

@@ -271,6 +271,14 @@ def test_render_template_mapped_gives_no_map_when_it_does_not_render(tmp_path: P
     assert (text, lines, [(f.rule, f.template_line) for f in findings]) == (None, None, [("undefined-variable", 1)])
 
 
+def test_a_render_error_in_an_included_template_names_it(tmp_path: Path) -> None:
+    (tmp_path / "t.j2").write_text("a: 1\n{% include 'part.j2' %}\n")
+    (tmp_path / "part.j2").write_text("p: 1\nq: {{ nope }}\n")
+    _, _, findings = render_template_mapped(tmp_path / "t.j2", {})
+    assert [(f.rule, f.template, f.template_line) for f in findings] == [
+        ("undefined-variable", str(tmp_path / "part.j2"), 2)]
+
+
 @pytest.mark.parametrize(("source", "line"), [
     ("#jinja2: trim_blocks: False\na: 1\nb: {{ nope.x }}\n", 3),  # the header line counts
     ("#jinja2: trim_blocks: False\na: 1\nb: {{ x }\n", 3),  # a syntax error too
