@@ -311,7 +311,8 @@ def test_the_line_map_generator_is_part_of_the_cached_code() -> None:
     for src in ["{% include 'a' %}{% include 'b' without context %}{% include ['c', 'd'] ignore missing %}",
                 "{% import 'm' as m %}{% from 'm' import a, b as c %}{% from 'm' import x with context %}{{ a() }}",
                 "{% extends 'b' %}{% block a %}{{ super() }}{% endblock %}",
-                "{% for i in x recursive %}{{ loop(i.c) }}{% endfor %}{% set y %}z{% endset %}{{ y }}"]:
+                "{% for i in x recursive %}{{ loop(i.c) }}{% endfor %}{% set y %}z{% endset %}{{ y }}",
+                "{{ a ~ b }}{% filter upper %}{{ c }}{% endfilter %}"]:
         code = env.compile(src, name="t.j2", filename="t.j2")
         assert valid_code(code), src
         assert "kv_lines" in code.co_names
