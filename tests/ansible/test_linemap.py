@@ -26,6 +26,7 @@ from kvalidate.model import LineMap
 from kvalidate.schemas.store import SchemaStore
 from kvalidate.trees.directory import DirTree
 from kvalidate.validation.renderings import check_renderings
+from kvalidate.validation.source_map import template_line
 
 Case = tuple[dict[str, str], dict[str, object], list[tuple[str, int | str]]]
 
@@ -223,6 +224,62 @@ def test_a_finding_in_the_third_iteration_points_at_the_loop_line(tmp_path: Path
     out = render(path, {"ports": [80, 443, "http-alt"]}, validate=True)
     bad = [(f.rule, f.path, f.file, f.line, f.template, f.template_line) for f in out.result.findings]
     assert bad == [("type", "spec.containers[0].ports[2].containerPort", "<rendered>", 17, str(path), 12)]
+
+
+EDGE = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: edge-proxy
+spec:
+  selector:
+    matchLabels: {app: edge}
+  template:
+    metadata:
+      labels: {app: edge}
+    spec:
+      containers:
+        - name: proxy
+          image: proxy:1
+          ports:
+            - name: web
+              containerPort: 80
+              hostPort: {{ web_port }}
+            - name: stats
+              containerPort: 9000
+{% if not host_net %}
+              hostPort: {{ stats_port }}
+{% endif %}
+{% for p in tcp_ports %}
+            - name: tcp-{{ p }}
+              containerPort: "{{ p | int }}"
+{% if not host_net %}
+              hostPort: "{{ p | int }}"
+{% endif %}
+{% endfor %}
+{% for p in udp_ports %}
+            - name: udp-{{ p }}
+              containerPort: "{{ p | int }}"
+              protocol: UDP
+{% endfor %}
+"""
+
+
+def test_lines_that_look_alike_in_loops(tmp_path: Path) -> None:
+    """The shape of ingress-nginx's string-port bug (our own template): a quoted `hostPort` in a loop
+    after an unquoted one outside it, a UDP loop after a TCP loop with the same `containerPort` line.
+    Matching text back to the template put the hostPorts at line 22 and the UDP port at line 26."""
+    path = tmp_path / "edge.yaml.j2"
+    path.write_text(EDGE)
+    out = render(path, {"web_port": 80, "stats_port": 9000, "host_net": False, "tcp_ports": [7000, 7001],
+                        "udp_ports": [5353]}, validate=True)
+    assert [(f.path.rsplit(".", 2)[-2:], f.line, f.template_line) for f in out.result.findings] == [
+        (["ports[2]", "containerPort"], 23, 26), (["ports[2]", "hostPort"], 24, 28),
+        (["ports[3]", "containerPort"], 26, 26), (["ports[3]", "hostPort"], 27, 28),
+        (["ports[4]", "containerPort"], 29, 33)]
+    assert out.text is not None
+    guessed = [template_line(EDGE.splitlines(), out.text.splitlines(), n) for n in (24, 29)]
+    assert guessed == [22, 26]  # what text matching says: the exact map is what the findings use
 
 
 def test_check_renderings_locates_engine_renderings_by_their_map(tmp_path: Path, store: SchemaStore) -> None:
