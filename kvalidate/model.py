@@ -267,14 +267,91 @@ class RunStats:
         return stats
 
 
+class Status(enum.StrEnum):
+    """Where a defect stands against a baseline, a waiver or a `--base` ref. Only ACTIVE and NEW
+    defects can fail a run."""
+
+    ACTIVE = "active"  # no baseline, no base ref: an ordinary defect
+    NEW = "new"  # with --base: not found at the base ref
+    UNCHANGED = "unchanged"  # with --base: found at the base ref too
+    FIXED = "fixed"  # with --base: found at the base ref only
+    KNOWN = "known"  # in the --baseline report
+    WAIVED = "waived"  # matched by a waiver (template comment or kvalidate.yaml ignore:)
+
+    @property
+    def blocking(self) -> bool:
+        return self in (Status.ACTIVE, Status.NEW)
+
+
+FAIL_ON = ("error", "warning", "never")
+
+
+@dataclass(slots=True)
+class Defect:
+    """One problem in one place: the findings that share (template or file, template line, rule,
+    field path, message with host-specific values normalised), whatever cells, hosts and refs show
+    them. `id` is a fingerprint that does not contain the line, so it survives edits elsewhere in
+    the template. Built by `kvalidate.defects.group`."""
+
+    id: str
+    severity: Severity
+    rule: str
+    message: str
+    template: str  # the template, or the file when there is none (`kvalidate validate`)
+    template_line: int
+    path: str
+    kind: str
+    name: str
+    cells: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
+    count: int = 0
+    file: str = ""  # one rendered file:line for context
+    line: int = 0
+    # the variable values that cause it, confirmed by re-rendering (kvalidate.run.trigger):
+    # None = not investigated; {} = every cell shows it (nothing to confirm)
+    trigger: dict[str, Any] | None = None
+    trigger_note: str = ""  # how the trigger was established, or why none could be confirmed
+    command: str = ""  # the shortest command that reproduces it
+    status: Status = Status.ACTIVE
+    reason: str = ""  # the waiver's reason or the baseline's name
+    findings: list[Finding] = field(default_factory=list, repr=False)
+
+    def blocks(self, fail_on: str = "error") -> bool:
+        """Does this defect fail the run under `--fail-on fail_on`?"""
+        if not self.status.blocking or fail_on == "never":
+            return False
+        return fail_on == "warning" or self.severity is Severity.ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "severity": self.severity.value, "status": self.status.value, "rule": self.rule,
+            "message": self.message, "template": self.template, "template_line": self.template_line,
+            "path": self.path, "kind": self.kind, "name": self.name, "cells": list(self.cells),
+            "hosts": list(self.hosts), "refs": list(self.refs), "count": self.count, "file": self.file,
+            "line": self.line, "trigger": self.trigger, "trigger_note": self.trigger_note,
+            "command": self.command, "reason": self.reason,
+        }
+
+
 @dataclass(slots=True)
 class Result:
     findings: list[Finding] = field(default_factory=list)
     documents: int = 0
     files: int = 0
     checked: list[str] = field(default_factory=list)  # labels of the files (renderings) checked
+    # (ref, template) of every template rendered: what waivers are judged against (not in the JSON report)
+    templates: set[tuple[str, str]] = field(default_factory=set)
     cells: list[Cell] = field(default_factory=list)
     stats: RunStats = field(default_factory=RunStats)
+    # the findings grouped (kvalidate.defects.group); empty until a command groups them
+    defects: list[Defect] = field(default_factory=list)
+    # fixed defects (with --base) have no finding in this run: they are reported, never counted
+    notes: list[str] = field(default_factory=list)  # run notes (infeasible cells, stale waivers, ...)
+    fail_on: str = "error"
+    # what the run was, as reports name it (SARIF's automationDetails.id, the markdown title):
+    # `kvalidate/check/kvalidate.yaml/release-2.27`; `--sarif-category` sets it
+    category: str = ""
 
     @property
     def errors(self) -> int:
@@ -285,7 +362,13 @@ class Result:
         return sum(1 for f in self.findings if f.severity is Severity.WARNING)
 
     def exit_code(self) -> int:
-        return 1 if self.errors else 0
+        """1 if a defect blocks (its status and `fail_on` decide), else 0. Before grouping, any
+        error finding is 1."""
+        if self.defects:
+            return 1 if any(d.blocks(self.fail_on) for d in self.defects) else 0
+        if self.fail_on == "never":
+            return 0
+        return 1 if self.errors or (self.fail_on == "warning" and self.warnings) else 0
 
     def merge(self, other: Result) -> None:
         """Add `other` (a cell's result, or a shard's report): findings and counts summed, run
@@ -294,7 +377,10 @@ class Result:
         self.documents += other.documents
         self.files += other.files
         self.checked.extend(other.checked)
+        self.templates |= other.templates
         self.stats.update(other.stats)
+        self.notes.extend(n for n in other.notes if n not in self.notes)
+        self.category = self.category or other.category
         names = {c.name for c in self.cells}
         for c in other.cells:
             if c.name not in names:
@@ -317,5 +403,22 @@ class Result:
             "warnings": self.warnings,
             "by_rule": dict(sorted(by_rule.items())),
             "no_schema_kinds": no_schema,
+            **({"defects": self.defect_counts()} if self.defects else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
+            **({"category": self.category} if self.category else {}),
             **self.stats.to_dict(),
+        }
+
+    def defect_counts(self) -> dict[str, Any]:
+        """Defects by severity and status, and how many fail the run."""
+        by_status: dict[str, int] = {}
+        for d in self.defects:
+            by_status[d.status.value] = by_status.get(d.status.value, 0) + 1
+        counted = [d for d in self.defects if d.status is not Status.FIXED]
+        return {
+            "total": len(counted),
+            "errors": sum(1 for d in counted if d.severity is Severity.ERROR),
+            "warnings": sum(1 for d in counted if d.severity is Severity.WARNING),
+            "blocking": sum(1 for d in self.defects if d.blocks(self.fail_on)),
+            "by_status": dict(sorted(by_status.items())),
         }

@@ -26,7 +26,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from kvalidate.ansible.conditions import check_when, short
 from kvalidate.ansible.errors import render_finding
-from kvalidate.ansible.loader import LoadError
+from kvalidate.ansible.loader import LoadError, yaml_line
 from kvalidate.ansible.lookups.core import find_file, include_loader, template_vars, tree_path
 from kvalidate.ansible.templar import OMIT_TOKEN
 from kvalidate.ansible.types import DEFAULT_RESULT, ModuleCall, Rendering
@@ -245,7 +245,9 @@ def run_action(engine: Engine, task: Mapping[str, Any], module: str, args: Any, 
                                        line=e.line, template=e.path, template_line=e.line,
                                        message=f"task '{task.get('name', module)}': {e}"))
         else:
+            line = yaml_line(task)
             engine.add_finding(Finding(severity=Severity.ERROR, rule="task-failed", host=host, file=ctx.file,
+                                       line=line, template=ctx.file, template_line=line,
                                        message=f"task '{task.get('name', module)}': {e}"))
         if not engine.ignores_errors(task):
             for t in targets:

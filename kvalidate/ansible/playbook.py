@@ -19,7 +19,7 @@ from jinja2.exceptions import UndefinedError
 
 from kvalidate.ansible.conditions import action_of, check_when, short
 from kvalidate.ansible.errors import render_finding
-from kvalidate.ansible.loader import LoadError, Role, find_role, load_role, role_entry, task_file
+from kvalidate.ansible.loader import LoadError, Role, find_role, load_role, role_entry, task_file, yaml_line
 from kvalidate.ansible.lookups.core import tree_path
 from kvalidate.ansible.tasks import execute_task, loop_items
 from kvalidate.ansible.types import PlayState, RoleCtx, TaskCtx
@@ -57,7 +57,7 @@ def run_playbook_file(engine: Engine, path: str, playbook_dir: str) -> None:
             run_playbook_file(engine, posixpath.normpath(posixpath.join(posixpath.dirname(path), target)),
                               playbook_dir)
         elif "hosts" in entry:
-            run_play(engine, entry, posixpath.dirname(path), playbook_dir)
+            run_play(engine, entry, posixpath.dirname(path), playbook_dir, path)
 
 
 def make_role(engine: Engine, name: str, params: Mapping[str, Any], base: str,
@@ -108,12 +108,14 @@ def _froms(args: Mapping[str, Any]) -> dict[str, str]:
     return {k: str(args[k]) for k in ("defaults_from", "vars_from") if k in args}
 
 
-def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: str) -> None:
+def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: str, path: str = "") -> None:
+    """Run one play of the playbook file `path` (its tasks' findings are located there)."""
     static = _static_scope(engine, play.get("vars") if isinstance(play.get("vars"), Mapping) else None)
     try:
         pattern = engine.templar.template(play.get("hosts", ""), static)
     except Exception as e:
-        engine.add_finding(render_finding(e, task=f"play {play.get('name', '')}"))
+        engine.add_finding(render_finding(e, task=f"play {play.get('name', '')}", task_file=path,
+                                          task_line=yaml_line(play)))
         return
     # get_hosts(pattern, ignore_restrictions=True): --limit (the subset) applies, failed hosts stay
     hosts_all = [h for h in engine.inventory.match(pattern if isinstance(pattern, list | str) else str(pattern))
@@ -149,7 +151,7 @@ def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: s
     engine.reset_play_scopes()
     if not hosts:
         return
-    ctx = TaskCtx(base=base)
+    ctx = TaskCtx(base=base, file=path)
     run_tasks(engine, play.get("pre_tasks") or [], hosts, ctx)
     for entry in play.get("roles") or []:
         name, params, when = role_entry(entry)
@@ -259,7 +261,8 @@ def _per_host(engine: Engine, task: Mapping[str, Any], hosts: list[str], ctx: Ta
                 if check_when(engine, conds, s):
                     out.append((host, s, top))
         except Exception as e:
-            engine.add_finding(render_finding(e, host=host, task=str(task.get("name", ""))))
+            engine.add_finding(render_finding(e, host=host, task=str(task.get("name", "")), task_file=ctx.file,
+                                              task_line=yaml_line(task)))
             engine.host_state(host).failed = not engine.ignores_errors(task)
     return out
 

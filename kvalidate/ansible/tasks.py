@@ -15,6 +15,7 @@ from jinja2.exceptions import UndefinedError
 from kvalidate.ansible.actions import run_action
 from kvalidate.ansible.conditions import action_of, check_when, conditions_of, short
 from kvalidate.ansible.errors import is_internal, render_finding
+from kvalidate.ansible.loader import yaml_line
 from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, find_file, run_lookup
 from kvalidate.ansible.templar import RenderVars
 from kvalidate.ansible.types import CheckGate, TemplateGate
@@ -129,7 +130,7 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                           "msg": "All items completed", "skipped": bool(results) and all(
                               r.get("skipped") for r in results)}
         except Exception as e:
-            engine.add_finding(render_finding(e, host=host, task=name))
+            engine.add_finding(render_finding(e, host=host, task=name, task_file=ctx.file, task_line=yaml_line(task)))
             if not engine.ignores_errors(task):
                 for t in targets:
                     engine.host_state(t).failed = True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,19 @@ class NamedCell:
 
 
 @dataclass(frozen=True)
+class IgnoreRule:
+    """An `ignore:` entry: defects of templates matching `template` (a glob) with one of `rules`
+    (ids or globs), optionally only at field paths matching `path` (a glob or a prefix), are
+    accepted for `reason`. `line` is the entry's line in the file (where a stale waiver points)."""
+
+    template: str
+    rules: tuple[str, ...]
+    reason: str
+    path: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class MatrixConfig:
     source: str = ""  # the file it came from ("" for the built-in default)
     vars: Mapping[str, Any] = field(default_factory=dict)
@@ -61,6 +74,7 @@ class MatrixConfig:
     include: tuple[Mapping[str, Any], ...] = ()
     exclude: tuple[Mapping[str, Any], ...] = ()
     cells: tuple[NamedCell, ...] = ()
+    ignore: tuple[IgnoreRule, ...] = ()
 
 
 def load_config(path: Path) -> MatrixConfig:
@@ -95,7 +109,12 @@ def parse_config(text: str, label: str) -> MatrixConfig:
         raise SetupError(f"{label}:{line}: {shown}: {err.message}")
     data: dict[str, Any] = doc.data
     _check_references(data, label, doc.position)
-    return _build(data, label)
+    config = _build(data, label)
+    ignore = tuple(IgnoreRule(
+        template=entry["template"], rules=(entry["rule"],) if isinstance(entry["rule"], str) else tuple(entry["rule"]),
+        reason=" ".join(entry["reason"].split()), path=entry.get("path", ""), line=doc.position(("ignore", i)).line)
+        for i, entry in enumerate(data.get("ignore", ())))
+    return replace(config, ignore=ignore)
 
 
 def _check_references(data: Mapping[str, Any], label: str, position: Any) -> None:

@@ -7,9 +7,10 @@ matrix's; without one, one cell per `--scenario` (or the default cell). Command-
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from kvalidate.matrix.auto.pack import MAX_CELLS
 from kvalidate.matrix.config import CONFIG_NAME, MatrixConfig, load_config
 from kvalidate.matrix.expand import cell_name, exclusion_rules, expand, parse_shard, reproduce, shard
 from kvalidate.model import Cell, SetupError
-from kvalidate.trees.directory import Tree
+from kvalidate.trees.directory import DirTree, Tree
+from kvalidate.trees.git import GitTree
 from kvalidate.versions import minor
 
 
@@ -51,17 +53,18 @@ def scenario_paths(tree: Tree, patterns: Sequence[str]) -> list[str]:
                    if fnmatch.fnmatch(posixpath.join("tests/files", n), pat)
                    or fnmatch.fnmatch(posixpath.join("tests/files", n), pat + ".yml")]
         if not matched:
-            raise SetupError(f"no CI scenario matches {pat!r} in {tree.label}")
+            raise SetupError(f"no CI scenario matches {pat!r} in {tree.label}{_closest(tree, pat)}")
         out.extend(m for m in matched if m not in out)
     return out
 
 
 def plan_cells(checkout: Checkout, config: MatrixConfig | None, over: Overrides, shard_spec: str | None = None,
                checkout_arg: str = ".", auto: bool = False, more_checkouts: Sequence[Checkout] = (),
-               notes: list[str] | None = None) -> list[Cell]:
+               notes: list[str] | None = None, only: Callable[[str], bool] | None = None) -> list[Cell]:
     """The cells to run on `checkout` (an opened Kubespray checkout). With `auto` (or the matrix's
     `auto: true`), the automatic-coverage cells of the first cell follow the planned ones
-    (`more_checkouts`: the other refs, whose templates are covered too); `notes` gets a summary."""
+    (`more_checkouts`: the other refs, whose templates are covered too; `only`: the templates to
+    cover, default all); `notes` gets a summary."""
     tree = checkout.tree
     if config is not None:
         kv: list[str] = []
@@ -87,7 +90,7 @@ def plan_cells(checkout: Checkout, config: MatrixConfig | None, over: Overrides,
     if auto or (config is not None and config.auto):
         plan = auto_cells([checkout, *more_checkouts], auto_base(out[0], config, over),
                           config.auto_max_cells if config is not None else MAX_CELLS,
-                          exclusion_rules(config.exclude) if config is not None else ())
+                          exclusion_rules(config.exclude) if config is not None else (), only=only)
         names = {c.name for c in out}
         out += [replace(c, command=reproduce(c, checkout_arg)) for c in plan.cells if c.name not in names]
         if notes is not None:
@@ -112,11 +115,54 @@ def auto_base(first: Cell, config: MatrixConfig | None, over: Overrides) -> Cell
 
 def _scenario_path(tree: Tree, scenario: str) -> str:
     """A scenario as given on the command line: a tree path, a file under tests/files, or a name."""
+    # <= 2.27 prefixes its scenario files packet_/vagrant_ (kubespray.scenario.find_scenario)
     for candidate in (scenario, posixpath.join("tests/files", scenario),
-                      posixpath.join("tests/files", scenario + ".yml")):
+                      posixpath.join("tests/files", scenario + ".yml"),
+                      *(posixpath.join("tests/files", f"{p}{scenario}.yml") for p in ("packet_", "vagrant_")
+                        if "/" not in scenario)):
         if tree.is_file(candidate):
             return candidate
     p = Path(scenario)
     if p.is_file():
+        root = _root(tree)
+        inside = root is not None and root in p.resolve().parents
+        rel = p.resolve().relative_to(root).as_posix() if root is not None and inside else ""
+        if rel and tree.is_file(rel):  # a path on disk (absolute, or from the current directory) into the checkout
+            return rel
+        if inside:
+            raise SetupError(f"scenario {scenario} is not in {tree.label} (the ref has no {rel})")
         raise SetupError(f"scenario {scenario} is not inside the checkout {tree.label}")
-    raise SetupError(f"no CI scenario {scenario!r} in {tree.label} (looked in tests/files)")
+    raise SetupError(f"no CI scenario {scenario!r} in {tree.label} (looked in tests/files){_closest(tree, scenario)}")
+
+
+def changed_filter(changed: set[str]) -> Callable[[str], bool]:
+    """`--changed-only`: does a template need automatic coverage, given the checkout's files that
+    changed? Yes if the template itself changed, or a task file, the defaults or the vars of the
+    role whose `templates/` holds it (`roles/R/templates/x.j2` -> `roles/R/{tasks,defaults,vars}/`)."""
+    roles = {p.split("/tasks/", 1)[0] for p in changed if "/tasks/" in p} \
+        | {p.split("/defaults/", 1)[0] for p in changed if "/defaults/" in p} \
+        | {p.split("/vars/", 1)[0] for p in changed if "/vars/" in p}
+
+    def accept(template: str) -> bool:
+        return template in changed or ("/templates/" in template and template.split("/templates/", 1)[0] in roles)
+
+    return accept
+
+
+def _root(tree: Tree) -> Path | None:
+    """The directory on disk a tree reads (a git ref: its repository's work tree)."""
+    if isinstance(tree, DirTree):
+        return tree.root
+    if isinstance(tree, GitTree):
+        return tree.repo.resolve()
+    return None
+
+
+def _closest(tree: Tree, scenario: str) -> str:
+    """`; did you mean ...` with the closest CI scenario names, and how many there are."""
+    names = [n.removesuffix(".yml") for n in tree.list_dir("tests/files") if n.endswith(".yml")]
+    if not names:
+        return "; the checkout has no CI scenario"
+    close = difflib.get_close_matches(posixpath.basename(scenario).removesuffix(".yml"), names, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(filter(None, [', '.join(close[:-1]), close[-1]]))}?" if close else ""
+    return f"{hint} ({len(names)} scenarios: ls {tree.label}/tests/files/*.yml)" if tree.label else hint

@@ -1,4 +1,6 @@
-"""`{"findings": [...], "summary": {...}}`: the machine-readable report, and `kvalidate merge`'s input."""
+"""`{"defects": [...], "findings": [...], "summary": {...}}`: the machine-readable report, a baseline
+(`--baseline`), and `kvalidate merge`'s input. Defects come first: one per problem and place, each
+with the cells, hosts and refs that show it; the findings are every (cell, host) occurrence."""
 
 from __future__ import annotations
 
@@ -6,14 +8,19 @@ import json
 from dataclasses import fields
 from typing import TextIO
 
-from kvalidate.model import Cell, Finding, Result, RunStats, SetupError, Severity
+from kvalidate.defects import attach
+from kvalidate.model import Cell, Defect, Finding, Result, RunStats, SetupError, Severity, Status
 
 _FIELDS = {f.name for f in fields(Finding)}
 _CELL_FIELDS = {f.name for f in fields(Cell)}
+_DEFECT_FIELDS = {f.name for f in fields(Defect)} - {"findings", "severity", "status"}
 
 
 def write(result: Result, out: TextIO) -> None:
-    doc = {"findings": [f.to_dict() for f in result.findings], "summary": result.summary()}
+    if result.findings and not result.defects:
+        attach(result)
+    doc = {"defects": [d.to_dict() for d in result.defects],
+           "findings": [f.to_dict() for f in result.findings], "summary": result.summary()}
     if result.cells:
         doc["cells"] = [c.to_dict() for c in result.cells]
     json.dump(doc, out, indent=2, sort_keys=False, default=str)
@@ -31,8 +38,13 @@ def read(path: str) -> Result:
         cells = [Cell(**{k: v for k, v in c.items() if k in _CELL_FIELDS}) for c in doc.get("cells", [])]
         # per-run counters of a matrix (kvalidate.run.check): the merged text report tabulates them
         stats = RunStats.from_dict(summary)
+        defects = [Defect(**{**{k: v for k, v in d.items() if k in _DEFECT_FIELDS},
+                             "severity": Severity(d["severity"]), "status": Status(d.get("status", "active"))})
+                   for d in doc.get("defects", [])]
+        notes = [str(n) for n in summary.get("notes", [])]
         return Result(findings=findings, documents=int(summary.get("documents", 0)),
-                      files=int(summary.get("files", 0)), cells=cells, stats=stats)
+                      files=int(summary.get("files", 0)), cells=cells, stats=stats, defects=defects, notes=notes,
+                      category=str(summary.get("category", "")))
     except OSError as e:
         raise SetupError(f"cannot read report {path}: {e.strerror or e}") from e
     except (ValueError, KeyError, TypeError) as e:
@@ -44,5 +56,6 @@ def merge(results: list[Result]) -> Result:
     out = Result()
     for r in results:
         out.merge(r)
+        out.defects.extend(r.defects)  # what each shard established (trigger, status) is kept by id
     out.sort()
-    return out
+    return attach(out)

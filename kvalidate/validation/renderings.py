@@ -78,6 +78,7 @@ def check_renderings(renderings: Iterable[RenderingLike], store: SchemaStore, *,
         label = output_path(r)
         result.files += 1
         result.checked.append(label if not cell else f"{cell}:{label}")
+        result.templates.add((ref, r.template))
         if not is_yaml(r):
             continue
         # surrogatepass: a template may write lone surrogates; parse_text makes them a finding

@@ -122,13 +122,19 @@ def test_typha_pair_lines(report: dict[str, Any]) -> None:
 
 
 def test_demo_text_report(report: dict[str, Any]) -> None:
+    """One block per defect, led by the template line: the typha field is one block for its 4 cells."""
     lines = report["text"]
-    assert "443 file(s), 519 document(s): 87 error(s), 3 warning(s)" in lines
-    cell = next(c["name"] for c in report["cells"] if _both(c) and (c["layout"], c["kube_version"]) == ("ha", "1.34"))
-    pairs = list(zip(lines, lines[1:], strict=False))
-    assert ('instance-2/etc/kubernetes/calico-typha.yml:113:11: error unknown-field: '
-            'unknown field "spec.template.spec.containers[0].volumeMounts[2].value"',
-            f"    (template {TYPHA}:120, host instance-2, cell {cell})") in pairs
+    assert lines[-1] == "443 file(s), 519 document(s): 9 defect(s) (8 errors, 1 warning) from 90 finding(s)"
+    heads = [i for i, ln in enumerate(lines) if ln and not ln.startswith(" ")]
+    head = lines.index(f'{TYPHA}:120: error unknown-field: unknown field "{MOUNTS}[2].value"')
+    block = lines[head + 1:heads[heads.index(head) + 1]]
+    assert "    in 4 cell(s), 2 host(s)" in block
+    assert "    rendered: instance-1/etc/kubernetes/calico-typha.yml:113" in block
+    [command] = [ln.split(": ", 1)[1] for ln in block if ln.startswith("    reproduce: ")]
+    typha_cells = {c["command"] for c in report["cells"] if _both(c)}
+    assert command in typha_cells and len(typha_cells) == 4
+    assert sum(ln.startswith(f"{TYPHA}:") for ln in lines) == 6  # the six typha defects, each once
+    assert not any(ln.startswith("instance-") for ln in lines)  # no block leads with a rendered path
 
 
 def _run(layout: str, limit: list[str] | None = None, **extra: Any) -> RunResult:

@@ -4,7 +4,7 @@ task it meets (rendered or skipped) and every assert/fail; the plan is built fro
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kvalidate.ansible.types import RunResult
 from kvalidate.kubespray.checkout import Checkout
@@ -23,15 +23,18 @@ def discover_gates(checkout: Checkout, cell: Cell) -> RunResult:
 
 
 def auto_cells(checkouts: Sequence[Checkout], base: Cell, max_cells: int = MAX_CELLS,
-               exclude: Sequence[Exclusion] = ()) -> AutoPlan:
+               exclude: Sequence[Exclusion] = (), only: Callable[[str], bool] | None = None) -> AutoPlan:
     """Automatic coverage on top of `base`, united over `checkouts` (one per `--ref`): the
-    templates of every ref get their pairs, and every ref runs every cell."""
+    templates of every ref get their pairs, and every ref runs every cell. `only` (a template
+    path -> bool, `--changed-only`) keeps the templates it accepts."""
     plans = []
     checks = []
     for co in checkouts:
         run = discover_gates(co, base)
         plans += template_plans(run.gates, functools.partial(_read, co.tree), exclude)
         checks += run.checks
+    if only is not None:
+        plans = [p for p in plans if only(p.template)]
     return auto_plan(base, plans, max_cells, exclude, CheckRules(checks))
 
 
