@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kvalidate import waivers
-from kvalidate.ansible import render_template
+from kvalidate.ansible import render_template_mapped
 from kvalidate.ansible.patterns import check_limit
 from kvalidate.defects import attach, compare, group
 from kvalidate.kubespray.checkout import Checkout
@@ -309,13 +309,21 @@ class Rendered:
     result: Result
 
 
+RENDERED_LABEL = "<rendered>"  # `file` of `render --validate`'s findings: the output, not the template
+
+
 def render(template: Path, extra_vars: Mapping[str, Any], validate: bool = False,
            kube_version: str | None = None) -> Rendered:
     """Render one template as Ansible's template module would (no checkout); with `validate`, also
-    parse and validate its output."""
-    text, findings = render_template(template, extra_vars)
+    parse and validate its output. A finding of the output has `file` "<rendered>" and `line` in
+    the output; `template` and `template_line` come from the map recorded while rendering (an
+    included template's lines name that file, beside the template)."""
+    text, lines, findings = render_template_mapped(template, extra_vars)
     found: list[Finding] = list(findings)
     if text is not None and validate:
-        found += validate_text(text, Source(file=str(template), template=str(template)), kube_version)
+        for f in validate_text(text, Source(file=RENDERED_LABEL, template=str(template)), kube_version):
+            file, tline = lines.at(f.line) if lines is not None else ("", 0)
+            found.append(replace(f, template=str(template.parent / file) if file else str(template),
+                                 template_line=tline))
     return Rendered(text, attach(Result(findings=found, files=1 if validate and text is not None else 0,
                                         category="kvalidate/render")))

@@ -7,7 +7,7 @@ a render failure, a YAML error or a missing schema each becomes a Finding and th
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -62,6 +62,60 @@ class Finding:
     def sort_key(self) -> tuple[str, str, str, str, int, int, int, str, str]:
         return (self.ref, self.cell, self.host, self.file, self.document, self.line, self.column,
                 self.rule, self.path)
+
+
+class LineMap:
+    """Which template line wrote each line of a rendered text, recorded while it was rendered
+    (`ansible.linemap`). `lines[i]` is the template line of rendered line i + 1 (0: unknown).
+    `files` is empty when every line comes from the rendered template itself; else `files[i]` names
+    the template file of line i + 1 ("" for the rendered template itself, a path for a line an
+    `{% include %}`d or `{% extends %}`ed template wrote).
+
+    The engine records where each piece of output came from while rendering and builds the lines
+    from that only when they are first read (`build`): most renderings have no finding to locate."""
+
+    __slots__ = ("_lines", "_files", "_build")
+
+    def __init__(self, lines: tuple[int, ...] = (), files: tuple[str, ...] = (),
+                 build: Callable[[], tuple[tuple[int, ...], tuple[str, ...]]] | None = None) -> None:
+        self._lines = lines
+        self._files = files
+        self._build = build
+
+    def _built(self) -> None:
+        if self._build is not None:
+            self._lines, self._files = self._build()
+            self._build = None
+
+    @property
+    def lines(self) -> tuple[int, ...]:
+        self._built()
+        return self._lines
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        self._built()
+        return self._files
+
+    def at(self, line: int) -> tuple[str, int]:
+        """(template file, "" for the rendered template itself; 1-based template line, 0 if
+        unknown) of 1-based rendered line `line`."""
+        lines, files = self.lines, self._files
+        if not 0 < line <= len(lines):
+            return "", 0
+        return (files[line - 1] if files else ""), lines[line - 1]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LineMap) and (self.lines, self.files) == (other.lines, other.files)
+
+    def __hash__(self) -> int:
+        return hash((self.lines, self.files))
+
+    def __repr__(self) -> str:
+        return f"LineMap(lines={self.lines!r}, files={self.files!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return LineMap, (self.lines, self.files)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from kvalidate.ansible.conditions import check_when, short
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.loader import LoadError, yaml_line
-from kvalidate.ansible.lookups.core import find_file, template_vars, tree_path
+from kvalidate.ansible.lookups.core import find_file, include_loader, template_vars, tree_path
 from kvalidate.ansible.templar import OMIT_TOKEN
 from kvalidate.ansible.types import DEFAULT_RESULT, ModuleCall, Rendering
 from kvalidate.ansible.variables import Scope
@@ -63,13 +63,15 @@ def _template(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, 
     name = str(task.get("name") or "template")
     target = str(engine.templar.template(task.get("delegate_to"), scope) or host)
     try:
-        text = engine.templar.render_file(engine.tree.read_text(path), scope, path, template_vars(path, dest))
+        loader = include_loader(engine.lookup_env, path)
+        text, lines = engine.templar.render_file_mapped(engine.tree.read_text(path), scope, path,
+                                                        template_vars(path, dest), loader)
     except Exception as e:
         engine.add_finding(render_finding(e, template=path, host=target, dest=dest, task=name))
         return {"changed": False, "failed": True, "msg": str(e)}
     engine.result.renderings.append(Rendering(
         template=path, role=ctx.role.role.name if ctx.role else "", dest=dest, host=target, task=name,
-        item=engine.current.get("item"), text=text, via="template", vars_host=host))
+        item=engine.current.get("item"), text=text, via="template", vars_host=host, lines=lines))
     data = text.encode()
     return {"changed": True, "failed": False, "dest": dest, "src": path, "checksum": hashlib.sha1(data).hexdigest(),
             "md5sum": hashlib.md5(data).hexdigest(), "size": len(data), "state": "file",  # noqa: S324

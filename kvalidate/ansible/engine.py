@@ -41,7 +41,7 @@ from kvalidate.ansible.types import (
     Simulator,
 )
 from kvalidate.ansible.variables import ExplainedScope, Resolver, Scope, undefined
-from kvalidate.model import Finding
+from kvalidate.model import Finding, LineMap
 from kvalidate.trees.directory import Tree
 
 
@@ -475,12 +475,12 @@ class Engine:
         rvars: RenderVars = rv
         return run_lookup(self.lookup_env, rvars, name, terms, kwargs, wantlist)
 
-    def _lookup_rendered(self, path: str, value: Any) -> None:
+    def _lookup_rendered(self, path: str, value: Any, lines: LineMap | None = None) -> None:
         cur = self.current
         text = value if isinstance(value, str) else str(value)
         self.result.renderings.append(Rendering(
             template=path, role=cur.get("role", ""), dest="", host=cur.get("host", ""), task=cur.get("task", ""),
-            item=cur.get("item"), text=text, via="lookup", vars_host=cur.get("host", "")))
+            item=cur.get("item"), text=text, via="lookup", vars_host=cur.get("host", ""), lines=lines))
 
     def ignores_errors(self, task: Mapping[str, Any]) -> bool:
         value = task.get("ignore_errors", False)

@@ -51,7 +51,7 @@ def position(exc: BaseException) -> tuple[str, int]:
                 # Jinja resolves names at the top of the generated function: report the line
                 # where the name is first used instead.
                 line = first_use(template, str(nxt.tb_frame.f_locals.get("key", ""))) or line
-            found = (template.name, line)
+            found = (template.name, line + int(getattr(template, "kv_line_offset", 0)))
         tb = tb.tb_next
     cause = exc.__cause__ or exc.__context__
     if found == ("", 0) and cause is not None and cause is not exc:

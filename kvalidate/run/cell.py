@@ -36,8 +36,8 @@ from kvalidate.run.emit import emit
 from kvalidate.schemas.crd_convert import schemas_in
 from kvalidate.schemas.store import SchemaStore, minor_of
 from kvalidate.trees.directory import DirTree, Tree
-from kvalidate.validation.renderings import check_renderings, is_yaml
-from kvalidate.validation.source_map import template_line
+from kvalidate.validation.renderings import check_renderings, is_yaml, output_path
+from kvalidate.validation.source_map import locate, template_line
 from kvalidate.versions import minor
 
 Facts = Mapping[str, Mapping[str, Any]]  # host -> its `setup` facts
@@ -216,12 +216,17 @@ def _semantic(renderings: Sequence[Rendering], facts: Facts, cell: str, ref: str
     """Semantic rules over all renderings of the cell (every host: cross-host rules need them all)."""
     ctx = CellContext(renderings, host_addresses(facts), cell=cell, ref=ref)
     out = []
-    texts = {r.host + "\0" + r.dest: r.text for r in renderings}
+    by_file = {output_path(r): r for r in renderings}
     for f in run_rules(ctx):
         if hosts and f.host not in hosts:
             continue
+        r = by_file.get(f.file)
+        if r is not None and r.lines is not None and r.template == f.template:
+            template, tline = locate(r.lines, f.template, f.line)
+            out.append(replace(f, template=template, template_line=tline))
+            continue
         source = _read(tree, f.template) or ""
-        rendered = texts.get(f.host + "\0" + f.dest, "")
+        rendered = r.text if r is not None else ""
         out.append(replace(f, template_line=template_line(source.splitlines(), rendered.splitlines(), f.line)))
     return out
 
