@@ -79,6 +79,12 @@ _BUILTIN = [
     RuleInfo("load-error", Family.ENGINE, _E, "A playbook, task, role or vars file that cannot be read or parsed."),
     RuleInfo("task-failed", Family.ENGINE, _E,
              "An assert or fail task failed for a host (the host stops, as in Ansible)."),
+    RuleInfo("schema-version", Family.RUN, _W,
+             "The Kubernetes minor a cell renders has no bundled API schemas: its documents were validated "
+             "against the nearest bundled minor, named in the message (once per run).",
+             "A field or kind that exists in the rendered minor but was removed before the schemas' minor is "
+             "reported as unknown; one added after it is not seen. `--schema-version` picks the schemas "
+             "explicitly."),
     RuleInfo("internal-error", Family.RUN, _E, "A bug in kvalidate itself, not in the checked files: the "
              "message names kvalidate's code. Run with KVALIDATE_DEBUG=1 for the traceback, and report it."),
 ]

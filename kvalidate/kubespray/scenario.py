@@ -32,6 +32,7 @@ from kvalidate.kubespray.layouts import (
     layout_inventory,
     legacy_layout_inventory,
     parse_cluster_layout,
+    renamed,
 )
 from kvalidate.model import Cell, SetupError
 from kvalidate.trees.directory import Tree, TreeError
@@ -191,4 +192,6 @@ def cell_spec(checkout: Checkout, cell: Cell, base: CellSpec | None = None) -> C
         extra["kube_version"] = kube_version_value(checkout, cell.kube_version)
     spec = with_overrides(spec, extra, inventory=layout_by_name(checkout, cell.layout) if cell.layout else None,
                           layout=cell.layout or None, os=cell.os or None)
+    if base is None or cell.layout:  # a layout of ours, named as the checkout names its groups
+        spec = replace(spec, inventory=renamed(spec.inventory, checkout.group_names))
     return replace(spec, name=cell.name or spec.name)

@@ -38,7 +38,7 @@ class CheckOptions:
     cells: tuple[Cell, ...] = (Cell("default"),)
     refs: tuple[str, ...] = ()  # empty: the work tree as it is
     hosts: tuple[str, ...] = ()  # report only these hosts ("" = all)
-    kube_version: str | None = None  # schema minor override
+    schema_version: str | None = None  # `--schema-version`: the schemas' minor (default: each cell's rendered minor)
     facts_files: tuple[Path, ...] = ()
     emit_dir: Path | None = None
     jobs: int = 1
@@ -66,7 +66,7 @@ class Worker:
 
     def run(self, ref: str, cell: Cell) -> Result:
         o = self.options
-        cell_options = CellOptions(hosts=o.hosts, kube_version=o.kube_version,
+        cell_options = CellOptions(hosts=o.hosts, schema_version=o.schema_version,
                                    facts_overlays=tuple(load_overlay(p) for p in o.facts_files),
                                    emit_root=_emit_root(o, ref, cell) if o.emit_dir is not None else None)
         result = check_cell(self.checkout(ref), cell, ref, cell_options, self.cache)
@@ -138,8 +138,25 @@ def run_check(options: CheckOptions, progress: Callable[[int, int], None] | None
     for finished in parts:  # in submission order, whatever order the workers finished in
         if finished is not None:
             result.merge(finished)
+    _once_per_run(result)
     result.sort()
     return result
+
+
+ONCE_PER_RUN = ("schema-version",)
+
+
+def _once_per_run(result: Result) -> None:
+    """Run-level warnings (a rendered minor without bundled schemas) are made per cell and kept once."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for f in result.findings:
+        if f.rule in ONCE_PER_RUN:
+            if (f.rule, f.message) in seen:
+                continue
+            seen.add((f.rule, f.message))
+        kept.append(f)
+    result.findings[:] = kept
 
 
 def _in_process(tasks: list[tuple[str, Cell]]) -> Iterator[tuple[int, Result]]:
