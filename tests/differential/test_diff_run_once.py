@@ -9,6 +9,7 @@ fixtures/run_once.
   file and the variables must be the ones Ansible includes.
 - When the loop itself is undefined on a host and the `when` (which reads the loop item) fails too,
   the task fails with the loop's error, as TaskExecutor raises it first.
+- `RunResult.groups` is `groups` at the end of the run (`group_by` included), in Ansible's order.
 """
 
 from __future__ import annotations
@@ -80,3 +81,11 @@ def test_loop_error_wins_over_the_when_error(both: tuple[RunResult, dict[tuple[s
     assert [f.rule for f in ours] == ["undefined-variable"]
     assert theirs in ours[0].message and "item" not in ours[0].message.split(": ", 1)[1]
     assert [f for f in run.findings if f.host != "h3"] == []
+
+
+def test_groups_at_the_end_of_the_run(both: tuple[RunResult, dict[tuple[str, str], str],
+                                                  dict[tuple[str, str], str]]) -> None:
+    run, theirs, _ = both
+    groups = dict(json.loads(theirs[("h1", "/out/groups.json")]))  # dictsort: group_by's order varies with forks
+    assert groups["made_h2"] == ["h2"] and groups["cp"] == ["h1", "h2"]
+    assert run.groups == groups
