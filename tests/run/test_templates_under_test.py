@@ -83,7 +83,8 @@ def expected(cells: list[dict[str, Any]]) -> Golden:
             out |= {("warning", "unknown-field", KUBELET, h, c["name"], "memory")
                     for h in ("instance-1", "instance-2", "instance-3")}
             # kube-vip mounts admin.conf on the first control plane of a fresh 1.34 install
-            out.add(("error", "kube-vip-admin-conf", KUBE_VIP, "instance-1", c["name"], "spec.volumes[0].hostPath.path"))
+            out.add(("error", "kube-vip-admin-conf", KUBE_VIP, "instance-1", c["name"],
+                     "spec.volumes[0].hostPath.path"))
         # dns-autoscaler renders on the first control plane of every cell
         out.add(("error", "duplicate-key", AUTOSCALER, "instance-1", c["name"], "spec.template.spec.nodeSelector"))
         if c["layout"] == "ha":  # two control planes: the node-local advertise-address is seen
