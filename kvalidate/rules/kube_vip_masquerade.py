@@ -1,7 +1,7 @@
 """kube-vip-masquerade-privileged: kube-vip's IPVS masquerade forwarding needs a privileged container.
 
 With `lb_fwdmethod=masquerade` (kube-vip's control-plane load balancing through IPVS in NAT mode),
-kube-vip turns on `net.ipv4.vs.conntrack` (and IP forwarding) by writing under `/proc/sys`. A container
+kube-vip turns on `net.ipv4.vs.conntrack` by writing under `/proc/sys`. A container
 runtime mounts `/proc/sys` read-only in every container that is not privileged, whatever its
 capabilities (`NET_ADMIN` included), so the write fails and kube-vip exits at start (`Error ensuring
 net.ipv4.vs.conntrack enabled [failed to open file: open /proc/sys/net/ipv4/vs/conntrack: read-only
