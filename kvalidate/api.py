@@ -55,7 +55,9 @@ class CheckRequest:
     Without a matrix file (`config`, else `kvalidate.yaml` at the checkout's root unless
     `use_config` is False) the cells are one per scenario, or the default cell; `extra_vars`,
     `layout`, `os`, `inventory`, `kube_version`, `playbook`, `limit` and `fact_cache` apply on top of
-    every cell."""
+    every cell. `kube_version` renders and validates as that Kubernetes minor (the cell's
+    `kube_version` becomes the checkout's newest patch of it; refused when the checkout does not
+    support it); `schema_version` only picks the schemas."""
 
     checkout: Path
     scenarios: tuple[str, ...] = ()
@@ -64,7 +66,8 @@ class CheckRequest:
     layout: str = ""
     os: str = ""
     hosts: tuple[str, ...] = ()  # report only these hosts
-    kube_version: str | None = None  # the schemas' minor (default: each cell's)
+    kube_version: str | None = None  # render as this minor (default: each cell's own kube_version)
+    schema_version: str | None = None  # the schemas' minor (default: the minor each cell renders)
     facts_files: tuple[Path, ...] = ()
     config: Path | None = None
     use_config: bool = True
@@ -90,6 +93,8 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
     emit_dir = None
     if request.emit_dir is not None:
         emit_dir = prepare_emit_dir(request.emit_dir, root)  # before any cell: exit 2 now, not N failed cells
+    if request.schema_version:
+        SchemaStore.for_version(request.schema_version)  # an unbundled minor is exit 2 before any cell
     refs = request.refs
     if request.base and refs:
         raise SetupError("--base compares the working tree with REF: it cannot be combined with --ref")
@@ -137,7 +142,7 @@ def plan(request: CheckRequest, notes: Callable[[str], None] | None = None) -> C
         if notes is not None:
             notes(note)
     return CheckOptions(checkout=root, cells=tuple(cells), refs=refs, hosts=request.hosts,
-                        kube_version=request.kube_version, facts_files=request.facts_files,
+                        schema_version=request.schema_version, facts_files=request.facts_files,
                         emit_dir=emit_dir, jobs=max(1, request.jobs))
 
 

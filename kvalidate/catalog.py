@@ -99,6 +99,12 @@ _BUILTIN = [
              "those of a --inventory's files and of the other extra variables' values; Ansible's own "
              "`ansible_*` variables are never reported. A warning, never a failure: a variable of another "
              "branch is legitimate."),
+    RuleInfo("schema-version", Family.RUN, _W,
+             "The Kubernetes minor a cell renders has no bundled API schemas: its documents were validated "
+             "against the nearest bundled minor, named in the message (once per run).",
+             "A field or kind that exists in the rendered minor but was removed before the schemas' minor is "
+             "reported as unknown; one added after it is not seen. `--schema-version` picks the schemas "
+             "explicitly."),
     RuleInfo("internal-error", Family.RUN, _E, "A bug in kvalidate itself, not in the checked files: the "
              "message names kvalidate's code. Run with KVALIDATE_DEBUG=1 for the traceback, and report it."),
 ]

@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "trees": {"model"},
     "schemas": {"model", "documents", "pinned", "versions"},
     "validation": {"model", "documents", "schemas"},
-    "rules": {"model", "catalog", "documents", "validation"},
+    "rules": {"model", "versions", "catalog", "documents", "validation"},
     "ansible": {"model", "trees"},
     "kubespray": {"model", "trees", "ansible"},
     "run": {"model", "versions", "documents", "defects", "trees", "schemas", "validation", "rules", "ansible",

@@ -180,6 +180,7 @@ class Engine:
 
         self.templar.lookup_handler = self._lookup
         run_playbook_file(self, path, posixpath.dirname(path))
+        self.result.groups = {g: list(m) for g, m in self.groups.items()}
         return self.result
 
     def fact_cache(self) -> dict[str, dict[str, Any]]:

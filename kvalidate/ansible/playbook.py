@@ -21,7 +21,7 @@ from kvalidate.ansible.conditions import action_of, check_when, short
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.loader import LoadError, Role, find_role, load_role, role_entry, task_file, yaml_line
 from kvalidate.ansible.lookups.core import tree_path
-from kvalidate.ansible.tasks import execute_task, loop_items
+from kvalidate.ansible.tasks import execute_task, loop_items, when_despite_loop_error
 from kvalidate.ansible.types import PlayState, RoleCtx, TaskCtx
 from kvalidate.ansible.variables import Scope
 from kvalidate.model import Finding, Severity
@@ -272,8 +272,8 @@ def _per_host(engine: Engine, task: Mapping[str, Any], hosts: list[str], ctx: Ta
         try:
             try:
                 items = loop_items(engine, task, scope, ctx)
-            except UndefinedError:
-                if not check_when(engine, conds, scope):  # undefined loop + false when: skipped
+            except UndefinedError as loop_error:
+                if not when_despite_loop_error(engine, conds, scope, loop_error):  # undefined loop + false when
                     continue
                 raise
             for top in items if items is not None else [{}]:

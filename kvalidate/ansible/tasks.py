@@ -67,6 +67,19 @@ def loop_items(engine: Engine, task: Mapping[str, Any], scope: Scope, ctx: TaskC
     return out
 
 
+def when_despite_loop_error(engine: Engine, conds: Any, scope: Scope, loop_error: UndefinedError) -> bool:
+    """TaskExecutor (2.18) when the loop is undefined: the task is skipped if its conditional,
+    evaluated without the loop variable, is false, and fails with the loop's error otherwise; the
+    loop's error also takes precedence over an error of the conditional itself (which typically
+    reads the loop variable)."""
+    try:
+        return check_when(engine, conds, scope)
+    except Exception as when_error:
+        if is_internal(when_error):
+            raise
+        raise loop_error from when_error
+
+
 def set_search_dirs(engine: Engine, ctx: TaskCtx) -> None:
 
     dirs = [f"{CHECKOUT_ROOT}/{ctx.role.role.path}"] if ctx.role else []
@@ -93,15 +106,14 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                                                                                           task_vars)))
     set_search_dirs(engine, ctx)
     for host in hosts[:1] if run_once else hosts:
-        targets = list(hosts) if run_once else [host]
+        targets = run_once_hosts(engine, hosts) if run_once else [host]
         scope = engine.task_scope(host, ctx.role, task_vars)
         engine.current = {"host": host, "task": name, "role": role, "item": None}
         try:
             try:
                 items = loop_items(engine, task, scope, ctx)
-            except UndefinedError:
-                # TaskExecutor: an undefined loop is an error only if the conditional holds
-                if not check_when(engine, conds, scope):
+            except UndefinedError as loop_error:
+                if not when_despite_loop_error(engine, conds, scope, loop_error):
                     items = []
                     _register(engine, task, targets, _skipped(conds), ctx)
                     continue
@@ -136,6 +148,16 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                     engine.host_state(t).failed = True
             continue
         _register(engine, task, targets, result, ctx)
+
+
+def run_once_hosts(engine: Engine, hosts: list[str]) -> list[str]:
+    """Where a `run_once` task's result and facts go: StrategyBase.get_task_hosts gives every host of
+    the play (`_hosts_cache`: the play's pattern under --limit, failed hosts included), not only the
+    hosts running the task, so a host that skipped the include around it gets them too."""
+    play = engine.play
+    if play is None:
+        return list(hosts)
+    return list(dict.fromkeys([*play.hosts_all, *hosts]))
 
 
 def record_gate(engine: Engine, module: str, args: Any, scope: Scope, conds: Any, ctx: TaskCtx) -> None:

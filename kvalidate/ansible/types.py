@@ -84,6 +84,7 @@ class RunResult:
     findings: list[Finding] = field(default_factory=list)
     gates: list[TemplateGate] = field(default_factory=list)  # only with Engine(record_gates=True)
     checks: list[CheckGate] = field(default_factory=list)  # only with Engine(record_gates=True)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # `groups` at the end of the run (group_by included)
 
 
 @dataclass

@@ -61,6 +61,14 @@ CategoryOpt = Annotated[str | None, typer.Option(
     "derived from the command, scenarios or matrix file, and refs.")]
 KubeVersionOpt = Annotated[str | None, typer.Option(
     "--kube-version", metavar="X.Y", help="Kubernetes minor whose API schemas apply (default: newest).")]
+CheckKubeVersionOpt = Annotated[str | None, typer.Option(
+    "--kube-version", metavar="X.Y", help="Render and validate as Kubernetes X.Y: every cell's kube_version "
+    "becomes the checkout's newest X.Y patch (refused when the checkout does not support X.Y). Default: each "
+    "cell's own.")]
+SchemaVersionOpt = Annotated[str | None, typer.Option(
+    "--schema-version", metavar="X.Y", help="Kubernetes minor whose API schemas apply, whatever is rendered "
+    "(default: the minor each cell renders; one outside the bundled 1.25 to 1.37 gets the nearest bundled "
+    "one, with a warning).")]
 
 
 def _print_version(value: bool) -> None:
@@ -214,7 +222,8 @@ def check(
     os_name: Annotated[str | None, typer.Option(
         "--os", metavar="NAME", help="Host facts preset (CI cloud_image).")] = None,
     host: Annotated[list[str] | None, typer.Option("--host", metavar="NAME", help="Report only these hosts.")] = None,
-    kube_version: KubeVersionOpt = None,
+    kube_version: CheckKubeVersionOpt = None,
+    schema_version: SchemaVersionOpt = None,
     facts: Annotated[list[Path] | None, typer.Option("--facts", metavar="FILE", help="Host facts overlay.")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", metavar="FILE", help="Matrix file (default: kvalidate.yaml at the checkout's root).")] = None,
@@ -262,7 +271,8 @@ def check(
     request = CheckRequest(
         checkout=checkout, scenarios=tuple(scenario or ()), extra_vars=parse_extra_vars(extra or [], vars_files or []),
         inventory=inventory, layout=layout or "", os=os_name or "", hosts=tuple(host or ()),
-        kube_version=kube_version, facts_files=tuple(facts or ()), config=config, use_config=not no_config,
+        kube_version=kube_version, schema_version=schema_version, facts_files=tuple(facts or ()), config=config,
+        use_config=not no_config,
         refs=tuple(ref or ()), shard=shard_spec, auto=auto, jobs=_jobs(jobs), emit_dir=emit_dir,
         checkout_arg=str(checkout), base=base or "", changed_only=changed_only,
         trigger_budget=trigger_budget, playbook=playbook or "", limit=limit or "", fact_cache=fact_cache or "")

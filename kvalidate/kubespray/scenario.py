@@ -33,6 +33,7 @@ from kvalidate.kubespray.layouts import (
     layout_inventory,
     legacy_layout_inventory,
     parse_cluster_layout,
+    renamed,
 )
 from kvalidate.kubespray.playbooks import fact_cache_mode, playbook_path
 from kvalidate.model import Cell, SetupError
@@ -196,6 +197,8 @@ def cell_spec(checkout: Checkout, cell: Cell, base: CellSpec | None = None) -> C
         extra["kube_version"] = kube_version_value(checkout, cell.kube_version)
     spec = with_overrides(spec, extra, inventory=layout_by_name(checkout, cell.layout) if cell.layout else None,
                           layout=cell.layout or None, os=cell.os or None)
+    if base is None or cell.layout:  # a layout of ours, named as the checkout names its groups
+        spec = replace(spec, inventory=renamed(spec.inventory, checkout.group_names))
     limit = check_limit(cell.limit) if cell.limit else ""
     return replace(spec, name=cell.name or spec.name, playbook=playbook_path(checkout, cell.playbook),
                    limit=limit, fact_cache=fact_cache_mode(cell.fact_cache, limit))

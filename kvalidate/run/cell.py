@@ -6,10 +6,14 @@
          --rules.run_rules--> semantic findings
 
 `check_cell` does all of it for `kvalidate check`; `run_cell` alone serves automatic coverage's
-discovery run (`record_gates=True`) and the fidelity script (`oracle_parity=True`). The schema minor
-is the `--kube-version` given, else the cell's declared `kube_version`, else the version the rendered
-ClusterConfiguration names. CRDs rendered by the cell serve its custom resources; Calico and Cilium
-CRDs are chosen by the versions the cell's manifests render.
+discovery run (`record_gates=True`) and the fidelity script (`oracle_parity=True`).
+
+The rendered minor is the cell's declared `kube_version` (`--kube-version` sets it), else the version
+the rendered ClusterConfiguration names. The schema minor is `--schema-version` when given, else the
+rendered minor; a rendered minor outside the bundled schemas (1.25 to 1.37) is validated against the
+nearest bundled one, with a `schema-version` warning naming both (one per run: `run.check`). CRDs
+rendered by the cell serve its custom resources; Calico and Cilium CRDs are chosen by the versions
+the cell's manifests render.
 """
 
 from __future__ import annotations
@@ -25,14 +29,15 @@ from kvalidate.ansible.engine import Engine, Origins
 from kvalidate.ansible.patterns import limit_hosts
 from kvalidate.ansible.types import Rendering, RunResult
 from kvalidate.documents import parse_text
-from kvalidate.kubespray.checkout import Checkout, declared_kube_version
+from kvalidate.kubespray.checkout import Checkout, declared_kube_version, fresh_install
 from kvalidate.kubespray.inputs import FETCH_TASK_FILES, CellInputs, cell_inputs, engine_inventory
 from kvalidate.kubespray.inventory import inventory_cell
 from kvalidate.kubespray.scenario import CellSpec, cell_spec
 from kvalidate.kubespray.simulate import SimRules, with_written_files
-from kvalidate.model import Cell, Finding, Result, RunInfo, SetupError, Source
+from kvalidate.model import Cell, Finding, Result, RunInfo, SetupError, Severity, Source
 from kvalidate.rules import CellContext, run_rules
 from kvalidate.run.emit import emit
+from kvalidate.schemas.core import MINORS, bundled_minor
 from kvalidate.schemas.crd_convert import schemas_in
 from kvalidate.schemas.store import SchemaStore, minor_of
 from kvalidate.trees.directory import DirTree, Tree
@@ -137,7 +142,7 @@ class CellOptions:
     """What the command line adds to every cell of a check."""
 
     hosts: tuple[str, ...] = ()  # report only these hosts (empty: all)
-    kube_version: str | None = None  # schema minor override
+    schema_version: str | None = None  # `--schema-version`: the schemas' minor (default: the rendered minor)
     facts_overlays: tuple[Mapping[str, Any], ...] = ()
     emit_root: Path | None = None  # write every rendering under it
 
@@ -168,7 +173,8 @@ def check_cell(checkout: Checkout, cell: Cell, ref: str, options: CellOptions, c
     run = run_cell(inputs)  # realistic mode: stat sees what the run wrote (docs/fidelity.md)
     hosts = options.hosts
     renderings = [r for r in run.renderings if not hosts or r.host in hosts]
-    kube = cell_minor(checkout, inputs, renderings, options.kube_version)
+    rendered = rendered_minor(checkout, inputs, run.renderings)
+    kube, note = schema_minor(rendered, options.schema_version)
     store = cache.store(kube, rendered_versions(renderings))
     _register_rendered_crds(store, renderings)
     result = check_renderings(renderings, store, cell=cell.name, ref=ref,
@@ -176,7 +182,11 @@ def check_cell(checkout: Checkout, cell: Cell, ref: str, options: CellOptions, c
     for f in run.findings:
         if not hosts or f.host in hosts or not f.host:
             result.findings.append(replace(f, cell=cell.name, ref=ref))
-    result.findings.extend(_semantic(run.renderings, inputs.facts, cell.name, ref, checkout.tree, hosts))
+    ctx = CellContext(run.renderings, host_addresses(inputs.facts), cell=cell.name, ref=ref, groups=run.groups,
+                      kube_version=rendered, fresh_install=fresh_install(inputs.playbook))
+    result.findings.extend(_semantic(ctx, checkout.tree, hosts))
+    if note is not None:
+        result.findings.append(note)
     # a template rendered several times alike (etcd.env thrice, upgrade-cluster.yml's apps twice)
     # gives one finding, not one per rendering
     result.findings = list(dict.fromkeys(result.findings))
@@ -186,13 +196,32 @@ def check_cell(checkout: Checkout, cell: Cell, ref: str, options: CellOptions, c
     return result
 
 
-def cell_minor(checkout: Checkout, inputs: CellInputs, renderings: Sequence[Rendering],
-               override: str | None = None) -> str:
-    """The Kubernetes minor whose schemas apply to the cell."""
-    if override:
-        return minor_of(override)
+def rendered_minor(checkout: Checkout, inputs: CellInputs, renderings: Sequence[Rendering]) -> str:
+    """The Kubernetes minor the cell renders: its declared `kube_version`, else the version its
+    ClusterConfiguration names; "" when neither says."""
     declared = declared_kube_version(checkout, inputs.extra_vars, inputs.group_vars)
-    return minor(declared) or _rendered_kube_version(renderings) or minor_of(None)
+    return minor(declared) or _rendered_kube_version(renderings) or ""
+
+
+def schema_minor(rendered: str, override: str | None = None) -> tuple[str, Finding | None]:
+    """The minor whose schemas validate a cell that renders `rendered`, and the `schema-version`
+    warning when that is not the rendered minor. `override` (`--schema-version`) is taken as given
+    (an unbundled one is refused, exit 2); a rendered minor outside the bundled ones gets the nearest."""
+    if override:
+        return minor_of(override), None
+    if not rendered:
+        return minor_of(None), None
+    used = bundled_minor(rendered)
+    if used == rendered:
+        return used, None
+    side = "oldest" if used == MINORS[0] else "newest"
+    removed = (f"fields removed between {rendered} and {used} are reported as unknown, kinds removed as not "
+               "validated" if side == "oldest" else f"fields added after {used} are reported as unknown, kinds "
+               "added as not validated")
+    return used, Finding(
+        Severity.WARNING, "schema-version",
+        f"Kubernetes {rendered} is rendered, but kvalidate's API schemas are {MINORS[0]} to {MINORS[-1]}: "
+        f"validated against {used}, the {side} bundled; {removed} (--schema-version picks the schemas)")
 
 
 def host_addresses(facts: Facts) -> dict[str, frozenset[str]]:
@@ -211,12 +240,10 @@ def host_addresses(facts: Facts) -> dict[str, frozenset[str]]:
     return out
 
 
-def _semantic(renderings: Sequence[Rendering], facts: Facts, cell: str, ref: str, tree: Tree,
-              hosts: Sequence[str]) -> list[Finding]:
+def _semantic(ctx: CellContext, tree: Tree, hosts: Sequence[str]) -> list[Finding]:
     """Semantic rules over all renderings of the cell (every host: cross-host rules need them all)."""
-    ctx = CellContext(renderings, host_addresses(facts), cell=cell, ref=ref)
     out = []
-    by_file = {output_path(r): r for r in renderings}
+    by_file = {output_path(r): r for r in ctx.renderings}
     for f in run_rules(ctx):
         if hosts and f.host not in hosts:
             continue

@@ -40,7 +40,7 @@ class CheckOptions:
     cells: tuple[Cell, ...] = (Cell("default"),)
     refs: tuple[str, ...] = ()  # empty: the work tree as it is
     hosts: tuple[str, ...] = ()  # report only these hosts ("" = all)
-    kube_version: str | None = None  # schema minor override
+    schema_version: str | None = None  # `--schema-version`: the schemas' minor (default: each cell's rendered minor)
     facts_files: tuple[Path, ...] = ()
     emit_dir: Path | None = None
     jobs: int = 1
@@ -70,7 +70,7 @@ class Worker:
         o = self.options
         # only the planned cells are emitted: a pool's later cells (trigger re-renders) are experiments
         emitted = o.emit_dir is not None and any(cell == c for c in o.cells)
-        cell_options = CellOptions(hosts=o.hosts, kube_version=o.kube_version,
+        cell_options = CellOptions(hosts=o.hosts, schema_version=o.schema_version,
                                    facts_overlays=tuple(load_overlay(p) for p in o.facts_files),
                                    emit_root=_emit_root(o, ref, cell) if emitted else None)
         result = check_cell(self.checkout(ref), cell, ref, cell_options, self.cache)
@@ -146,6 +146,7 @@ def run_check(options: CheckOptions, progress: Callable[[int, int, int], None] |
     parts = pool(tasks, step) if pool is not None else run_cells(options, tasks, step)
     for finished in parts:  # in submission order, whatever order they finished in
         result.merge(finished)
+    _once_per_run(result)
     result.sort()
     return result
 
@@ -192,6 +193,22 @@ def cell_pool(options: CheckOptions, refs: Sequence[str] = ()) -> Iterator[RunCe
         yield run
     finally:
         stop_workers(procs)
+
+
+ONCE_PER_RUN = ("schema-version",)
+
+
+def _once_per_run(result: Result) -> None:
+    """Run-level warnings (a rendered minor without bundled schemas) are made per cell and kept once."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for f in result.findings:
+        if f.rule in ONCE_PER_RUN:
+            if (f.rule, f.message) in seen:
+                continue
+            seen.add((f.rule, f.message))
+        kept.append(f)
+    result.findings[:] = kept
 
 
 def _in_process(tasks: list[tuple[str, Cell]]) -> Iterator[tuple[int, Result]]:

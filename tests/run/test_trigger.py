@@ -239,7 +239,7 @@ def test_the_demo_confirms_the_typha_pair_and_explains_the_rest() -> None:
     # the advertise-address is a control plane's own address on the ha layout only: not a variable
     kubeadm = by_template["kubeadm-config.v1beta4.yaml.j2"]
     assert kubeadm.trigger is None and "not a variable: layout ha shows it, default does not" in kubeadm.trigger_note
-    assert notes[-1].startswith(f"triggers: {len(typha)} of {len(typha) + 2} error defect(s) confirmed with "
+    assert notes[-1].startswith(f"triggers: {len(typha)} of {len(typha) + 3} error defect(s) confirmed with "
                                 "3 re-render(s)")
 
 
