@@ -21,7 +21,8 @@ class Family(enum.StrEnum):
     RENDER = "render"  # ansible/: a template or variable that does not render
     ENGINE = "engine"  # ansible/: a task, file or role the run cannot use
     SEMANTIC = "semantic"  # rules/: what no schema expresses
-    RUN = "run"  # kvalidate itself
+    RUN = "run"  # the run itself: its inputs (extra vars nothing reads), kvalidate's own failures
+    GATE = "gate"  # waivers.py: the run's own gate (waivers in templates and kvalidate.yaml)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,31 @@ _BUILTIN = [
     RuleInfo("load-error", Family.ENGINE, _E, "A playbook, task, role or vars file that cannot be read or parsed."),
     RuleInfo("task-failed", Family.ENGINE, _E,
              "An assert or fail task failed for a host (the host stops, as in Ansible)."),
+    RuleInfo("stale-waiver", Family.GATE, _W,
+             "A waiver (a `{# kvalidate: ignore[RULE] reason #}` comment in a template, or an `ignore:` entry of "
+             "kvalidate.yaml) that matches no defect where this run rendered its template: the defect it was "
+             "written for is gone, or the waiver names the wrong rule, line or path.",
+             "Judged only against templates the run rendered, and not at all under --shard or --host (the run "
+             "saw only part of the cells or hosts). A waiver written for a defect that shows only in some cells "
+             "is stale in a run without those cells: run the matrix it was written for."),
+    RuleInfo("invalid-waiver", Family.GATE, _W,
+             "A `{# kvalidate: ... #}` comment in a template that is not a waiver: it must read "
+             "`ignore[RULE] reason` (RULE a rule id, a comma list of them, or a glob; the reason is required)."),
+    RuleInfo("unused-extra-var", Family.RUN, _W,
+             "An extra variable (-e, --vars, or the matrix file's vars, axes and cells) that no role, playbook, "
+             "template or inventory of the checkout reads: it changes nothing, usually a typo.",
+             "The message names the closest names the checkout knows (`-e typha_enabeld=true`: did you mean "
+             "typha_enabled?). Known names are the identifiers of every file under roles/, playbooks/, "
+             "inventory/, plugins/ and library/ and of the top-level playbooks, at every --ref of the run, plus "
+             "those of a --inventory's files and of the other extra variables' values; Ansible's own "
+             "`ansible_*` variables are never reported. A warning, never a failure: a variable of another "
+             "branch is legitimate."),
+    RuleInfo("schema-version", Family.RUN, _W,
+             "The Kubernetes minor a cell renders has no bundled API schemas: its documents were validated "
+             "against the nearest bundled minor, named in the message (once per run).",
+             "A field or kind that exists in the rendered minor but was removed before the schemas' minor is "
+             "reported as unknown; one added after it is not seen. `--schema-version` picks the schemas "
+             "explicitly."),
     RuleInfo("internal-error", Family.RUN, _E, "A bug in kvalidate itself, not in the checked files: the "
              "message names kvalidate's code. Run with KVALIDATE_DEBUG=1 for the traceback, and report it."),
 ]
@@ -91,6 +117,17 @@ def register(info: RuleInfo) -> None:
     if CATALOG.get(info.id, info) != info:
         raise ValueError(f"rule id {info.id!r} registered twice")
     CATALOG[info.id] = info
+
+
+# pyproject.toml's project.urls Homepage (tests/test_catalog.py checks they agree): where each
+# rule's documentation is, for SARIF's helpUri and the markdown report's links
+PROJECT_URL = "https://github.com/kvalidate/kvalidate"
+RULES_DOC = "docs/rules.md"
+
+
+def help_uri(rule_id: str) -> str:
+    """The rule's section of docs/rules.md on the project's site (its `### id` heading's anchor)."""
+    return f"{PROJECT_URL}/blob/main/{RULES_DOC}#{rule_id}"
 
 
 def summary(rule_id: str) -> str:

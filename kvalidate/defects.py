@@ -107,3 +107,43 @@ def attach(result: Result) -> Result:
     found = {d.id for d in result.defects}
     result.defects.extend(d for d in known.values() if d.status is Status.FIXED and d.id not in found)
     return result
+
+
+def compare(head: Sequence[Defect], base: Sequence[Defect]) -> list[Defect]:
+    """`--base REF`: the defects of the working tree (`head`) against those of the base ref (`base`),
+    each side grouped on its own, matched by id (so a defect whose line moved is the same defect).
+    An active head defect is NEW when the base has no defect of its id, else UNCHANGED (a waived
+    one stays waived); a base defect whose id the head lacks is appended as FIXED, with its base-side
+    template line, context and refs."""
+    base_ids = {d.id for d in base}
+    head_ids = {d.id for d in head}
+    out = list(head)
+    for d in out:
+        if d.status is Status.ACTIVE:
+            d.status = Status.UNCHANGED if d.id in base_ids else Status.NEW
+    for d in base:
+        if d.id not in head_ids:
+            d.status, d.reason = Status.FIXED, ""
+            d.findings = []  # reported, never counted: the report's findings are the working tree's
+            out.append(d)
+    return out
+
+
+def apply_baseline(defects: Iterable[Defect], known: Iterable[str], reason: str) -> int:
+    """`--baseline REPORT.json`: every blocking (active or new) defect whose id is in `known` becomes
+    KNOWN with `reason` (the baseline's name). Returns how many did."""
+    ids = set(known)
+    n = 0
+    for d in defects:
+        if d.status.blocking and d.id in ids:
+            d.status, d.reason = Status.KNOWN, reason
+            n += 1
+    return n
+
+
+def baseline_ids(report: Result) -> set[str]:
+    """The defect ids a report (read back from JSON) holds as present: its defects, or its findings
+    grouped when it has none (a report of an older kvalidate); fixed ones are not present."""
+    if report.findings and not report.defects:
+        attach(report)
+    return {d.id for d in report.defects if d.status is not Status.FIXED}

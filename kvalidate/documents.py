@@ -619,12 +619,30 @@ def iter_inputs(paths: list[str]) -> Iterator[tuple[str, str]]:
         p = Path(raw)
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
+            if not files:
+                raise SetupError(_nothing_in(raw, p))
             for f in files:
                 yield str(f), _read(f)
         elif p.is_file():
             yield str(p), _read(p)
         else:
             raise SetupError(f"cannot read {raw}: no such file or directory")
+
+
+def _nothing_in(raw: str, directory: Path) -> str:
+    """Why a directory given as input is refused: nothing in it would be read (what it holds instead)."""
+    suffixes: dict[str, int] = {}
+    for f in directory.rglob("*"):
+        if f.is_file():
+            key = "".join(f.suffixes[-2:]) if f.suffix == ".j2" else f.suffix or f.name
+            suffixes[key] = suffixes.get(key, 0) + 1
+    held = ", ".join(f"{n} *{s}" if s.startswith(".") else f"{n} {s}"
+                     for s, n in sorted(suffixes.items(), key=lambda kv: (-kv[1], kv[0]))[:4])
+    hint = ""
+    if any(s.endswith(".j2") for s in suffixes):
+        hint = "; templates are rendered by `kvalidate check CHECKOUT` (or `kvalidate render TEMPLATE`), not read"
+    return (f"nothing to validate in {raw}: no {', '.join('*' + s for s in SUFFIXES)} file in it"
+            f"{f' (it holds {held})' if held else ' (it is empty)'}{hint}")
 
 
 def _decode(data: bytes) -> str:

@@ -7,7 +7,7 @@ a render failure, a YAML error or a missing schema each becomes a Finding and th
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -62,6 +62,60 @@ class Finding:
     def sort_key(self) -> tuple[str, str, str, str, int, int, int, str, str]:
         return (self.ref, self.cell, self.host, self.file, self.document, self.line, self.column,
                 self.rule, self.path)
+
+
+class LineMap:
+    """Which template line wrote each line of a rendered text, recorded while it was rendered
+    (`ansible.linemap`). `lines[i]` is the template line of rendered line i + 1 (0: unknown).
+    `files` is empty when every line comes from the rendered template itself; else `files[i]` names
+    the template file of line i + 1 ("" for the rendered template itself, a path for a line an
+    `{% include %}`d or `{% extends %}`ed template wrote).
+
+    The engine records where each piece of output came from while rendering and builds the lines
+    from that only when they are first read (`build`): most renderings have no finding to locate."""
+
+    __slots__ = ("_lines", "_files", "_build")
+
+    def __init__(self, lines: tuple[int, ...] = (), files: tuple[str, ...] = (),
+                 build: Callable[[], tuple[tuple[int, ...], tuple[str, ...]]] | None = None) -> None:
+        self._lines = lines
+        self._files = files
+        self._build = build
+
+    def _built(self) -> None:
+        if self._build is not None:
+            self._lines, self._files = self._build()
+            self._build = None
+
+    @property
+    def lines(self) -> tuple[int, ...]:
+        self._built()
+        return self._lines
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        self._built()
+        return self._files
+
+    def at(self, line: int) -> tuple[str, int]:
+        """(template file, "" for the rendered template itself; 1-based template line, 0 if
+        unknown) of 1-based rendered line `line`."""
+        lines, files = self.lines, self._files
+        if not 0 < line <= len(lines):
+            return "", 0
+        return (files[line - 1] if files else ""), lines[line - 1]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LineMap) and (self.lines, self.files) == (other.lines, other.files)
+
+    def __hash__(self) -> int:
+        return hash((self.lines, self.files))
+
+    def __repr__(self) -> str:
+        return f"LineMap(lines={self.lines!r}, files={self.files!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return LineMap, (self.lines, self.files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +193,9 @@ class Cell:
     """One point of a variable matrix. `name` is what findings carry; `command` reproduces it.
 
     `scenario` is a CI scenario file in the checkout (`tests/files/X.yml`), `layout` a CI layout
-    name, `inventory` a user's inventory path; empty means the default cell's choice.
+    name, `inventory` a user's inventory path; empty means the default cell's choice. `playbook` is
+    the playbook run (default `cluster.yml`), `limit` an ansible-playbook `--limit` pattern and
+    `fact_cache` what a limited run's fact cache holds (`facts.yml`, the default, or `none`).
     """
 
     name: str
@@ -151,6 +207,9 @@ class Cell:
     kube_version: str = ""
     description: str = ""
     command: str = ""
+    playbook: str = ""
+    limit: str = ""
+    fact_cache: str = ""
     auto: bool = False  # made by automatic coverage (`--auto`), not named by the user
     # automatic cells: template -> the shorter command that opens it as this cell does (only
     # what differs from the base cell)
@@ -291,6 +350,8 @@ class Result:
     documents: int = 0
     files: int = 0
     checked: list[str] = field(default_factory=list)  # labels of the files (renderings) checked
+    # (ref, template) of every template rendered: what waivers are judged against (not in the JSON report)
+    templates: set[tuple[str, str]] = field(default_factory=set)
     cells: list[Cell] = field(default_factory=list)
     stats: RunStats = field(default_factory=RunStats)
     # the findings grouped (kvalidate.defects.group); empty until a command groups them
@@ -298,6 +359,9 @@ class Result:
     # fixed defects (with --base) have no finding in this run: they are reported, never counted
     notes: list[str] = field(default_factory=list)  # run notes (infeasible cells, stale waivers, ...)
     fail_on: str = "error"
+    # what the run was, as reports name it (SARIF's automationDetails.id, the markdown title):
+    # `kvalidate/check/kvalidate.yaml/release-2.27`; `--sarif-category` sets it
+    category: str = ""
     # findings of automatic cells that say the assignment is infeasible (the checkout's own check
     # refuses it, it names a role the checkout lacks, it leaves a documented input undefined):
     # listed with the notes, never errors (kvalidate.run.infeasible)
@@ -328,8 +392,10 @@ class Result:
         self.documents += other.documents
         self.files += other.files
         self.checked.extend(other.checked)
+        self.templates |= other.templates
         self.stats.update(other.stats)
         self.notes.extend(n for n in other.notes if n not in self.notes)
+        self.category = self.category or other.category
         names = {c.name for c in self.cells}
         for c in other.cells:
             if c.name not in names:
@@ -355,6 +421,7 @@ class Result:
             "no_schema_kinds": no_schema,
             **({"defects": self.defect_counts()} if self.defects else {}),
             **({"notes": list(self.notes)} if self.notes else {}),
+            **({"category": self.category} if self.category else {}),
             **self.stats.to_dict(),
             **({"infeasible": len(self.infeasible)} if self.infeasible else {}),
         }

@@ -21,6 +21,7 @@ _FAMILIES = {
     Family.ENGINE: "Engine: playbooks, roles and tasks",
     Family.SEMANTIC: "Semantic rules: what no schema expresses",
     Family.RUN: "kvalidate itself",
+    Family.GATE: "Gate: waivers",
 }
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from kvalidate.catalog import PROJECT_URL, RULES_DOC, help_uri
 from kvalidate.cli import main
 from kvalidate.rules import registry
 
@@ -113,3 +115,12 @@ def test_rules_command_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> N
     lines = capsys.readouterr().out.splitlines()
     assert sorted(line.split()[0] for line in lines) == sorted(registry())
     assert any(line.split()[:3] == ["no-schema", "schema", "warning"] for line in lines)
+
+
+def test_help_uri_is_the_rules_doc_of_the_project_url() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["urls"]["Homepage"] == PROJECT_URL
+    doc = (ROOT / RULES_DOC).read_text(encoding="utf-8").splitlines()
+    for rid in registry():
+        assert f"### {rid}" in doc  # GitHub's anchor of that heading is the id itself
+        assert help_uri(rid) == f"{PROJECT_URL}/blob/main/docs/rules.md#{rid}"

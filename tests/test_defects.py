@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kvalidate.defects import attach, group, identity, normalise
+from kvalidate.defects import apply_baseline, attach, baseline_ids, compare, group, identity, normalise
 from kvalidate.model import Cell, Finding, Result, Severity, Status
 from kvalidate.report import json_report
 
@@ -147,3 +147,51 @@ def test_an_automatic_cell_reproduces_a_defect_with_its_templates_own_command() 
     (d,) = group([Finding(Severity.ERROR, "duplicate-key", "dup", template=tpl, template_line=3,
                           cell="default+auto1")], cells)
     assert d.command == "kvalidate check ks --no-config -e a=1"
+
+
+def test_compare_with_the_base_ref() -> None:
+    """`--base`: each side grouped on its own; matched by id, so a moved line is the same defect."""
+    base = group([_f(ref="HEAD^", template_line=5), _f(ref="HEAD^", rule="required", path="spec.gone", message="m"),
+                  _f(ref="HEAD^", rule="w", template_line=8)])
+    head = group([_f(template_line=9, line=12),  # the same problem, four lines lower
+                  _f(rule="duplicate-key", path="spec.new", message="new"), _f(rule="w", template_line=8)])
+    next(d for d in head if d.rule == "w").status = Status.WAIVED
+    out = compare(head, base)
+    assert [(d.rule, d.status, d.template_line, d.refs) for d in out] == [
+        ("duplicate-key", Status.NEW, 5, []),
+        ("w", Status.WAIVED, 8, []),  # a waiver is kept whatever the base says
+        ("unknown-field", Status.UNCHANGED, 9, []),
+        ("required", Status.FIXED, 5, ["HEAD^"]),  # the base side's place and ref
+    ]
+    assert out[3].findings == []
+    result = Result(findings=[f for d in head for f in d.findings], defects=out)
+    assert result.exit_code() == 1 and result.defect_counts()["total"] == 3
+    out[0].status = Status.UNCHANGED
+    assert result.exit_code() == 0  # unchanged and fixed never fail
+
+
+def test_baseline_marks_known_only_blocking_defects() -> None:
+    ds = group([_f(), _f(rule="required"), _f(rule="w"), _f(rule="x")])
+    assert [d.rule for d in ds] == ["required", "unknown-field", "w", "x"]
+    ds[2].status, ds[3].status = Status.WAIVED, Status.UNCHANGED
+    known = {d.id for d in ds} - {ds[0].id}
+    assert apply_baseline(ds, known, "base.json") == 1
+    assert [(d.rule, d.status, d.reason) for d in ds] == [
+        ("required", Status.ACTIVE, ""), ("unknown-field", Status.KNOWN, "base.json"),
+        ("w", Status.WAIVED, ""), ("x", Status.UNCHANGED, "")]
+
+
+def test_baseline_ids_from_defects_or_from_findings(tmp_path: Path) -> None:
+    result = attach(Result(findings=[_f(), _f(rule="required")]))
+    gone = replace(group([_f(path="spec.gone", message="m")])[0], status=Status.FIXED, findings=[])
+    result.defects.append(gone)
+    out = io.StringIO()
+    json_report.write(result, out)
+    path = tmp_path / "r.json"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    present = {d.id for d in result.defects[:2]}
+    assert baseline_ids(json_report.read(str(path))) == present  # fixed ones are not present
+    doc = json.loads(out.getvalue())
+    del doc["defects"]  # a report of an older kvalidate: its findings are grouped
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert baseline_ids(json_report.read(str(path))) == present

@@ -2,18 +2,22 @@
 
 Public API:
 
-- `Engine(tree, inventory, extra_vars=..., env=..., simulator=..., limit=...)` and
+- `Engine(tree, inventory, extra_vars=..., env=..., simulator=..., limit=..., fact_cache=...)` and
   `Engine.run_playbook(path) -> RunResult(renderings, findings)`: a playbook run over an
-  inventory, every `template` task and `lookup('template')` as a `Rendering`.
+  inventory, every `template` task and `lookup('template')` as a `Rendering`; `limit` is an
+  ansible-playbook `--limit` pattern, `fact_cache` what a fact cache holds (`Engine.fact_cache()`
+  of an earlier run).
 - `Inventory.from_data(...)` / `load_inventory(tree, path)`: inventories from plain data or a file.
 - `ModuleCall`, `Simulator`, `DEFAULT_RESULT`: the hook for modules that would touch a machine.
-- `render_template(path, extra_vars)`: one template, no checkout (the `kvalidate render` command).
+- `render_template(path, extra_vars)`: one template, no checkout (the `kvalidate render` command);
+  `render_template_mapped` also gives the output's `LineMap` (template line of each output line).
 - `parse_extra_vars(specs)`: `-e` arguments as ansible-playbook reads them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +32,13 @@ from kvalidate.ansible.engine import Engine
 from kvalidate.ansible.errors import render_finding
 from kvalidate.ansible.inventory import Inventory
 from kvalidate.ansible.inventory_file import load_inventory
-from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, template_vars
+from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, include_loader, template_vars
 from kvalidate.ansible.types import DEFAULT_RESULT, ModuleCall, Rendering, RunResult, Simulator
-from kvalidate.model import Finding, SetupError
+from kvalidate.model import Finding, LineMap, SetupError
 from kvalidate.trees.directory import DirTree
 
 __all__ = ["DEFAULT_RESULT", "Engine", "Finding", "Inventory", "ModuleCall", "Rendering", "RunResult",
-           "Simulator", "load_inventory", "parse_extra_vars", "render_template"]
+           "Simulator", "load_inventory", "parse_extra_vars", "render_template", "render_template_mapped"]
 
 
 def parse_extra_vars(specs: Iterable[str], files: Iterable[Path] = ()) -> dict[str, Any]:
@@ -127,6 +131,14 @@ def render_template(path: Path, extra_vars: Mapping[str, Any] | None = None,
                     env: Mapping[str, str] | None = None) -> tuple[str | None, list[Finding]]:
     """Render one template file as the `template` module would, with `extra_vars` as extra vars,
     for host `localhost`. Lookups read only the template's directory. Returns (text or None, findings)."""
+    text, _, findings = render_template_mapped(path, extra_vars, env)
+    return text, findings
+
+
+def render_template_mapped(path: Path, extra_vars: Mapping[str, Any] | None = None,
+                           env: Mapping[str, str] | None = None) -> tuple[str | None, LineMap | None, list[Finding]]:
+    """`render_template`, with the line map of the text (None when it did not render). Templates
+    it includes are read from the template's directory; the map names them by their path there."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
@@ -137,7 +149,12 @@ def render_template(path: Path, extra_vars: Mapping[str, Any] | None = None,
     engine.current = {"host": "localhost", "task": "render", "role": "", "item": None}
     name = str(path)
     try:
-        out = engine.templar.render_file(text, engine.play_scope("localhost"), name, template_vars(name, None))
+        out, lines = engine.templar.render_file_mapped(text, engine.play_scope("localhost"), name,
+                                                       template_vars(name, None),
+                                                       include_loader(engine.lookup_env, path.name))
     except Exception as e:
-        return None, [render_finding(e, template=str(path), host="localhost")]
-    return out, engine.result.findings
+        f = render_finding(e, template=name, host="localhost")
+        if f.template not in ("", name):  # an included template, named by its path beside this one
+            f = replace(f, template=str(path.parent / f.template), file=str(path.parent / f.file))
+        return None, None, [f]
+    return out, lines, engine.result.findings

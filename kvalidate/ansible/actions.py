@@ -26,8 +26,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from kvalidate.ansible.conditions import check_when, short
 from kvalidate.ansible.errors import render_finding
-from kvalidate.ansible.loader import LoadError
-from kvalidate.ansible.lookups.core import find_file, template_vars, tree_path
+from kvalidate.ansible.loader import LoadError, yaml_line
+from kvalidate.ansible.lookups.core import find_file, include_loader, template_vars, tree_path
 from kvalidate.ansible.templar import OMIT_TOKEN
 from kvalidate.ansible.types import DEFAULT_RESULT, ModuleCall, Rendering
 from kvalidate.ansible.variables import Scope
@@ -63,13 +63,15 @@ def _template(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, 
     name = str(task.get("name") or "template")
     target = str(engine.templar.template(task.get("delegate_to"), scope) or host)
     try:
-        text = engine.templar.render_file(engine.tree.read_text(path), scope, path, template_vars(path, dest))
+        loader = include_loader(engine.lookup_env, path)
+        text, lines = engine.templar.render_file_mapped(engine.tree.read_text(path), scope, path,
+                                                        template_vars(path, dest), loader)
     except Exception as e:
         engine.add_finding(render_finding(e, template=path, host=target, dest=dest, task=name))
         return {"changed": False, "failed": True, "msg": str(e)}
     engine.result.renderings.append(Rendering(
         template=path, role=ctx.role.role.name if ctx.role else "", dest=dest, host=target, task=name,
-        item=engine.current.get("item"), text=text, via="template", vars_host=host))
+        item=engine.current.get("item"), text=text, via="template", vars_host=host, lines=lines))
     data = text.encode()
     return {"changed": True, "failed": False, "dest": dest, "src": path, "checksum": hashlib.sha1(data).hexdigest(),
             "md5sum": hashlib.md5(data).hexdigest(), "size": len(data), "state": "file",  # noqa: S324
@@ -123,6 +125,11 @@ def _set_fact(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, 
         engine.set_var(t, "nonpersistent", facts)
         if cacheable:
             engine.set_facts(t, facts)
+    if engine.origins is not None:
+        for k in facts:
+            engine.note_origin([k], cacheable, lambda k=k: (
+                f"set by set_fact {'with' if cacheable else 'without'} cacheable: true in "
+                f"{ctx.file}:{task_line(engine, ctx.file, task, f'{k}:') or task_line(engine, ctx.file, task, None)}"))
     return {"changed": False, "failed": False, "ansible_facts": facts}
 
 
@@ -147,6 +154,9 @@ def _include_vars(engine: Engine, task: Mapping[str, Any], args: Any, scope: Sco
         data = {str(a["name"]): data}
     for t in _fact_hosts(engine, task, scope, targets):
         engine.set_var(t, "vars_cache", data)
+    if engine.origins is not None:
+        engine.note_origin(data, False, lambda: (
+            f"loaded by include_vars in {ctx.file}:{task_line(engine, ctx.file, task, None)} (never cached)"))
     return {"changed": False, "failed": False, "ansible_facts": data}
 
 
@@ -188,6 +198,19 @@ def _fail(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host
     raise TaskFailed(str(a.get("msg", "Failed as requested from task")))
 
 
+def _pause(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str, targets: list[str],
+           ctx: TaskCtx) -> dict[str, Any]:
+    """plugins/action/pause.py (2.18) without a terminal: no wait, `user_input` empty; the simulator
+    may answer the prompt (a user who confirms what they run)."""
+    a = _args(engine, args, scope)
+    result: dict[str, Any] = {"changed": False, "rc": 0, "stderr": "", "stdout": "Paused for 0.0 minutes",
+                              "start": None, "stop": None, "delta": 0, "echo": True, "user_input": ""}
+    call = ModuleCall(module="pause", args=a, host=host, task_name=str(task.get("name") or "pause"),
+                      role=ctx.role.role.name if ctx.role else "")
+    answer = engine.simulator(call) if engine.simulator else None
+    return {**result, **(answer or {})}
+
+
 def _noop(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host: str, targets: list[str],
           ctx: TaskCtx) -> dict[str, Any]:
     return {"changed": False, "failed": False}
@@ -196,12 +219,12 @@ def _noop(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, host
 ACTIONS: dict[str, Action] = {
     "template": _template, "set_fact": _set_fact, "include_vars": _include_vars, "group_by": _group_by,
     "add_host": _add_host, "assert": _assert, "fail": _fail, "debug": _noop, "meta": _noop,
-    "set_stats": _noop, "pause": _noop, "wait_for_connection": _noop, "gather_facts": _noop, "setup": _noop,
+    "set_stats": _noop, "pause": _pause, "wait_for_connection": _noop, "gather_facts": _noop, "setup": _noop,
 }
 
 
 def _simulate(engine: Engine, task: Mapping[str, Any], module: str, args: Any, scope: Scope, host: str,
-              ctx: TaskCtx) -> dict[str, Any]:
+              targets: list[str], ctx: TaskCtx) -> dict[str, Any]:
     a = _args(engine, args, scope)
     target = str(engine.templar.template(task.get("delegate_to"), scope) or host)
     call = ModuleCall(module=short(module), args=a, host=target, task_name=str(task.get("name") or module),
@@ -225,6 +248,11 @@ def _simulate(engine: Engine, task: Mapping[str, Any], module: str, args: Any, s
     if "failed" not in out:
         out["failed"] = "rc" in out and out["rc"] not in (0, "0")
     out.setdefault("changed", False)
+    facts = out.get("ansible_facts")
+    if isinstance(facts, Mapping) and facts and not out["failed"]:
+        # StrategyBase._process_pending_results: a module's ansible_facts are host facts (cached)
+        for t in _fact_hosts(engine, task, scope, targets):
+            engine.set_facts(t, facts)
     return out
 
 
@@ -236,14 +264,16 @@ def run_action(engine: Engine, task: Mapping[str, Any], module: str, args: Any, 
         if action is not None:
             result = action(engine, task, args, scope, host, targets, ctx)
         else:
-            result = _simulate(engine, task, module, args, scope, host, ctx)
+            result = _simulate(engine, task, module, args, scope, host, targets, ctx)
     except (TaskFailed, LoadError) as e:
         if isinstance(e, LoadError):  # a `src` that is not there: located at the task (file and line)
             engine.add_finding(Finding(severity=Severity.ERROR, rule="load-error", host=host, file=e.path,
                                        line=e.line, template=e.path, template_line=e.line,
                                        message=f"task '{task.get('name', module)}': {e}"))
         else:
+            line = yaml_line(task)
             engine.add_finding(Finding(severity=Severity.ERROR, rule="task-failed", host=host, file=ctx.file,
+                                       line=line, template=ctx.file, template_line=line,
                                        message=f"task '{task.get('name', module)}': {e}"))
         if not engine.ignores_errors(task):
             for t in targets:

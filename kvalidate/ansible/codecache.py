@@ -73,6 +73,9 @@ _KNOWN_NAMES = frozenset({
     "get_template", "getitem", "items", "join", "loop", "make_module", "make_module_async", "module",
     "new_context", "ref", "resolve_or_missing", "revert", "root_render_func", "save", "select_template",
     "setdefault", "super", "tests", "update", "vars", "write", "choose_async",
+    "get_or_select_template", "_body_stream", "difference_update",  # include, `{% from x import y %}`
+    "guarded_join",  # `~` (environment.GuardedCodeGenerator)
+    "kv_lines",  # kvalidate's line-map global (linemap.LineCodeGenerator)
     *jinja2.runtime.exported, *jinja2.runtime.async_exported})
 _NEVER = frozenset({"compile", "object", "type", "eval", "exec", "open", "globals", "locals", "__import__",
                     "setattr", "delattr", "breakpoint", "input", "memoryview", "__builtins__", "__class__",

@@ -11,6 +11,13 @@ include_vars > block and task vars (and include params) > running role's vars > 
 play's public roles > play vars_files > play vars > facts (and cacheable set_fact) > host_vars >
 group_vars (child groups beat parents, `all` lowest) > running role's defaults > defaults of the
 play's public roles.
+
+`limit` is ansible-playbook's `--limit` (a host pattern, `patterns.py`): every play runs on its hosts
+inside the limit. A host outside it runs nothing, so its `hostvars` hold its inventory variables and
+only what `fact_cache` holds for it (what a fact cache plugin kept from an earlier run: gathered facts
+and `set_fact ... cacheable: true`; `Engine.fact_cache()` gives it after a run). A name read from
+such a host that the cache lacks but the run set elsewhere is undefined with the reason
+(`Origins`), at the template line that reads it.
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kvalidate.ansible.inventory import Inventory
+from kvalidate.ansible.inventory import LOCALHOST_NAMES, Inventory
 from kvalidate.ansible.loader import Files, LoadError, Role, cached_tree, find_role, load_role, role_entry
 from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, LookupEnv, run_lookup
+from kvalidate.ansible.patterns import limit_hosts
 from kvalidate.ansible.playbook import run_playbook_file
 from kvalidate.ansible.templar import OMIT_TOKEN, RenderVars, Templar
 from kvalidate.ansible.types import (
@@ -32,8 +40,8 @@ from kvalidate.ansible.types import (
     RunResult,
     Simulator,
 )
-from kvalidate.ansible.variables import Resolver, Scope
-from kvalidate.model import Finding
+from kvalidate.ansible.variables import ExplainedScope, Resolver, Scope, undefined
+from kvalidate.model import Finding, LineMap
 from kvalidate.trees.directory import Tree
 
 
@@ -43,13 +51,37 @@ def facts_layer(facts: Mapping[str, Any]) -> dict[str, Any]:
     return {"ansible_facts": bare, **{f"ansible_{k}": v for k, v in bare.items()}}
 
 
+def merge_facts(low: Mapping[str, Any], high: Mapping[str, Any]) -> dict[str, Any]:
+    """Two facts layers, `high` winning (FactCache.first_order_merge: gathered facts over cached ones)."""
+    return {**low, **high, "ansible_facts": {**(low.get("ansible_facts") or {}), **(high.get("ansible_facts") or {})}}
+
+
+class Origins:
+    """Where the run set each name it set without caching it, and where it cached one: what a
+    finding says when a host outside `--limit` lacks the name. The first place of each kind is kept
+    (cheap: one dict lookup per name set)."""
+
+    def __init__(self) -> None:
+        self.uncached: dict[str, str] = {}  # name -> "set by set_fact without cacheable: true in F:L"
+        self.cached: dict[str, str] = {}  # name -> "set by set_fact with cacheable: true in F:L"
+
+    def note(self, name: str, cached: bool, where: Any) -> None:
+        """`where()` gives the description; called only for a name not seen yet."""
+        target = self.cached if cached else self.uncached
+        if name not in target:
+            target[name] = where()
+
+    def update(self, other: Origins) -> None:
+        for mine, theirs in ((self.uncached, other.uncached), (self.cached, other.cached)):
+            for k, v in theirs.items():
+                mine.setdefault(k, v)
+
+
 # VariableManager._get_magic_variables: only with a play
 PLAY_MAGIC = frozenset({"ansible_play_role_names", "role_names", "ansible_dependent_role_names", "ansible_role_names",
                         "ansible_play_name", "ansible_play_hosts_all", "ansible_play_hosts", "ansible_play_batch",
                         "play_hosts"})
 ROLE_NAME_VARS = ("ansible_play_role_names", "role_names", "ansible_dependent_role_names", "ansible_role_names")
-# ansible.constants.LOCALHOST: names for which InventoryData.get_host creates the implicit localhost
-LOCALHOST_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # The version the engine's semantics are (ansible-core 2.18); a caller may report another
 # (`Engine.ansible_version`), as the Kubespray layer does for a checkout that pins another range.
 ANSIBLE_VERSION = "2.18.19"
@@ -93,14 +125,19 @@ class Engine:
                  env: Mapping[str, str] | None = None, simulator: Simulator | None = None,
                  limit: Iterable[str] | None = None, templar: Templar | None = None,
                  passwords: Mapping[str, str] | None = None, skip_task_files: Iterable[str] = (),
-                 keep_going: bool = False, record_gates: bool = False, ansible_version: str | None = None) -> None:
+                 keep_going: bool = False, record_gates: bool = False, ansible_version: str | None = None,
+                 fact_cache: Mapping[str, Mapping[str, Any]] | None = None, fact_cache_note: str = "",
+                 origins: Origins | None = None) -> None:
         self.tree: Tree = cached_tree(tree)
         tree = self.tree
         self.files = Files(tree)
         self.inventory = inventory
         self.extra_vars = dict(extra_vars or {})
         self.simulator = simulator
-        self.limit = set(limit) if limit is not None else None
+        # --limit: a host pattern (a list of names is joined with ","), evaluated by ansible-core
+        # against the inventory as it is when a play starts (group_by/add_host change it)
+        self.limit: str | None = (limit if isinstance(limit, str) else ",".join(limit)) if limit is not None else None
+        self._limit_hosts: frozenset[str] | None = None
         self.templar = templar or Templar.shared()
         self.templar.lookup_handler = self._lookup
         self.templar.env.frozen.clear()  # values of earlier engines' caches
@@ -111,7 +148,14 @@ class Engine:
         # sanitized playbooks ignore errors the same way); False is Ansible's behaviour.
         self.keep_going = keep_going
         self.skip_task_files = tuple(skip_task_files)  # fnmatch patterns: task files read as empty
-        self.hosts = {h: HostState(facts_layer(inventory.facts.get(h, {}))) for h in inventory.hosts}
+        # facts: a host in the limit gathers its own (over what the cache holds); one outside has
+        # only the cache's. `origins`: recorded whenever a limit is set (or a caller asks, by passing one)
+        self.cache = {h: dict(v) for h, v in (fact_cache or {}).items()}
+        self.fact_cache_note = fact_cache_note or "not in the fact cache of a --limit run"
+        self.origins: Origins | None = origins if origins is not None else (Origins() if limit is not None else None)
+        self.played: set[str] = set()  # hosts some play ran on (whose facts a cache would hold)
+        self._gathered: dict[str, frozenset[str]] = {}  # host -> names its gathered facts define
+        self.hosts = {h: HostState(self._initial_facts(h)) for h in inventory.hosts}
         self.groups: dict[str, list[str]] = inventory.groups_map()
         self.group_names: dict[str, list[str]] = {h: inventory.group_names(h) for h in inventory.hosts}
         self.hostvars = HostVars(self)
@@ -139,12 +183,61 @@ class Engine:
 
         self.templar.lookup_handler = self._lookup
         run_playbook_file(self, path, posixpath.dirname(path))
+        self.result.groups = {g: list(m) for g, m in self.groups.items()}
         return self.result
+
+    def fact_cache(self) -> dict[str, dict[str, Any]]:
+        """What a fact cache plugin holds after this run, per host (facts layers, the shape
+        `fact_cache=` takes): for every host a play ran on, its gathered facts and every
+        `set_fact ... cacheable: true` (and module facts) it got; nothing else it was given."""
+        return {h: dict(st.facts) for h, st in self.hosts.items() if h in self.played or h in self.cache}
+
+    # -- --limit -------------------------------------------------------------------------------------
+    def limit_set(self) -> frozenset[str] | None:
+        """The hosts inside --limit (None: no limit), re-evaluated when the inventory changed."""
+        if self.limit is None:
+            return None
+        if self._limit_hosts is None:
+            self._limit_hosts = frozenset(limit_hosts(self.inventory, self.limit))
+        return self._limit_hosts
+
+    def in_limit(self, host: str) -> bool:
+        hosts = self.limit_set()
+        return hosts is None or host in hosts
+
+    def _initial_facts(self, host: str) -> dict[str, Any]:
+        gathered = facts_layer(self.inventory.facts.get(host, {}))
+        if self.limit is None and not self.cache:
+            return gathered
+        cached = self.cache.get(host, {})
+        return merge_facts(cached, gathered) if self.in_limit(host) else dict(cached)
+
+    def _gathered_names(self, host: str) -> frozenset[str]:
+        hit = self._gathered.get(host)
+        if hit is None:
+            hit = self._gathered[host] = frozenset(facts_layer(self.inventory.facts.get(host, {})))
+        return hit
+
+    def explain_missing(self, host: str, name: str) -> str | None:
+        """Why `hostvars[host][name]` is undefined for a host outside --limit, when the run (or the
+        fact cache's playbook) set it elsewhere; None when nothing is known of it."""
+        o = self.origins
+        why = None
+        if o is not None and name in o.uncached:
+            why = f"{name} was {o.uncached[name]}"
+        elif o is not None and name in o.cached:
+            why = f"{name} was {o.cached[name]}, which did not run on {host}"
+        elif name == "ansible_facts" or name in self._gathered_names(host):
+            why = f"{name} is a gathered fact"
+        if why is None:
+            return None
+        return (f"hostvars['{host}']['{name}'] is undefined: {host} is outside --limit {self.limit!r} and {why}; "
+                f"{self.fact_cache_note}")
 
     # -- variable scopes ---------------------------------------------------------------------------
     def host_state(self, host: str) -> HostState:
         if host not in self.hosts:
-            self.hosts[host] = HostState(facts_layer(self.inventory.facts.get(host, {})))
+            self.hosts[host] = HostState(self._initial_facts(host))
         return self.hosts[host]
 
     def magic(self, host: str, role: RoleCtx | None) -> dict[str, Any]:
@@ -272,9 +365,16 @@ class Engine:
             layers: list[Mapping[str, Any]] = [
                 self.hostvars_magic(host), self.extra_vars, st.nonpersistent, st.vars_cache, st.facts,
                 self.inventory.host_vars.get(host, {}), *groups]
-            scope = Scope(self.resolver, host, layers, persistent=True)
+            if self.in_limit(host):
+                scope = Scope(self.resolver, host, layers, persistent=True)
+            else:
+                scope = ExplainedScope(self.resolver, host, layers, persistent=True, explain=self._explained)
             self._hostvars_scopes[host] = scope
         return scope
+
+    def _explained(self, host: str, name: str) -> Any:
+        hint = self.explain_missing(host, name)
+        return None if hint is None else undefined(hint=hint, name=name, missing=name)
 
     def play_scope(self, host: str) -> Scope:
         scope = self._play_scopes.get(host)
@@ -337,10 +437,19 @@ class Engine:
         self.resolver.changed(host, list(values))
 
     def set_facts(self, host: str, values: Mapping[str, Any]) -> None:
+        """Facts a task gave `host` (cacheable set_fact, module facts): injected as variables and
+        under `ansible_facts` without their `ansible_` prefix (namespace_facts)."""
         st = self.host_state(host)
         st.facts.update(values)
-        st.facts.setdefault("ansible_facts", {})
+        bare = {(k[8:] if k.startswith("ansible_") and k != "ansible_local" else k): v for k, v in values.items()}
+        st.facts["ansible_facts"] = {**(st.facts.get("ansible_facts") or {}), **bare}
         self.resolver.changed(host, [*values, "ansible_facts"])
+
+    def note_origin(self, names: Iterable[str], cached: bool, where: Any) -> None:
+        """Record where names were set (only when origins are kept: a --limit run)."""
+        if self.origins is not None:
+            for n in names:
+                self.origins.note(str(n), cached, where)
 
     def add_to_group(self, host: str, group: str, parents: Iterable[str] = ()) -> None:
         before = {g.name: list(g.vars) for g in self.inventory.group_chain(host)} if host in self.hosts else {}
@@ -358,6 +467,7 @@ class Engine:
             self.resolver.changed(h, ["groups"])
         changed = {n for g in self.inventory.group_chain(host) if g.name not in before for n in g.vars}
         self.resolver.changed(host, list(changed))
+        self._limit_hosts = None  # the limit's groups may have changed
         self._play_scopes.pop(host, None)
         self._hostvars_scopes.pop(host, None)
         self._group_vars.clear()
@@ -369,12 +479,12 @@ class Engine:
         rvars: RenderVars = rv
         return run_lookup(self.lookup_env, rvars, name, terms, kwargs, wantlist)
 
-    def _lookup_rendered(self, path: str, value: Any) -> None:
+    def _lookup_rendered(self, path: str, value: Any, lines: LineMap | None = None) -> None:
         cur = self.current
         text = value if isinstance(value, str) else str(value)
         self.result.renderings.append(Rendering(
             template=path, role=cur.get("role", ""), dest="", host=cur.get("host", ""), task=cur.get("task", ""),
-            item=cur.get("item"), text=text, via="lookup", vars_host=cur.get("host", "")))
+            item=cur.get("item"), text=text, via="lookup", vars_host=cur.get("host", ""), lines=lines))
 
     def ignores_errors(self, task: Mapping[str, Any]) -> bool:
         value = task.get("ignore_errors", False)

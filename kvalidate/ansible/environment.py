@@ -52,13 +52,13 @@ from ansible.template.native_helpers import AnsibleUndefined, Json2Python
 from ansible.utils.display import Display
 from ansible.utils.native_jinja import NativeJinjaText
 from jinja2.compiler import Frame
-from jinja2.exceptions import SecurityError
-from jinja2.nativetypes import NativeCodeGenerator
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.nodes import Concat
 from jinja2.runtime import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
 
 from kvalidate.ansible.codecache import template_from_source
+from kvalidate.ansible.linemap import LineCodeGenerator, Trace
 from kvalidate.ansible.private import create_overlay
 
 __all__ = ["AnsibleUndefined", "RenderLimitError", "SandboxEnvironment", "check_format", "check_printf",
@@ -332,7 +332,7 @@ def _refused(source: Any, check: Callable[[Any], str], value: Any) -> str:
     try:
         return check(value)
     except RenderLimitError as e:
-        if isinstance(source, GeneratorType):
+        if isinstance(source, GeneratorType | Trace):
             source.throw(e)
         raise
 
@@ -348,7 +348,7 @@ def eval_concat(nodes_: Any) -> Any:
             return out
         out = _output_text(out)
     else:
-        values = chain(head, nodes_) if isinstance(nodes_, GeneratorType) else nodes_
+        values = chain(head, nodes_) if isinstance(nodes_, Iterator) else nodes_
         out = _join_output(values, nodes_)
     if out.startswith(("{", "[")) or out in ("True", "False"):
         try:
@@ -361,6 +361,26 @@ def eval_concat(nodes_: Any) -> Any:
 def text_concat(nodes_: Any) -> str:
     """ansible_concat: join as text (the template module, convert_data=False)."""
     return _join_output(nodes_, nodes_)
+
+
+def text_concat_traced(trace: Trace) -> str:
+    """`text_concat` of a traced render: records where each chunk was yielded as it joins
+    (`linemap.Trace`, inline: this loop runs once per chunk of every rendered file)."""
+    gen, frame, includes, sites = trace.gen, trace.frame, trace.includes, trace.sites
+    parts = trace.chunks
+    total = 0
+    for v in gen:
+        if gen.gi_yieldfrom is None and (lasti := frame.f_lasti) not in includes:
+            sites.append(lasti)
+        else:
+            sites.append(trace.inner())
+        if type(v) is not str:
+            v = _refused(gen, _output_text, v)
+        total += len(v)
+        if total > MAX_OUTPUT_CHARS:
+            _refused(gen, _over_output, total)
+        parts.append(v)
+    return "".join(parts)
 
 
 class _Deadline:
@@ -426,10 +446,12 @@ def _guarded_lipsum(lipsum: Callable[..., str]) -> Callable[..., str]:
     return guarded
 
 
-class GuardedCodeGenerator(NativeCodeGenerator):
-    """NativeCodeGenerator whose `~` (string concatenation) goes through the environment's
-    `guarded_join`, which checks the size before joining. (Its name is part of the compiled-code
-    cache key, `codecache.env_fingerprint`: code compiled without the guards is never reused.)"""
+class GuardedCodeGenerator(LineCodeGenerator):
+    """NativeCodeGenerator (with the line-map records of `linemap.LineCodeGenerator`) whose `~`
+    (string concatenation) goes through the environment's `guarded_join`, which checks the size
+    before joining. (Its name is part of the compiled-code cache key, `codecache.env_fingerprint`:
+    code compiled without the guards is never reused; a change to the generators' source changes
+    `codecache.engine_fingerprint`, which names the cache file.)"""
 
     def visit_Concat(self, node: Concat, frame: Frame) -> None:
         self.write("environment.guarded_join((")
@@ -450,6 +472,9 @@ class SandboxEnvironment(SandboxedEnvironment):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("extensions", ["jinja2.ext.do"])
+        # no cache of loaded templates: a render's loader is its own (`lookups.core.IncludeLoader`),
+        # and what loaders load is compiled once by `compile_include`
+        kwargs.setdefault("cache_size", 0)
         super().__init__(trim_blocks=True, lstrip_blocks=False, keep_trailing_newline=False,
                          undefined=AnsibleUndefined, finalize=_finalize, **kwargs)
         self.deadline = _Deadline()
@@ -545,11 +570,33 @@ class SandboxEnvironment(SandboxedEnvironment):
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         data, env = create_overlay(source, dict(overrides or {}), self)
-        template = template_from_source(env, data, name)
+        # lines of the file: Ansible strips a `#jinja2:` header line before compiling
+        offset = source.count("\n") - data.count("\n")
+        try:
+            template = template_from_source(env, data, name)
+        except TemplateSyntaxError as e:
+            if e.lineno and offset:
+                e.lineno += offset
+            raise
         template.kv_source = data  # for findings: the line where a name is first used
+        template.kv_line_offset = offset  # added to the lines of `data` (linemap, errors.position)
         template.kv_mutates = mutates(data)
         self._compiled[key] = (template, env)
         return template, env
+
+    def compile_include(self, source: str, name: str) -> Any:
+        """A template an `{% include %}`, `{% import %}` or `{% extends %}` loaded (`name`: its path),
+        compiled once per environment (an overlay's syntax applies to what its templates include);
+        no `#jinja2:` header is read, as in Ansible, which reads only the rendered file's."""
+        key = (source, (("__include__", name), ("__env__", id(self))))
+        hit = self._compiled.get(key)
+        if hit is None:
+            template = template_from_source(self, source, name)
+            template.kv_source = source
+            template.kv_line_offset = 0
+            template.kv_mutates = mutates(source)
+            hit = self._compiled[key] = (template, self)
+        return hit[0]
 
 
 

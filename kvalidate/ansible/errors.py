@@ -51,7 +51,7 @@ def position(exc: BaseException) -> tuple[str, int]:
                 # Jinja resolves names at the top of the generated function: report the line
                 # where the name is first used instead.
                 line = first_use(template, str(nxt.tb_frame.f_locals.get("key", ""))) or line
-            found = (template.name, line)
+            found = (template.name, line + int(getattr(template, "kv_line_offset", 0)))
         tb = tb.tb_next
     cause = exc.__cause__ or exc.__context__
     if found == ("", 0) and cause is not None and cause is not exc:
@@ -139,7 +139,10 @@ def message_of(exc: BaseException) -> str:
 
 
 def render_finding(exc: BaseException, template: str = "", host: str = "", dest: str = "",
-                   task: str = "", **extra: Any) -> Finding:
+                   task: str = "", task_file: str = "", task_line: int = 0, **extra: Any) -> Finding:
+    """The finding for `exc`, raised while rendering `template` or running `task`. It is located at
+    the innermost template line the traceback names; else at the template; else, for an error in a
+    task's own arguments, `when` or loop, at the task (`task_file`:`task_line`, the task's first line)."""
     if is_internal(exc):
         if debug():
             raise exc
@@ -147,6 +150,9 @@ def render_finding(exc: BaseException, template: str = "", host: str = "", dest:
         return internal_finding(exc, doing, host=host, **extra)
     name, line = position(exc)
     where = f"task '{task}': " if task else ""
+    at_task = not (name or template) and bool(task_file)
+    if at_task:
+        name, line = task_file, task_line
     return Finding(severity=Severity.ERROR, rule=rule_of(exc), message=where + message_of(exc),
-                   file=dest or name or template, template=name or template, template_line=line,
-                   host=host, dest=dest, **extra)
+                   file=dest or name or template, line=line if at_task else 0,
+                   template=name or template, template_line=line, host=host, dest=dest, **extra)

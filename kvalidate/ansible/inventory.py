@@ -16,6 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# ansible.constants.LOCALHOST: names a pattern matches as the implicit localhost when nothing else does
+LOCALHOST_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
 
 @dataclass
 class Group:
@@ -143,7 +146,10 @@ class Inventory:
                 keep = set(self._one(raw[1:]))
                 chosen = [h for h in chosen if h in keep]
             else:
-                chosen += [h for h in self._one(raw) if h not in chosen]
+                found = self._one(raw)
+                if not found and raw in LOCALHOST_NAMES:
+                    found = [raw]  # InventoryManager._enumerate_matches: the implicit localhost
+                chosen += [h for h in found if h not in chosen]
         return chosen
 
     def _one(self, pat: str) -> list[str]:

@@ -36,7 +36,9 @@ class LoadError(Exception):
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    pass
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.kv_lines: list[tuple[dict[str, Any], int]] = []
 
 
 def _unsafe(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
@@ -47,6 +49,18 @@ def _unsafe(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     return loader.construct_mapping(node)  # type: ignore[arg-type]
 
 
+def _sequence(loader: _Loader, node: yaml.SequenceNode) -> Any:
+    """SafeConstructor.construct_yaml_seq, noting the line of every mapping item (a task, a play,
+    a block): findings about a task are located at it (`yaml_line`)."""
+    data: list[Any] = []
+    yield data
+    data.extend(loader.construct_sequence(node))
+    for item, item_node in zip(data, node.value, strict=False):
+        if isinstance(item, dict):
+            loader.kv_lines.append((item, item_node.start_mark.line + 1))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:seq", _sequence)
 _Loader.add_constructor("!unsafe", _unsafe)
 _Loader.add_constructor("!vault", lambda loader, node: VAULT_PLACEHOLDER)
 _Loader.add_constructor("!vault-encrypted", lambda loader, node: VAULT_PLACEHOLDER)
@@ -55,6 +69,28 @@ _Loader.add_constructor("!vault-encrypted", lambda loader, node: VAULT_PLACEHOLD
 # Parsed YAML by file text, for the whole process: the cells of a matrix read the same roles.
 # The engine never mutates parsed data (layers are read, templating builds new values).
 _PARSED: dict[str, Any] = {}
+# The 1-based line of each mapping that is a list item (tasks, plays, blocks) of the parsed files,
+# by id: the objects live as long as _PARSED keeps them, and the entry holds them too, so an id is
+# never reused while its entry exists.
+_LINES: dict[int, tuple[Any, int]] = {}
+
+
+def yaml_line(item: Any) -> int:
+    """The line where `item` (a task, play or block mapping as parsed by `Files.yaml`) starts in its
+    file; 0 when it was not read from a file."""
+    entry = _LINES.get(id(item))
+    return entry[1] if entry is not None and entry[0] is item else 0
+
+
+def _parse(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    for item, line in loader.kv_lines:
+        _LINES[id(item)] = (item, line)
+    return data
 
 
 _TREES: weakref.WeakKeyDictionary[Any, CachedTree] = weakref.WeakKeyDictionary()
@@ -134,7 +170,7 @@ class Files:
             data = _PARSED[text]
         else:
             try:
-                data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+                data = _parse(text)  # a SafeLoader subclass
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem_mark", None)
                 raise LoadError(f"YAML error: {e}", path, (mark.line + 1) if mark else 0) from e

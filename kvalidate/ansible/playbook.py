@@ -19,10 +19,10 @@ from jinja2.exceptions import UndefinedError
 
 from kvalidate.ansible.conditions import action_of, check_when, short
 from kvalidate.ansible.errors import render_finding
-from kvalidate.ansible.loader import LoadError, Role, find_role, load_role, role_entry, task_file
+from kvalidate.ansible.loader import LoadError, Role, find_role, load_role, role_entry, task_file, yaml_line
 from kvalidate.ansible.lookups.core import tree_path
 from kvalidate.ansible.peek import INCLUDE_ROLE, INCLUDE_TASKS, peek_include, selected
-from kvalidate.ansible.tasks import execute_task, loop_items, when_after_loop_error
+from kvalidate.ansible.tasks import execute_task, loop_items, when_despite_loop_error
 from kvalidate.ansible.types import PlayState, RoleCtx, TaskCtx
 from kvalidate.ansible.variables import Scope
 from kvalidate.model import Finding, Severity
@@ -41,22 +41,35 @@ def _static_scope(engine: Engine, extra: Mapping[str, Any] | None = None) -> Sco
     return Scope(engine.resolver, "", [dict(extra or {}), engine.extra_vars])
 
 
-def run_playbook_file(engine: Engine, path: str, playbook_dir: str) -> None:
+def run_playbook_file(engine: Engine, path: str, playbook_dir: str | None = None,
+                      import_vars: Mapping[str, Any] | None = None, import_when: tuple[Any, ...] = ()) -> None:
+    """Run the plays of `path`. `playbook_dir` is the directory of the playbook given on the command
+    line; a play of an imported playbook sees the directory of the file that holds it (PlaybookExecutor
+    sets the loader's basedir to the play's `_included_path`). `import_vars` and `import_when` come
+    from the `import_playbook` entries that led here (PlaybookInclude.load_data: the import's vars
+    over each play's own, its `when` before every block of each play; the outer import's last)."""
     try:
         plays = engine.files.yaml(path)
     except LoadError as e:
         load_failure(engine, e)
         return
+    imported = playbook_dir is None
+    here = posixpath.dirname(path)
     for entry in plays if isinstance(plays, list) else []:
         if not isinstance(entry, Mapping):
             continue
         imp = entry.get("import_playbook", entry.get("ansible.builtin.import_playbook"))
         if imp is not None:
-            target = str(engine.templar.template(imp, _static_scope(engine)))
-            run_playbook_file(engine, posixpath.normpath(posixpath.join(posixpath.dirname(path), target)),
-                              playbook_dir)
+            own = entry.get("vars")
+            scope_vars = {**(own if isinstance(own, Mapping) else {}), **(import_vars or {})}
+            target = str(engine.templar.template(imp, _static_scope(engine, scope_vars)))
+            when = entry.get("when")
+            conds = (*import_when, *(when if isinstance(when, list) else [when] if when is not None else []))
+            run_playbook_file(engine, posixpath.normpath(posixpath.join(here, target)), None,
+                              scope_vars, tuple(conds))
         elif "hosts" in entry:
-            run_play(engine, entry, posixpath.dirname(path), playbook_dir)
+            pdir = here if imported else str(playbook_dir)
+            run_play(engine, entry, here, pdir, import_vars or {}, import_when, path)
 
 
 def make_role(engine: Engine, name: str, params: Mapping[str, Any], base: str,
@@ -107,16 +120,25 @@ def _froms(args: Mapping[str, Any]) -> dict[str, str]:
     return {k: str(args[k]) for k in ("defaults_from", "vars_from") if k in args}
 
 
-def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: str) -> None:
-    static = _static_scope(engine, play.get("vars") if isinstance(play.get("vars"), Mapping) else None)
+def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: str,
+             import_vars: Mapping[str, Any] | None = None, import_when: tuple[Any, ...] = (), file: str = "") -> None:
+    """Run one play of the playbook file `file` (its tasks' findings are located there)."""
+    own_vars = play.get("vars")
+    play_vars = {**(own_vars if isinstance(own_vars, Mapping) else {}), **(import_vars or {})}
+    static = _static_scope(engine, play_vars)
     try:
         pattern = engine.templar.template(play.get("hosts", ""), static)
     except Exception as e:
-        engine.add_finding(render_finding(e, task=f"play {play.get('name', '')}"))
+        engine.add_finding(render_finding(e, task=f"play {play.get('name', '')}", task_file=file,
+                                          task_line=yaml_line(play)))
         return
     # get_hosts(pattern, ignore_restrictions=True): --limit (the subset) applies, failed hosts stay
     hosts_all = [h for h in engine.inventory.match(pattern if isinstance(pattern, list | str) else str(pattern))
-                 if engine.limit is None or h in engine.limit]
+                 if engine.in_limit(h)]
+    for h in hosts_all:
+        if h not in engine.inventory.hosts:
+            engine.implicit_localhost(h)
+    engine.played.update(hosts_all)
     hosts = [h for h in hosts_all if not engine.host_state(h).failed]
     public: list[RoleCtx] = []
     direct: list[Role] = []  # Play.roles: the play's roles, then every imported or included role
@@ -140,7 +162,7 @@ def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: s
             load_failure(engine, e)
             continue
         vars_files.append(dict(data) if isinstance(data, Mapping) else {})
-    engine.play = PlayState(name=str(play.get("name", "")), hosts=hosts, vars=dict(play.get("vars") or {}),
+    engine.play = PlayState(name=str(play.get("name", "")), hosts=hosts, vars=dict(play_vars),
                             vars_files=vars_files, public=public, playbook_dir=playbook_dir,
                             hosts_all=hosts_all)
     for role in direct:
@@ -148,13 +170,13 @@ def run_play(engine: Engine, play: Mapping[str, Any], base: str, playbook_dir: s
     engine.reset_play_scopes()
     if not hosts:
         return
-    ctx = TaskCtx(base=base)
+    ctx = TaskCtx(base=base, conditions=import_when, file=file)
     run_tasks(engine, play.get("pre_tasks") or [], hosts, ctx)
     for entry in play.get("roles") or []:
         name, params, when = role_entry(entry)
         rc = next((r for r in public if r.role.name == name and dict(r.params) == params and not r.parents), None)
         if rc is not None:
-            run_role(engine, rc, hosts, replace(ctx, conditions=(when,) if when is not None else ()))
+            run_role(engine, rc, hosts, replace(ctx, conditions=import_when + ((when,) if when is not None else ())))
     run_tasks(engine, play.get("tasks") or [], hosts, ctx)
     run_tasks(engine, play.get("post_tasks") or [], hosts, ctx)
 
@@ -250,7 +272,7 @@ def _per_host(engine: Engine, task: Mapping[str, Any], hosts: list[str], ctx: Ta
             try:
                 items = loop_items(engine, task, scope, ctx)
             except UndefinedError as loop_error:
-                if not when_after_loop_error(engine, conds, scope, loop_error):  # undefined loop, false when
+                if not when_despite_loop_error(engine, conds, scope, loop_error):  # undefined loop + false when
                     continue
                 raise
             for top in items if items is not None else [{}]:
@@ -258,7 +280,8 @@ def _per_host(engine: Engine, task: Mapping[str, Any], hosts: list[str], ctx: Ta
                 if check_when(engine, conds, s):
                     out.append((host, s, top))
         except Exception as e:
-            engine.add_finding(render_finding(e, host=host, task=str(task.get("name", ""))))
+            engine.add_finding(render_finding(e, host=host, task=str(task.get("name", "")), task_file=ctx.file,
+                                              task_line=yaml_line(task)))
             engine.host_state(host).failed = not engine.ignores_errors(task)
     return out
 

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from ansible.utils.unsafe_proxy import AnsibleUnsafeText
 from jinja2.exceptions import UndefinedError
 
-from kvalidate.ansible.actions import run_action
+from kvalidate.ansible.actions import run_action, task_line
 from kvalidate.ansible.conditions import action_of, check_when, conditions_of, short
 from kvalidate.ansible.errors import is_internal, render_finding
+from kvalidate.ansible.loader import yaml_line
 from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, find_file, run_lookup
 from kvalidate.ansible.templar import RenderVars
 from kvalidate.ansible.types import CheckGate, TemplateGate
@@ -70,6 +71,19 @@ def loop_items(engine: Engine, task: Mapping[str, Any], scope: Scope, ctx: TaskC
     return out
 
 
+def when_despite_loop_error(engine: Engine, conds: Any, scope: Scope, loop_error: UndefinedError) -> bool:
+    """TaskExecutor (2.18) when the loop is undefined: the task is skipped if its conditional,
+    evaluated without the loop variable, is false, and fails with the loop's error otherwise; the
+    loop's error also takes precedence over an error of the conditional itself (which typically
+    reads the loop variable)."""
+    try:
+        return check_when(engine, conds, scope)
+    except Exception as when_error:
+        if is_internal(when_error):
+            raise
+        raise loop_error from when_error
+
+
 def set_search_dirs(engine: Engine, ctx: TaskCtx) -> None:
 
     dirs = [f"{CHECKOUT_ROOT}/{ctx.role.role.path}"] if ctx.role else []
@@ -96,7 +110,7 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                                                                                           task_vars)))
     set_search_dirs(engine, ctx)
     for host in hosts[:1] if run_once else hosts:
-        targets = list(hosts) if run_once else [host]
+        targets = run_once_hosts(engine, hosts) if run_once else [host]
         scope = engine.task_scope(host, ctx.role, task_vars)
         engine.current = {"host": host, "task": name, "role": role, "item": None}
         try:
@@ -105,10 +119,9 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
             except UndefinedError as loop_error:
                 if engine.record_gates:
                     record_lenient(engine, task, module, args, scope, conds, ctx)
-                # TaskExecutor: an undefined loop is an error only if the conditional holds
-                if not when_after_loop_error(engine, conds, scope, loop_error):
+                if not when_despite_loop_error(engine, conds, scope, loop_error):
                     items = []
-                    _register(engine, task, targets, _skipped(conds))
+                    _register(engine, task, targets, _skipped(conds), ctx)
                     continue
                 raise
             if items is None:
@@ -135,28 +148,26 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
                           "msg": "All items completed", "skipped": bool(results) and all(
                               r.get("skipped") for r in results)}
         except Exception as e:
-            engine.add_finding(render_finding(e, host=host, task=name))
+            engine.add_finding(render_finding(e, host=host, task=name, task_file=ctx.file, task_line=yaml_line(task)))
             if not engine.ignores_errors(task):
                 for t in targets:
                     engine.host_state(t).failed = True
             # TaskExecutor.run: an error of the task (its loop, `when` or arguments) is its result,
             # registered as any other (what `ignore_errors` and `rescue` then see), unsafe as every
             # registered result (its message may quote the `{{ }}` that failed)
-            _register(engine, task, targets, {"failed": True, "msg": AnsibleUnsafeText(str(e))})
+            _register(engine, task, targets, {"failed": True, "msg": AnsibleUnsafeText(str(e))}, ctx)
             continue
-        _register(engine, task, targets, result)
+        _register(engine, task, targets, result, ctx)
 
 
-def when_after_loop_error(engine: Engine, conds: Any, scope: Scope, loop_error: Exception) -> bool:
-    """A task whose loop could not be templated: its `when`, evaluated without an item. As
-    TaskExecutor._execute (2.18) does, an error of the conditional itself (`not item is skipped`
-    with no item) gives way to the loop's error, which is the one reported."""
-    try:
-        return check_when(engine, conds, scope)
-    except Exception as e:
-        if is_internal(e):
-            raise
-        raise loop_error from None
+def run_once_hosts(engine: Engine, hosts: list[str]) -> list[str]:
+    """Where a `run_once` task's result and facts go: StrategyBase.get_task_hosts gives every host of
+    the play (`_hosts_cache`: the play's pattern under --limit, failed hosts included), not only the
+    hosts running the task, so a host that skipped the include around it gets them too."""
+    play = engine.play
+    if play is None:
+        return list(hosts)
+    return list(dict.fromkeys([*play.hosts_all, *hosts]))
 
 
 def record_lenient(engine: Engine, task: Mapping[str, Any], module: str, args: Any, scope: Scope, conds: Any,
@@ -219,7 +230,14 @@ def _record(engine: Engine, gate: TemplateGate | CheckGate, into: list[Any], sco
         existing.scopes.setdefault(scope.host, scope)
 
 
-def _register(engine: Engine, task: Mapping[str, Any], targets: list[str], result: dict[str, Any]) -> None:
+def _register(engine: Engine, task: Mapping[str, Any], targets: list[str], result: dict[str, Any],
+              ctx: TaskCtx | None = None) -> None:
     if task.get("register"):
+        name = str(task["register"])
         for t in targets:
-            engine.set_var(t, "nonpersistent", {str(task["register"]): result})
+            engine.set_var(t, "nonpersistent", {name: result})
+        if engine.origins is not None:
+            file = ctx.file if ctx is not None else ""
+            engine.note_origin([name], False, lambda: (
+                f"registered by task '{task.get('name', '')}' in {file}:{task_line(engine, file, task, 'register')} "
+                "(a registered result is never cached)"))

@@ -7,6 +7,8 @@
 - `Templar.render_file(text, scope, name)`: what the `template` module writes
   (`convert_data=False`, no backslash escaping, trailing newlines kept).
 - `Templar.render_lookup(text, scope, name)`: `lookup('template')` (`convert_data=True`).
+- `render_file_mapped` / `render_lookup_mapped`: the same, with the `LineMap` of the output
+  (which template line wrote each output line, recorded while rendering: `linemap`).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.environment import Template
 from jinja2.exceptions import UndefinedError
+from jinja2.loaders import BaseLoader
 from jinja2.runtime import Context, Undefined
 from jinja2.utils import missing
 
-from kvalidate.ansible.environment import SandboxEnvironment, eval_concat, text_concat
+from kvalidate.ansible.environment import SandboxEnvironment, eval_concat, text_concat, text_concat_traced
 from kvalidate.ansible.filters.core import FILTERS
 from kvalidate.ansible.filters.tests import TESTS
+from kvalidate.ansible.linemap import Trace
 from kvalidate.ansible.private import count_newlines_from_end, escape_backslashes
 from kvalidate.ansible.variables import (
     MISSING,
@@ -35,6 +39,7 @@ from kvalidate.ansible.variables import (
     is_possibly_template,
     undefined,
 )
+from kvalidate.model import LineMap
 
 SINGLE_VAR = re.compile(r"^\{\{\s*(\w*)\s*\}\}$")
 OMIT_TOKEN = "__omit_place_holder__kvalidate0000000000000000000000000000000"
@@ -256,25 +261,50 @@ class Templar:
             return value
 
     def render_file(self, text: str, scope: Scope | None, name: str,
-                    locals: Mapping[str, Any] | None = None) -> str:
+                    locals: Mapping[str, Any] | None = None, loader: BaseLoader | None = None) -> str:
         """The text the `template` module writes."""
-        out = self.do_template(text, RenderVars(scope, locals, self.env.globals), convert_data=False,
-                               escape_backslashes=False, name=name)
-        return str(out)
+        return self.render_file_mapped(text, scope, name, locals, loader)[0]
+
+    def render_file_mapped(self, text: str, scope: Scope | None, name: str,
+                           locals: Mapping[str, Any] | None = None,
+                           loader: BaseLoader | None = None) -> tuple[str, LineMap]:
+        """The text the `template` module writes, and which template line wrote each of its lines.
+        `loader` serves the template's `{% include %}`s, `{% import %}`s and `{% extends %}`."""
+        out, lines = self._render(text, RenderVars(scope, locals, self.env.globals), convert_data=False,
+                                  escape_backslashes=False, name=name, loader=loader, trace=True)
+        assert lines is not None
+        return str(out), lines
 
     def render_lookup(self, text: str, scope: Scope | None, name: str,
-                      locals: Mapping[str, Any] | None = None) -> Any:
+                      locals: Mapping[str, Any] | None = None, loader: BaseLoader | None = None) -> Any:
         """What lookup('template') returns for one file (convert_data=True)."""
-        return self.do_template(text, RenderVars(scope, locals, self.env.globals), convert_data=True,
-                                escape_backslashes=False, name=name)
+        return self.render_lookup_mapped(text, scope, name, locals, loader)[0]
+
+    def render_lookup_mapped(self, text: str, scope: Scope | None, name: str,
+                             locals: Mapping[str, Any] | None = None,
+                             loader: BaseLoader | None = None) -> tuple[Any, LineMap]:
+        """What lookup('template') returns for one file, and the line map of that value as text."""
+        out, lines = self._render(text, RenderVars(scope, locals, self.env.globals), convert_data=True,
+                                  escape_backslashes=False, name=name, loader=loader, trace=True)
+        assert lines is not None
+        return out, lines
 
     def do_template(self, data: str, rvars: RenderVars, convert_data: bool, escape_backslashes: bool = True,
                     name: str | None = None) -> Any:
+        return self._render(data, rvars, convert_data, escape_backslashes, name)[0]
+
+    def _render(self, data: str, rvars: RenderVars, convert_data: bool, escape_backslashes: bool = True,
+                name: str | None = None, loader: BaseLoader | None = None,
+                trace: bool = False) -> tuple[Any, LineMap | None]:
+        """Templar.do_template; with `trace`, also the line map of the result (`linemap`)."""
         template, env = self.env.compile_cached(data if not escape_backslashes else _escape(data, self.env),
                                                 name=name)
         concat = eval_concat if convert_data else text_concat
         saved = env.concat
         env.concat = concat  # type: ignore[method-assign]  # macros use environment.concat, as in Templar.do_template
+        saved_loader = env.loader
+        if loader is not None:
+            env.loader = loader
         deadline = self.env.deadline
         top = self._depth == 0
         if top:
@@ -282,12 +312,17 @@ class Templar:
         self._depth += 1
         state = self.env.render_state
         was_mutable = state["mutable"]
+        traced: Trace | None = None
         try:
             if template.kv_mutates and not rvars.copying:
                 rvars = rvars.copies()
             state["mutable"] = rvars.copying
             ctx = _new_context(template, rvars, True)
-            res = concat(template.root_render_func(ctx))
+            if trace:
+                traced = Trace(template, template.root_render_func(ctx))
+                res = text_concat_traced(traced) if concat is text_concat else concat(traced)
+            else:
+                res = concat(template.root_render_func(ctx))
         except TypeError as e:
             # Templar.do_template: a TypeError naming the undefined class (a filter given an
             # undefined value, `undefined | from_json`) is an undefined-variable error.
@@ -298,6 +333,7 @@ class Templar:
             state["mutable"] = was_mutable
             self._depth -= 1
             env.concat = saved  # type: ignore[method-assign]
+            env.loader = saved_loader
             if top:
                 deadline.stop()
         if isinstance(res, str):
@@ -305,7 +341,10 @@ class Templar:
             res_nl = count_newlines_from_end(res)
             if data_nl > res_nl:
                 res += env.newline_sequence * (data_nl - res_nl)
-        return res
+        if traced is None:
+            return res, None
+        text = res if isinstance(res, str) else str(res)
+        return res, traced.line_map(text, data.count("\n") + (not data.endswith("\n")))
 
 
 def _undefined_from(exc: TypeError) -> UndefinedVariable:

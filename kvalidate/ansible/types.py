@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvalidate.ansible.loader import Role
-from kvalidate.model import Finding
+from kvalidate.model import Finding, LineMap
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,9 @@ class Rendering:
     """One rendered file. `template` is its path in the tree; `via` is "template", "lookup" or
     "copy" (`copy: content:`, where `template` is the task file). `host` is where the file is
     written (the `delegate_to` target, if any); `vars_host` is the inventory host whose variables
-    rendered it (`inventory_hostname`; the same host unless the task is delegated)."""
+    rendered it (`inventory_hostname`; the same host unless the task is delegated). `lines` is
+    which template line wrote each line of `text`, recorded while rendering (`linemap`); None for
+    `copy` renderings (no template)."""
 
     template: str
     role: str
@@ -47,6 +49,7 @@ class Rendering:
     text: str
     via: str = "template"
     vars_host: str = ""
+    lines: LineMap | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class RunResult:
     gates: list[TemplateGate] = field(default_factory=list)  # only with Engine(record_gates=True)
     checks: list[CheckGate] = field(default_factory=list)  # only with Engine(record_gates=True)
     choices: list[NameChoice] = field(default_factory=list)  # only with Engine(record_gates=True)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # `groups` at the end of the run (group_by included)
 
 
 @dataclass

@@ -20,7 +20,7 @@ raises `VariableCycle` naming the chain.
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from jinja2.exceptions import SecurityError, UndefinedError
@@ -219,6 +219,30 @@ class Scope(Mapping[str, Any]):
             for key in deps:
                 self.resolver.index.setdefault(key, []).append((target.cache, name))
         _register_containers(value, self.resolver.templar.env.frozen)
+
+
+class ExplainedScope(Scope):
+    """A scope whose missing names may come with a reason: `explain(host, name)` returns an
+    undefined value carrying it (`hostvars` of a host outside --limit), or None for a plain
+    missing name. `in`, iteration and `.get()` see only the names that are there."""
+
+    def __init__(self, resolver: Resolver, host: str, layers: list[Mapping[str, Any]], *,
+                 explain: Callable[[str, str], Any], persistent: bool = False) -> None:
+        super().__init__(resolver, host, layers, persistent=persistent)
+        self.explain = explain
+
+    def __getitem__(self, name: str) -> Any:
+        value = self.get_value(name)
+        if value is MISSING:
+            reason = self.explain(self.host, name)
+            if reason is None:
+                raise KeyError(name)
+            return reason
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.get_value(name)
+        return default if value is MISSING else value
 
 
 def is_possibly_template(text: str) -> bool:

@@ -13,7 +13,10 @@ Nothing here is keyed on a version number: each fact is found where the branch k
 - the kubeadm config templates present (`kubeadm-config.v1beta3/v1beta4.yaml.j2`);
 - how `k8s_cluster` and friends are made: `roles/dynamic_groups` (2.29+), a `group_by` loop in
   `playbooks/boilerplate.yml` (2.24..2.28, `_all` fallback key), or `playbooks/legacy_groups.yml`
-  (<= 2.23: old names only; the inventory itself must declare `k8s_cluster:children`).
+  (<= 2.23: old names only; the inventory itself must declare `k8s_cluster:children`);
+- the group names themselves: until spring 2021 the inventory's groups were `kube-master`,
+  `kube-node`, `k8s-cluster`, `calico-rr` (no mapping existed yet); the sample inventory
+  (`inventory/sample/inventory.ini`) says which names the checkout's plays use.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -50,6 +53,7 @@ class Checkout:
     sample_kube_version: str  # inventory/sample pin ("" when the sample sets none)
     ansible_version: str = ""  # the ansible-core version runs report ("" -> the engine's own)
     ci_inventory_dir: str = ""  # checkout dir holding CI's inventory (its group_vars apply), "" if outside
+    group_names: Mapping[str, str] = field(default_factory=dict)  # today's group name -> this checkout's, if older
 
     @property
     def kube_minors(self) -> tuple[str, ...]:
@@ -178,6 +182,33 @@ def ci_inventory_dir(tree: Tree) -> str:
     return ""
 
 
+# today's group name -> the names it had, newest first (renamed in March-April 2021)
+GROUP_RENAMES: dict[str, tuple[str, ...]] = {
+    "kube_control_plane": ("kube-master",),
+    "kube_node": ("kube-node",),
+    "k8s_cluster": ("k8s-cluster",),
+    "calico_rr": ("calico-rr",),
+}
+SAMPLE_INVENTORY = "inventory/sample/inventory.ini"
+_INI_GROUP = re.compile(r"^\[([^\]:]+)(?::children)?\]", re.M)
+
+
+def inventory_group_names(tree: Tree) -> dict[str, str]:
+    """The group names of the checkout's sample inventory that are older than today's: today's name ->
+    the checkout's (`{"kube_control_plane": "kube-master", ...}` in 2020), only where they differ.
+    A checkout whose sample uses today's names (or has none) gets {}."""
+    if not tree.is_file(SAMPLE_INVENTORY):
+        return {}
+    headers = set(_INI_GROUP.findall(tree.read_text(SAMPLE_INVENTORY)))
+    out: dict[str, str] = {}
+    for name, old in GROUP_RENAMES.items():
+        if name not in headers:
+            found = next((o for o in old if o in headers), None)
+            if found is not None:
+                out[name] = found
+    return out
+
+
 ANSIBLE_VERSION_PLAYBOOKS = ("playbooks/ansible_version.yml", "ansible_version.yml")
 
 
@@ -210,7 +241,8 @@ def open_checkout(tree: Tree) -> Checkout:
     default = _literal_var(tree, _yaml_files(tree, f"roles/{role}/defaults"), "kube_version")
     if "{{" in default or not default:  # 2.28+: "{{ (kubelet_checksums['amd64'] | dict2items)[0].key }}"
         default = versions[0] if versions else ""
-    sample = _literal_var(tree, ["inventory/sample/group_vars/k8s_cluster/k8s-cluster.yml"], "kube_version")
+    sample = _literal_var(tree, [f"inventory/sample/group_vars/{g}/k8s-cluster.yml"
+                                 for g in ("k8s_cluster", "k8s-cluster")], "kube_version")
     mappings, fallback, needs_static = _group_mappings(tree)
     kubeadm = sorted(m.group(1) for n in tree.list_dir(CONTROL_PLANE_TEMPLATES)
                      if (m := _KUBEADM_TPL.match(n)))
@@ -221,7 +253,20 @@ def open_checkout(tree: Tree) -> Checkout:
         inventory_needs_k8s_cluster=needs_static, kube_versions=versions,
         default_kube_version=default, sample_kube_version="" if "{{" in sample else sample,
         ansible_version=accepted_ansible_version(tree), ci_inventory_dir=ci_inventory_dir(tree),
+        group_names=inventory_group_names(tree),
     )
+
+
+# Playbooks that install a new cluster: `kubeadm init` runs on the first control plane during the run
+FRESH_INSTALL_PLAYBOOKS = ("cluster.yml",)
+
+
+def fresh_install(playbook: str) -> bool:
+    """Does a run of `playbook` (a tree path: "playbooks/cluster.yml") install a new cluster? The one
+    place this is decided: `cluster.yml` (the default) is taken as a fresh install, as CI runs it on new
+    machines; upgrade-cluster.yml, scale.yml, recover-control-plane.yml, remove-node.yml and reset.yml
+    run against a cluster that exists."""
+    return posixpath.basename(playbook) in FRESH_INSTALL_PLAYBOOKS
 
 
 def version_for_minor(checkout: Checkout, wanted: str) -> str:
@@ -239,7 +284,8 @@ def declared_kube_version(checkout: Checkout, extra_vars: Mapping[str, Any],
                           group_vars: Mapping[str, Mapping[str, Any]]) -> str:
     """`kube_version` before any run, when it is a literal: extra vars, then inventory group_vars
     (a child group beats `all`), then the role default. "" when only a template says it."""
-    for source in (extra_vars, *(group_vars.get(g, {}) for g in ("k8s_cluster", "all"))):
+    cluster = checkout.group_names.get("k8s_cluster", "k8s_cluster")
+    for source in (extra_vars, *(group_vars.get(g, {}) for g in (cluster, "all"))):
         if "kube_version" in source:
             v = str(source["kube_version"])
             return "" if "{{" in v else v

@@ -27,6 +27,7 @@ from kvalidate.ansible.inventory import Group, Inventory
 from kvalidate.ansible.inventory_file import vars_files
 from kvalidate.kubespray.checkout import Checkout, declared_kube_version
 from kvalidate.kubespray.facts import inventory_facts, ipv6_overlay
+from kvalidate.kubespray.playbooks import facts_playbook
 from kvalidate.kubespray.scenario import CellSpec, read_vars_file
 from kvalidate.kubespray.simulate import SimRules, Simulator, make_simulator
 from kvalidate.trees.directory import Tree
@@ -64,6 +65,9 @@ class CellInputs:
     passwords: Mapping[str, str] = field(default_factory=lambda: dict(PASSWORD_SEEDS))
     environment: Mapping[str, str] = field(default_factory=dict)
     skip_task_files: tuple[str, ...] = SKIP_TASK_FILES  # fnmatch patterns of tree paths
+    limit: str = ""  # ansible-playbook --limit pattern ("" = every host)
+    fact_cache: str = ""  # with a limit: "facts.yml" (run facts_playbook first) or "none"
+    facts_playbook: str = ""  # tree path of the checkout's facts playbook ("" if none)
 
 
 def read_vars_dir(tree: Tree, directory: str | None) -> dict[str, dict[str, Any]]:
@@ -110,7 +114,8 @@ def cell_inputs(checkout: Checkout, cell: CellSpec, facts_overlays: Sequence[Map
         checkout=checkout, cell=cell, hosts=inv.hosts, groups=inv.groups, children=inv.children,
         group_vars=group_vars, host_vars=host_vars,
         facts=inventory_facts(inv.hosts, cell.os, overlays), extra_vars=dict(cell.extra_vars),
-        simulator=make_simulator(sim_rules), playbook=checkout.playbook,
+        simulator=make_simulator(sim_rules), playbook=cell.playbook or checkout.playbook,
+        limit=cell.limit, fact_cache=cell.fact_cache, facts_playbook=facts_playbook(checkout) if cell.limit else "",
     )
 
 

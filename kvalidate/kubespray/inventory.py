@@ -30,6 +30,10 @@ def inventory_cell(tree: Tree, path: str, name: str = "inventory", os: str = DEF
         raise SetupError(f"cannot read inventory {where} in {tree.label}: {e}") from e
     except (TreeError, OSError, ValueError) as e:
         raise SetupError(f"cannot read inventory {path} in {tree.label}: {e}") from e
+    if not inv.hosts:  # Kubespray's inventory/sample/inventory.ini: every host line commented out
+        declared = [g.name for g in inv.groups.values() if g.name not in ("all", "ungrouped")]
+        raise SetupError(f"inventory {posixpath.join(tree.label, path)} declares no host, so nothing would be rendered "
+                         f"(groups: {', '.join(declared) or 'none'}); add or uncomment its host lines")
     groups = {g.name: tuple(g.hosts) for g in inv.groups.values()
               if g.name not in ("all", "ungrouped") and (g.hosts or not g.children)}
     children = {g.name: tuple(g.children) for g in inv.groups.values() if g.children and g.name != "all"}

@@ -115,6 +115,15 @@ VAGRANT_LAYOUT: tuple[tuple[str, ...], ...] = (
 )
 
 
+def renamed(layout: HostLayout, names: Mapping[str, str]) -> HostLayout:
+    """`layout` with its groups renamed (`names`: group -> new name), children and members alike."""
+    if not names:
+        return layout
+    groups = {names.get(g, g): m for g, m in layout.groups.items()}
+    children = {names.get(g, g): tuple(names.get(k, k) for k in kids) for g, kids in layout.children.items()}
+    return HostLayout(layout.hosts, groups, children, layout.host_vars)
+
+
 def layout_inventory(node_groups: Sequence[Sequence[str]], prefix: str = _I,
                      static_k8s_cluster: bool = False) -> HostLayout:
     """Hosts `instance-1..N` from a list of per-host group lists (a CI `cluster_layout`).

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from kvalidate.ansible.patterns import check_limit
 from kvalidate.kubespray.checkout import Checkout, version_for_minor
 from kvalidate.kubespray.facts import DEFAULT_OS
 from kvalidate.kubespray.layouts import (
@@ -32,7 +33,9 @@ from kvalidate.kubespray.layouts import (
     layout_inventory,
     legacy_layout_inventory,
     parse_cluster_layout,
+    renamed,
 )
+from kvalidate.kubespray.playbooks import fact_cache_mode, playbook_path
 from kvalidate.model import Cell, SetupError
 from kvalidate.trees.directory import Tree, TreeError
 
@@ -55,6 +58,9 @@ class CellSpec:
     group_vars_dir: str | None = None  # checkout path of the inventory's group_vars/, if any
     group_vars: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # already read (user inventory)
     inventory_source: str = ""  # inventory file path: `inventory_dir`, hence `credentials_dir`
+    playbook: str = ""  # tree path of the playbook run ("" = the checkout's cluster.yml)
+    limit: str = ""  # ansible-playbook --limit pattern ("" = every host)
+    fact_cache: str = ""  # with a limit: "facts.yml" or "none" (kubespray.playbooks)
 
 
 def read_vars_file(tree: Tree, path: str) -> dict[str, Any]:
@@ -191,4 +197,8 @@ def cell_spec(checkout: Checkout, cell: Cell, base: CellSpec | None = None) -> C
         extra["kube_version"] = kube_version_value(checkout, cell.kube_version)
     spec = with_overrides(spec, extra, inventory=layout_by_name(checkout, cell.layout) if cell.layout else None,
                           layout=cell.layout or None, os=cell.os or None)
-    return replace(spec, name=cell.name or spec.name)
+    if base is None or cell.layout:  # a layout of ours, named as the checkout names its groups
+        spec = replace(spec, inventory=renamed(spec.inventory, checkout.group_names))
+    limit = check_limit(cell.limit) if cell.limit else ""
+    return replace(spec, name=cell.name or spec.name, playbook=playbook_path(checkout, cell.playbook),
+                   limit=limit, fact_cache=fact_cache_mode(cell.fact_cache, limit))

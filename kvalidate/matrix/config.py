@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,22 @@ class NamedCell:
     os: str = ""
     inventory: str = ""
     description: str = ""
+    playbook: str = ""
+    limit: str = ""
+    fact_cache: str = ""
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """An `ignore:` entry: defects of templates matching `template` (a glob) with one of `rules`
+    (ids or globs), optionally only at field paths matching `path` (a glob or a prefix), are
+    accepted for `reason`. `line` is the entry's line in the file (where a stale waiver points)."""
+
+    template: str
+    rules: tuple[str, ...]
+    reason: str
+    path: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,12 +71,16 @@ class MatrixConfig:
     scenarios: tuple[str, ...] = ()
     layouts: tuple[str, ...] = ()
     os: tuple[str, ...] = ()
+    playbooks: tuple[str, ...] = ()  # playbook names (cluster.yml, upgrade-cluster.yml, ...)
+    limits: tuple[str, ...] = ()  # --limit patterns ("" = no limit)
+    fact_caches: tuple[str, ...] = ()  # facts.yml / none (limited cells only)
     inventory: str = ""
     auto: bool = False
     auto_max_cells: int = 64
     include: tuple[Mapping[str, Any], ...] = ()
     exclude: tuple[Mapping[str, Any], ...] = ()
     cells: tuple[NamedCell, ...] = ()
+    ignore: tuple[IgnoreRule, ...] = ()
 
 
 def load_config(path: Path) -> MatrixConfig:
@@ -95,7 +115,12 @@ def parse_config(text: str, label: str) -> MatrixConfig:
         raise SetupError(f"{label}:{line}: {shown}: {err.message}")
     data: dict[str, Any] = doc.data
     _check_references(data, label, doc.position)
-    return _build(data, label)
+    config = _build(data, label)
+    ignore = tuple(IgnoreRule(
+        template=entry["template"], rules=(entry["rule"],) if isinstance(entry["rule"], str) else tuple(entry["rule"]),
+        reason=" ".join(entry["reason"].split()), path=entry.get("path", ""), line=doc.position(("ignore", i)).line)
+        for i, entry in enumerate(data.get("ignore", ())))
+    return replace(config, ignore=ignore)
 
 
 def _check_references(data: Mapping[str, Any], label: str, position: Any) -> None:
@@ -129,6 +154,9 @@ def _build(data: Mapping[str, Any], label: str) -> MatrixConfig:
         scenarios=tuple(data.get("scenarios", ())),
         layouts=tuple(data.get("layouts", ())),
         os=tuple(data.get("os", ())),
+        playbooks=tuple(data.get("playbooks", ())),
+        limits=tuple(data.get("limits", ())),
+        fact_caches=tuple(data.get("fact_caches", ())),
         inventory=str(data.get("inventory", "")),
         auto=bool(data.get("auto", False)),
         auto_max_cells=int(data.get("auto_max_cells", 64)),

@@ -2,9 +2,9 @@
 include/exclude rules, named cells; deterministic shards for CI job matrices.
 
 Dimensions are crossed as: product(axes in no pairwise group) x each pairwise group's covering
-rows x scenarios x layouts x OS x Kubernetes minors. `exclude` rules see every dimension as a key
-(`layout`, `kube_version`, `scenario`, `os` beside the axes); `include` and named cells are added
-after exclusion, as given.
+rows x scenarios x layouts x OS x Kubernetes minors x playbooks x limits x fact caches. `exclude`
+rules see every dimension as a key (`layout`, `kube_version`, `scenario`, `os`, `playbook`, `limit`,
+`fact_cache` beside the axes); `include` and named cells are added after exclusion, as given.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from kvalidate.matrix.config import MatrixConfig
 from kvalidate.matrix.covering import Exclusion, covering_rows
 from kvalidate.model import Cell, SetupError
 
-_DIMENSIONS = ("scenario", "layout", "os", "kube_version")
+_DIMENSIONS = ("scenario", "layout", "os", "kube_version", "playbook", "limit", "fact_cache")
 
 
 def exclusion_rules(raw: Iterable[Mapping[str, Any]]) -> list[Exclusion]:
@@ -38,7 +38,8 @@ def cell_name(settings: Mapping[str, Any], axes_order: Sequence[str]) -> str:
     parts = []
     if settings.get("scenario"):
         parts.append(posixpath.splitext(posixpath.basename(settings["scenario"]))[0])
-    for dim, label in (("layout", "layout"), ("os", "os"), ("kube_version", "kube")):
+    for dim, label in (("layout", "layout"), ("os", "os"), ("kube_version", "kube"), ("playbook", "playbook"),
+                       ("limit", "limit"), ("fact_cache", "fact_cache")):
         if settings.get(dim):
             parts.append(f"{label}={settings[dim]}")
     parts += [f"{k}={_fmt(settings['vars'][k])}" for k in axes_order if k in settings.get("vars", {})]
@@ -60,6 +61,12 @@ def reproduce(cell: Cell, checkout: str = ".") -> str:
         args += ["--os", cell.os]
     if cell.kube_version:
         args += ["--kube-version", cell.kube_version]
+    if cell.playbook:
+        args += ["--playbook", cell.playbook]
+    if cell.limit:
+        args += ["--limit", cell.limit]
+    if cell.fact_cache:
+        args += ["--fact-cache", cell.fact_cache]
     # -e KEY=VALUE gives Ansible a string; other types (and strings k=v cannot carry) travel in
     # one JSON mapping, as Ansible reads them
     typed = {}
@@ -94,7 +101,8 @@ def expand(config: MatrixConfig, kube_versions: Sequence[str] = (), scenarios: S
     kv: Sequence[str] = config.kube_versions if isinstance(config.kube_versions, tuple) else kube_versions
     dims: dict[str, Sequence[str]] = {
         "scenario": scenarios or [""], "layout": config.layouts or [""], "os": config.os or [""],
-        "kube_version": kv or [""],
+        "kube_version": kv or [""], "playbook": config.playbooks or [""], "limit": config.limits or [""],
+        "fact_cache": config.fact_caches or [""],
     }
     exclude = exclusion_rules(config.exclude)
     order = list(config.axes)
@@ -114,8 +122,9 @@ def expand(config: MatrixConfig, kube_versions: Sequence[str] = (), scenarios: S
         _add(cells, seen, values, dim_values, config, order, "")
     for named in config.cells:
         _add(cells, seen, dict(named.vars), {"scenario": named.scenario, "layout": named.layout, "os": named.os,
-                                              "kube_version": named.kube_version}, config, [], named.name,
-             named.inventory, named.description)
+                                              "kube_version": named.kube_version, "playbook": named.playbook,
+                                              "limit": named.limit, "fact_cache": named.fact_cache},
+             config, [], named.name, named.inventory, named.description)
     return cells
 
 
@@ -131,7 +140,8 @@ def _add(cells: list[Cell], seen: set[str], values: Mapping[str, Any], dims: Map
     seen.add(name)
     cell = Cell(name=name, extra_vars={**config.vars, **values}, scenario=dims.get("scenario", ""),
                 layout=dims.get("layout", ""), os=dims.get("os", ""), kube_version=dims.get("kube_version", ""),
-                inventory=inventory or config.inventory, description=description)
+                inventory=inventory or config.inventory, description=description,
+                playbook=dims.get("playbook", ""), limit=dims.get("limit", ""), fact_cache=dims.get("fact_cache", ""))
     cells.append(Cell(**{**cell.to_dict(), "command": reproduce(cell)}))
 
 

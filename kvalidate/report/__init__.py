@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kvalidate.model import Result, SetupError
-from kvalidate.report import github, json_report, junit, sarif, text
+from kvalidate.report import github, json_report, junit, markdown, sarif, text
 
 Reporter = Callable[[Result, TextIO], None]
 
@@ -22,12 +22,14 @@ REPORTERS: dict[str, Reporter] = {
     "junit": junit.write,
     "sarif": sarif.write,
     "github": github.write,
+    "markdown": markdown.write,
 }
 
 
 # what `kvalidate validate DIR` reads from a directory (documents.SUFFIXES): a report there would be
 # read as input by the next run
 INPUT_SUFFIXES = (".yaml", ".yml", ".json")
+_SUFFIX = {"junit": "xml", "text": "txt", "github": "txt", "markdown": "md"}  # a file name to suggest
 _PSEUDO = (Path("/proc"), Path("/sys"))
 
 
@@ -36,19 +38,37 @@ def parse_formats(specs: Sequence[str] | None, inputs: Sequence[str | Path] = ()
     """`--format NAME[=PATH]` arguments -> (format, path or None for stdout); default: text.
 
     Every PATH is checked before the run (`check_report_path`): writable, not an input (a file of
-    `inputs`, or a YAML/JSON file inside a directory of `inputs`), not inside a checkout, not twice."""
+    `inputs`, or a YAML/JSON file inside a directory of `inputs`), not inside a checkout, not twice.
+    At most one format goes to stdout (two would be one stream no reader can split: `-f json -f
+    sarif`); the exception is `github` beside `text`, whose workflow commands the runner picks out
+    of any log line."""
     out: list[tuple[str, str | None]] = []
     seen: dict[Path, str] = {}
-    for spec in specs or ["text"]:
-        name, _, path = spec.partition("=")
+    names = [spec.partition("=")[0] for spec in specs or ["text"]]
+    for name in names:
         if name not in REPORTERS:
             raise SetupError(f"unknown format {name!r}: choose from {', '.join(REPORTERS)}")
+    to_stdout = [spec for spec in specs or ["text"] if "=" not in spec or not spec.partition("=")[2]]
+    if len(to_stdout) > 1 and sorted(to_stdout) != ["github", "text"]:
+        named = [f"-f {s.rstrip('=')}" for s in to_stdout]
+        last = to_stdout[-1].rstrip("=")
+        raise SetupError(f"{', '.join(named[:-1])} and {named[-1]} would {'both' if len(named) == 2 else 'all'} "
+                         "write to stdout, one stream no reader can split: give all but one a file "
+                         f"(-f {last}=kvalidate.{_SUFFIX.get(last, last)})")
+    for spec in specs or ["text"]:
+        name, _, path = spec.partition("=")
         if path:
             where = check_report_path(path, inputs, checkouts)
             if where in seen:
                 raise SetupError(f"report {path} is requested twice (-f {seen[where]}=... and -f {name}=...)")
             seen[where] = name
         out.append((name, path or None))
+    summary = os.environ.get(github.STEP_SUMMARY, "")
+    if summary and any(name == "github" for name, _ in out):  # -f github appends the markdown there
+        try:
+            check_report_path(summary, inputs, checkouts)
+        except SetupError as e:
+            raise SetupError(f"{e} (${github.STEP_SUMMARY}, where -f github appends its summary)") from e
     return out
 
 

@@ -1,47 +1,70 @@
-"""JUnit XML: one testcase per checked file (rendering), failing when it has error findings.
+"""JUnit XML: one testcase per (template, rule) with defects, and one passing testcase per checked
+file without any finding; never the same testcase twice.
 
-Warnings go to the testcase's system-out. Layout as read by Jenkins, GitLab and GitHub test
-reporters (testsuites > testsuite > testcase > failure).
-"""
+A (template, rule) testcase fails when one of its defects fails the run (`--fail-on`, status), with
+the text report's block of each such defect; the other defects of that testcase (warnings, known,
+unchanged, waived) are listed in its system-out. `classname` is the template (the file for
+`kvalidate validate`) and `name` the rule, stable from run to run; a clean file's testcase is
+`classname` = the file (as the text report names it: `HOST/DEST` for a rendering), `name` = `no defect`.
+Layout as read by Jenkins, GitLab and GitHub test reporters (testsuites > testsuite > testcase >
+failure)."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
-from kvalidate.model import Finding, Result, Severity
-from kvalidate.report.text import location
+from kvalidate.model import Defect, Result, Status
+from kvalidate.report.describe import block, defects, plural
+
+# what XML 1.0 cannot carry (a template may render control characters into a message)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _case_key(f: Finding) -> tuple[str, str, str, str]:
-    return (f.cell, f.host, f.file, f.ref)
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _clean_files(result: Result) -> list[str]:
+    """The checked files (renderings without their cell prefix) that have no finding at all."""
+    prefixes = sorted((f"{c.name}:" for c in result.cells), key=len, reverse=True)
+    with_findings = {f.file for f in result.findings}
+    out: set[str] = set()
+    for label in result.checked:
+        name = next((label[len(p):] for p in prefixes if label.startswith(p)), label)
+        if name not in with_findings:
+            out.add(name)
+    return sorted(out)
 
 
 def write(result: Result, out: TextIO) -> None:
-    groups: dict[tuple[str, str, str, str], list[Finding]] = {}
-    for name in result.checked:
-        groups.setdefault(("", "", name, ""), [])
-    for f in result.findings:
-        key = _case_key(f)
-        if key not in groups and ("", "", f.file, "") in groups and not any(key[:2]):
-            key = ("", "", f.file, "")
-        groups.setdefault(key, []).append(f)
+    cases: dict[tuple[str, str], list[Defect]] = {}
+    for d in defects(result):
+        if d.status is Status.FIXED:
+            continue
+        where = d.template or (f"cell {d.cells[0]}" if d.cells else "(no file)")
+        cases.setdefault((where, d.rule), []).append(d)
     suites = ET.Element("testsuites", name="kvalidate")
-    suite = ET.SubElement(suites, "testsuite", name="kvalidate")
+    suite = ET.SubElement(suites, "testsuite", name=_xml(result.category or "kvalidate"))
     failures = 0
-    for (cell, host, file, ref), findings in sorted(groups.items()):
-        classname = ".".join(x for x in ("kvalidate", ref, cell, host) if x)
-        case = ET.SubElement(suite, "testcase", name=file, classname=classname)
-        errors = [f for f in findings if f.severity is Severity.ERROR]
-        if errors:
+    for (where, rule), members in sorted(cases.items()):
+        case = ET.SubElement(suite, "testcase", classname=_xml(where), name=rule)
+        if members[0].template:
+            case.set("file", _xml(members[0].template))
+        failing = [d for d in members if d.blocks(result.fail_on)]
+        others = [d for d in members if not d.blocks(result.fail_on)]
+        if failing:
             failures += 1
-            fail = ET.SubElement(case, "failure", message=f"{len(errors)} error(s)", type="kvalidate")
-            fail.text = "\n".join(f"{location(f)}: {f.rule}: {f.message}" for f in errors)
-        warnings = [f for f in findings if f.severity is Severity.WARNING]
-        if warnings:
-            so = ET.SubElement(case, "system-out")
-            so.text = "\n".join(f"{location(f)}: warning {f.rule}: {f.message}" for f in warnings)
-    count = str(len(groups))
+            fail = ET.SubElement(case, "failure", type=rule,
+                                 message=_xml(f"{plural(len(failing), 'defect')}: {failing[0].message}"))
+            fail.text = _xml("\n".join("\n".join(block(d, result)) for d in failing))
+        if others:
+            ET.SubElement(case, "system-out").text = _xml("\n".join("\n".join(block(d, result)) for d in others))
+    clean = _clean_files(result)
+    for name in clean:
+        ET.SubElement(suite, "testcase", classname=_xml(name), name="no defect")
+    count = str(len(cases) + len(clean))
     for el in (suites, suite):
         el.set("tests", count)
         el.set("failures", str(failures))

@@ -16,12 +16,12 @@ from types import ModuleType
 
 from kvalidate.catalog import CATALOG, Family, RuleInfo, register
 from kvalidate.model import Finding
-from kvalidate.rules import node_local
+from kvalidate.rules import kube_vip_admin_conf, kube_vip_masquerade, kube_vip_metallb, node_local
 from kvalidate.rules.context import CellContext
 
 SemanticRule = Callable[[CellContext], Iterator[Finding]]
 
-_MODULES: tuple[ModuleType, ...] = (node_local,)
+_MODULES: tuple[ModuleType, ...] = (node_local, kube_vip_admin_conf, kube_vip_masquerade, kube_vip_metallb)
 
 RULES: dict[str, SemanticRule] = {m.ID: m.check for m in _MODULES}
 

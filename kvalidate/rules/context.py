@@ -13,11 +13,20 @@ from kvalidate.validation.renderings import RenderingLike, is_yaml, output_path
 
 @dataclass
 class CellContext:
+    """One cell as the rules see it. `groups` is the inventory's `groups` at the end of the run
+    (members in inventory order, so `groups['kube_control_plane'][0]` is Kubespray's
+    `first_kube_control_plane`); `kube_version` the Kubernetes version the cell renders ("1.29", ""
+    if unknown); `fresh_install` whether the run installs a new cluster (`kubeadm init` runs during
+    it: a `cluster.yml` run, `kubespray.checkout.fresh_install`)."""
+
     renderings: Sequence[RenderingLike]
     addresses: Mapping[str, frozenset[str]]  # host -> its own IP addresses and names
     cell: str = ""
     ref: str = ""
     template_text: Callable[[str], str | None] | None = None
+    groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    kube_version: str = ""
+    fresh_install: bool = True
     _docs: dict[int, list[Document]] = field(default_factory=dict)
 
     def documents(self, r: RenderingLike) -> list[Document]:

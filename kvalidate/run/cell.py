@@ -6,10 +6,14 @@
          --rules.run_rules--> semantic findings
 
 `check_cell` does all of it for `kvalidate check`; `run_cell` alone serves automatic coverage's
-discovery run (`record_gates=True`) and the fidelity script (`oracle_parity=True`). The schema minor
-is the `--kube-version` given, else the cell's declared `kube_version`, else the version the rendered
-ClusterConfiguration names. CRDs rendered by the cell serve its custom resources; Calico and Cilium
-CRDs are chosen by the versions the cell's manifests render.
+discovery run (`record_gates=True`) and the fidelity script (`oracle_parity=True`).
+
+The rendered minor is the cell's declared `kube_version` (`--kube-version` sets it), else the version
+the rendered ClusterConfiguration names. The schema minor is `--schema-version` when given, else the
+rendered minor; a rendered minor outside the bundled schemas (1.25 to 1.37) is validated against the
+nearest bundled one, with a `schema-version` warning naming both (one per run: `run.check`). CRDs
+rendered by the cell serve its custom resources; Calico and Cilium CRDs are chosen by the versions
+the cell's manifests render.
 """
 
 from __future__ import annotations
@@ -21,22 +25,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kvalidate.ansible.engine import Engine
+from kvalidate.ansible.engine import Engine, Origins
+from kvalidate.ansible.patterns import limit_hosts
 from kvalidate.ansible.types import Rendering, RunResult
 from kvalidate.documents import parse_text
-from kvalidate.kubespray.checkout import Checkout, declared_kube_version
+from kvalidate.kubespray.checkout import Checkout, declared_kube_version, fresh_install
 from kvalidate.kubespray.inputs import FETCH_TASK_FILES, CellInputs, cell_inputs, engine_inventory
 from kvalidate.kubespray.inventory import inventory_cell
 from kvalidate.kubespray.scenario import CellSpec, cell_spec
 from kvalidate.kubespray.simulate import SimRules, with_written_files
-from kvalidate.model import Cell, Finding, Result, RunInfo, SetupError, Source
+from kvalidate.model import Cell, Finding, Result, RunInfo, SetupError, Severity, Source
 from kvalidate.rules import CellContext, run_rules
 from kvalidate.run.emit import emit
+from kvalidate.schemas.core import MINORS, bundled_minor
 from kvalidate.schemas.crd_convert import schemas_in
 from kvalidate.schemas.store import SchemaStore, minor_of
 from kvalidate.trees.directory import DirTree, Tree
-from kvalidate.validation.renderings import check_renderings, is_yaml
-from kvalidate.validation.source_map import template_line
+from kvalidate.validation.renderings import check_renderings, is_yaml, output_path
+from kvalidate.validation.source_map import locate, template_line
 from kvalidate.versions import minor
 
 Facts = Mapping[str, Mapping[str, Any]]  # host -> its `setup` facts
@@ -60,15 +66,48 @@ def prepare(checkout: Checkout, cell: Cell, facts_overlays: Sequence[Mapping[str
 
 
 def run_cell(inputs: CellInputs, *, oracle_parity: bool = False, record_gates: bool = False) -> RunResult:
-    """Run the checkout's `cluster.yml` for the cell. A failed task is a finding and its host goes
-    on (the reference renderer's `ignore_errors: true`).
+    """Run the cell's playbook (`cluster.yml` unless the cell names another). A failed task is a
+    finding and its host goes on (the reference renderer's `ignore_errors: true`).
 
     By default the run is as real as the simulation gets: `stat` sees the files the run has
     written (so the late DNS pass sees kubelet.env, and release-2.27's nginx/haproxy static pods
     get their config checksum), and of the download role only the fetching is left out
     (`FETCH_TASK_FILES`). `oracle_parity` reproduces the reference renderer exactly instead: a
     stateless `stat`, and the whole download role emptied (`CellInputs.skip_task_files`).
-    `record_gates` records every template task and assert/fail met (automatic coverage)."""
+    `record_gates` records every template task and assert/fail met (automatic coverage).
+
+    With a limit, the plays run only on the hosts inside it; hosts outside keep their inventory
+    variables and what the fact cache holds: with `fact_cache="facts.yml"` the checkout's facts
+    playbook first runs on every host (its findings and renderings are dropped: the limited run
+    repeats those plays on its own hosts), and what it gathered and set `cacheable` is the cache;
+    with "none" the cache is empty. A limit that leaves no host is a SetupError, as in
+    ansible-playbook."""
+    limit = inputs.limit or None
+    cache: dict[str, dict[str, Any]] | None = None
+    origins = Origins() if limit else None
+    note = ""
+    if limit:
+        inside = set(limit_hosts(engine_inventory(inputs), limit)) & set(inputs.hosts)
+        if not inside:
+            raise SetupError(f"--limit {limit!r} leaves no host of cell {inputs.cell.name} to run on "
+                             f"(hosts: {', '.join(inputs.hosts)})")
+        if inputs.fact_cache == "none":
+            note = "not in the fact cache of a --limit run (--fact-cache none: nothing is cached)"
+        else:
+            if not inputs.facts_playbook:
+                raise SetupError(f"--fact-cache facts.yml: {inputs.checkout.tree.label} has no playbooks/facts.yml "
+                                 "or facts.yml (use --fact-cache none)")
+            pre = _engine(inputs, oracle_parity=oracle_parity, origins=origins)
+            pre.run_playbook(inputs.facts_playbook)
+            cache = pre.fact_cache()
+            note = "not in the fact cache of a --limit run"
+    engine = _engine(inputs, oracle_parity=oracle_parity, record_gates=record_gates, limit=limit,
+                     fact_cache=cache, fact_cache_note=note, origins=origins)
+    return engine.run_playbook(inputs.playbook)
+
+
+def _engine(inputs: CellInputs, *, oracle_parity: bool, record_gates: bool = False, **limited: Any) -> Engine:
+    """An Engine over the cell's inputs (`limited`: limit, fact_cache, fact_cache_note, origins)."""
     files: dict[tuple[str, str], str] = {}
     seen = 0
 
@@ -86,8 +125,8 @@ def run_cell(inputs: CellInputs, *, oracle_parity: bool = False, record_gates: b
                     env=inputs.environment, simulator=simulator, passwords=inputs.passwords,
                     skip_task_files=inputs.skip_task_files if oracle_parity else FETCH_TASK_FILES,
                     keep_going=True, record_gates=record_gates,
-                    ansible_version=inputs.checkout.ansible_version or None)
-    return engine.run_playbook(inputs.playbook)
+                    ansible_version=inputs.checkout.ansible_version or None, **limited)
+    return engine
 
 
 def render_cell(checkout: Checkout, cell: Cell, base: CellSpec | None = None,
@@ -103,7 +142,7 @@ class CellOptions:
     """What the command line adds to every cell of a check."""
 
     hosts: tuple[str, ...] = ()  # report only these hosts (empty: all)
-    kube_version: str | None = None  # schema minor override
+    schema_version: str | None = None  # `--schema-version`: the schemas' minor (default: the rendered minor)
     facts_overlays: tuple[Mapping[str, Any], ...] = ()
     emit_root: Path | None = None  # write every rendering under it
 
@@ -134,7 +173,8 @@ def check_cell(checkout: Checkout, cell: Cell, ref: str, options: CellOptions, c
     run = run_cell(inputs)  # realistic mode: stat sees what the run wrote (docs/fidelity.md)
     hosts = options.hosts
     renderings = [r for r in run.renderings if not hosts or r.host in hosts]
-    kube = cell_minor(checkout, inputs, renderings, options.kube_version)
+    rendered = rendered_minor(checkout, inputs, run.renderings)
+    kube, note = schema_minor(rendered, options.schema_version)
     store = cache.store(kube, rendered_versions(renderings))
     _register_rendered_crds(store, renderings)
     result = check_renderings(renderings, store, cell=cell.name, ref=ref,
@@ -142,20 +182,46 @@ def check_cell(checkout: Checkout, cell: Cell, ref: str, options: CellOptions, c
     for f in run.findings:
         if not hosts or f.host in hosts or not f.host:
             result.findings.append(replace(f, cell=cell.name, ref=ref))
-    result.findings.extend(_semantic(run.renderings, inputs.facts, cell.name, ref, checkout.tree, hosts))
+    ctx = CellContext(run.renderings, host_addresses(inputs.facts), cell=cell.name, ref=ref, groups=run.groups,
+                      kube_version=rendered, fresh_install=fresh_install(inputs.playbook))
+    result.findings.extend(_semantic(ctx, checkout.tree, hosts))
+    if note is not None:
+        result.findings.append(note)
+    # a template rendered several times alike (etcd.env thrice, upgrade-cluster.yml's apps twice)
+    # gives one finding, not one per rendering
+    result.findings = list(dict.fromkeys(result.findings))
     result.stats.add(RunInfo(cell.name, ref, result.files, kube))
     if options.emit_root is not None:
         emit(renderings, options.emit_root)
     return result
 
 
-def cell_minor(checkout: Checkout, inputs: CellInputs, renderings: Sequence[Rendering],
-               override: str | None = None) -> str:
-    """The Kubernetes minor whose schemas apply to the cell."""
-    if override:
-        return minor_of(override)
+def rendered_minor(checkout: Checkout, inputs: CellInputs, renderings: Sequence[Rendering]) -> str:
+    """The Kubernetes minor the cell renders: its declared `kube_version`, else the version its
+    ClusterConfiguration names; "" when neither says."""
     declared = declared_kube_version(checkout, inputs.extra_vars, inputs.group_vars)
-    return minor(declared) or _rendered_kube_version(renderings) or minor_of(None)
+    return minor(declared) or _rendered_kube_version(renderings) or ""
+
+
+def schema_minor(rendered: str, override: str | None = None) -> tuple[str, Finding | None]:
+    """The minor whose schemas validate a cell that renders `rendered`, and the `schema-version`
+    warning when that is not the rendered minor. `override` (`--schema-version`) is taken as given
+    (an unbundled one is refused, exit 2); a rendered minor outside the bundled ones gets the nearest."""
+    if override:
+        return minor_of(override), None
+    if not rendered:
+        return minor_of(None), None
+    used = bundled_minor(rendered)
+    if used == rendered:
+        return used, None
+    side = "oldest" if used == MINORS[0] else "newest"
+    removed = (f"fields removed between {rendered} and {used} are reported as unknown, kinds removed as not "
+               "validated" if side == "oldest" else f"fields added after {used} are reported as unknown, kinds "
+               "added as not validated")
+    return used, Finding(
+        Severity.WARNING, "schema-version",
+        f"Kubernetes {rendered} is rendered, but kvalidate's API schemas are {MINORS[0]} to {MINORS[-1]}: "
+        f"validated against {used}, the {side} bundled; {removed} (--schema-version picks the schemas)")
 
 
 def host_addresses(facts: Facts) -> dict[str, frozenset[str]]:
@@ -174,17 +240,20 @@ def host_addresses(facts: Facts) -> dict[str, frozenset[str]]:
     return out
 
 
-def _semantic(renderings: Sequence[Rendering], facts: Facts, cell: str, ref: str, tree: Tree,
-              hosts: Sequence[str]) -> list[Finding]:
+def _semantic(ctx: CellContext, tree: Tree, hosts: Sequence[str]) -> list[Finding]:
     """Semantic rules over all renderings of the cell (every host: cross-host rules need them all)."""
-    ctx = CellContext(renderings, host_addresses(facts), cell=cell, ref=ref)
     out = []
-    texts = {r.host + "\0" + r.dest: r.text for r in renderings}
+    by_file = {output_path(r): r for r in ctx.renderings}
     for f in run_rules(ctx):
         if hosts and f.host not in hosts:
             continue
+        r = by_file.get(f.file)
+        if r is not None and r.lines is not None and r.template == f.template:
+            template, tline = locate(r.lines, f.template, f.line)
+            out.append(replace(f, template=template, template_line=tline))
+            continue
         source = _read(tree, f.template) or ""
-        rendered = texts.get(f.host + "\0" + f.dest, "")
+        rendered = r.text if r is not None else ""
         out.append(replace(f, template_line=template_line(source.splitlines(), rendered.splitlines(), f.line)))
     return out
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import resource
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,10 @@ from kvalidate.ansible.errors import debug, internal_finding
 from kvalidate.kubespray.checkout import Checkout, open_checkout
 from kvalidate.kubespray.documented import defined_names, documented_values, mentioned_names
 from kvalidate.kubespray.facts import load_overlay
-from kvalidate.model import Cell, Result, SetupError
+from kvalidate.model import Cell, Finding, Result, SetupError
 from kvalidate.run.cell import CellOptions, SchemaCache, check_cell
 from kvalidate.run.infeasible import split_infeasible
-from kvalidate.run.workers import Limits, cell_finding, size, supervised
+from kvalidate.run.workers import Limits, cell_finding, size, stop_workers, supervised
 from kvalidate.trees.directory import DirTree, Tree
 from kvalidate.trees.git import GitTree
 from kvalidate.validation.validate import tune_gc
@@ -41,7 +42,7 @@ class CheckOptions:
     cells: tuple[Cell, ...] = (Cell("default"),)
     refs: tuple[str, ...] = ()  # empty: the work tree as it is
     hosts: tuple[str, ...] = ()  # report only these hosts ("" = all)
-    kube_version: str | None = None  # schema minor override
+    schema_version: str | None = None  # `--schema-version`: the schemas' minor (default: each cell's rendered minor)
     facts_files: tuple[Path, ...] = ()
     emit_dir: Path | None = None
     jobs: int = 1
@@ -72,9 +73,11 @@ class Worker:
 
     def run(self, ref: str, cell: Cell) -> Result:
         o = self.options
-        cell_options = CellOptions(hosts=o.hosts, kube_version=o.kube_version,
+        # only the planned cells are emitted: a pool's later cells (trigger re-renders) are experiments
+        emitted = o.emit_dir is not None and any(cell == c for c in o.cells)
+        cell_options = CellOptions(hosts=o.hosts, schema_version=o.schema_version,
                                    facts_overlays=tuple(load_overlay(p) for p in o.facts_files),
-                                   emit_root=_emit_root(o, ref, cell) if o.emit_dir is not None else None)
+                                   emit_root=_emit_root(o, ref, cell) if emitted else None)
         checkout = self.checkout(ref)
         result = check_cell(checkout, cell, ref, cell_options, self.cache)
         if cell.auto:
@@ -97,6 +100,10 @@ def _emit_root(options: CheckOptions, ref: str, cell: Cell) -> Path:
 
 
 _WORKER: Worker | None = None
+# a pool's runner: (ref, cell) tasks and a progress callback -> the results in task order
+# (done, in all, the result just done)
+CellProgress = Callable[[int, int, Result], None]
+RunCells = Callable[[Sequence[tuple[str, Cell]], CellProgress | None], list[Result]]
 
 
 def _task(args: tuple[str, Cell]) -> Result:
@@ -124,34 +131,95 @@ def _memory_note() -> str:
     return f"limit {size(soft)} of address space per worker, KVALIDATE_WORKER_MEMORY"
 
 
-def run_check(options: CheckOptions, progress: Callable[[int, int], None] | None = None) -> Result:
-    """Every (ref, cell) of `options`, merged into one Result (findings sorted)."""
-    global _WORKER
+def run_check(options: CheckOptions, progress: Callable[[int, int, int], None] | None = None,
+              pool: RunCells | None = None, tally: Callable[[list[Finding]], int] = len) -> Result:
+    """Every (ref, cell) of `options`, merged into one Result (findings sorted). `pool` (a
+    `cell_pool` of the same options) keeps the workers for more cells after it. `progress` is called
+    after each (ref, cell) with (runs done, runs in all, `tally` of the findings so far: their number,
+    or what the caller counts, such as defects)."""
     if not (options.checkout / "roles").is_dir() and not options.refs:
         if not options.checkout.is_dir():
             raise SetupError(f"cannot read {options.checkout}: no such directory")
-    limits = options.limits if options.limits is not None else Limits.from_env()
-    _WORKER = Worker(options)
-    for ref in options.refs or ("",):
-        _WORKER.checkout(ref)  # a bad checkout or ref is exit 2 before any work starts
     tasks = [(ref, cell) for ref in (options.refs or ("",)) for cell in options.cells]
-    parts: list[Result | None] = [None] * len(tasks)
-    jobs = max(1, min(options.jobs, len(tasks)))
-    # freeze what is loaded (forked workers share it copy-on-write) and collect rarely: the engine
-    # allocates many short-lived objects (0.43 -> 0.32 s CPU per Kubespray master cell)
-    tune_gc()
-    done = 0
-    for index, part in (_in_process(tasks) if not limits.enforced else supervised(tasks, jobs, limits, _task)):
-        parts[index] = part
-        done += 1
-        if progress:
-            progress(done, len(tasks))
+    found: list[Finding] = []
+    count = 0
+
+    def step(done: int, total: int, part: Result) -> None:
+        nonlocal count
+        if progress is None:
+            return
+        if part.findings:  # counted again only when a cell brought findings
+            found.extend(part.findings)
+            count = tally(found)
+        progress(done, total, count)
+
     result = Result(cells=list(options.cells), notes=list(options.notes))
-    for finished in parts:  # in submission order, whatever order the workers finished in
-        if finished is not None:
-            result.merge(finished)
+    parts = pool(tasks, step) if pool is not None else run_cells(options, tasks, step)
+    for finished in parts:  # in submission order, whatever order they finished in
+        result.merge(finished)
+    _once_per_run(result)
     result.sort()
     return result
+
+
+def run_cells(options: CheckOptions, tasks: Sequence[tuple[str, Cell]],
+              progress: CellProgress | None = None) -> list[Result]:
+    """Each (ref, cell) of `tasks` checked with what `options` applies to every cell (hosts, facts,
+    schema minor, emit, limits), on `options.jobs` supervised workers; the results in task order."""
+    with cell_pool(options, [ref for ref, _ in tasks]) as run:
+        return run(tasks, progress)
+
+
+@contextmanager
+def cell_pool(options: CheckOptions, refs: Sequence[str] = ()) -> Iterator[RunCells]:
+    """A pool of workers for several batches of cells: `run(tasks, progress)` checks each (ref, cell)
+    of `tasks` as `run_cells` does, and the workers stay warm (trees, compiled templates, schema
+    stores) between batches until the block ends. `refs` (default: the options' refs) are opened
+    before the first worker is forked: a bad checkout or ref is exit 2 before any work starts.
+    `api.check` runs the matrix and then trigger confirmation's rounds of re-renders (`run.trigger`)
+    on one."""
+    global _WORKER
+    limits = options.limits if options.limits is not None else Limits.from_env()
+    _WORKER = Worker(options)
+    for ref in dict.fromkeys(refs) or (options.refs or ("",)):
+        _WORKER.checkout(ref)
+    procs: list[Any] = []
+
+    def run(tasks: Sequence[tuple[str, Cell]], progress: CellProgress | None = None) -> list[Result]:
+        parts: list[Result | None] = [None] * len(tasks)
+        jobs = max(1, min(options.jobs, len(tasks)))
+        # freeze what is loaded (forked workers share it copy-on-write) and collect rarely: the engine
+        # allocates many short-lived objects (0.43 -> 0.32 s CPU per Kubespray master cell)
+        tune_gc()
+        done = 0
+        for index, part in (_in_process(list(tasks)) if not limits.enforced
+                            else supervised(list(tasks), jobs, limits, _task, keep=procs)):
+            parts[index] = part
+            done += 1
+            if progress:
+                progress(done, len(tasks), part)
+        return [p if p is not None else Result() for p in parts]
+
+    try:
+        yield run
+    finally:
+        stop_workers(procs)
+
+
+ONCE_PER_RUN = ("schema-version",)
+
+
+def _once_per_run(result: Result) -> None:
+    """Run-level warnings (a rendered minor without bundled schemas) are made per cell and kept once."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for f in result.findings:
+        if f.rule in ONCE_PER_RUN:
+            if (f.rule, f.message) in seen:
+                continue
+            seen.add((f.rule, f.message))
+        kept.append(f)
+    result.findings[:] = kept
 
 
 def _in_process(tasks: list[tuple[str, Cell]]) -> Iterator[tuple[int, Result]]:

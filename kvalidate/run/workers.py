@@ -214,13 +214,17 @@ def death(exitcode: int | None) -> str:
     return f"killed by {name}{hint}"
 
 
-def supervised(tasks: list[tuple[str, Cell]], jobs: int, limits: Limits, task: Task) -> Iterator[tuple[int, Result]]:
+def supervised(tasks: list[tuple[str, Cell]], jobs: int, limits: Limits, task: Task,
+               keep: list[_Proc] | None = None) -> Iterator[tuple[int, Result]]:
     """Run `tasks` on `jobs` workers, yielding (index, Result) as cells finish. A cell whose worker
-    died is retried once in a fresh worker; a cell past the deadline is not (a hang hangs again)."""
+    died is retried once in a fresh worker; a cell past the deadline is not (a hang hangs again).
+    With `keep` (a list the caller owns), the workers are taken from it and left in it, idle and
+    warm, for the next call; the caller ends them with `stop_workers(keep)`."""
     ctx = multiprocessing.get_context("fork")
     pending: deque[int] = deque(range(len(tasks)))
     died: dict[int, str] = {}  # task index -> how its first worker ended
-    procs: list[_Proc] = []
+    procs: list[_Proc] = keep if keep is not None else []
+    finished = False
     try:
         while pending or any(p.task is not None for p in procs):
             while pending:
@@ -281,9 +285,17 @@ def supervised(tasks: list[tuple[str, Cell]], jobs: int, limits: Limits, task: T
                         "(KVALIDATE_CELL_TIMEOUT) and was stopped: a template, filter or lookup that does not "
                         "end (a catastrophic regex, a huge number)?")
                     yield index, Result(findings=[replace(finding, file=template, template=template)])
-        _stop(procs, graceful=True)
+        finished = True
+        if keep is None:
+            _stop(procs, graceful=True)
     finally:
-        _stop(procs, graceful=False)
+        if not finished or keep is None:
+            _stop(procs, graceful=False)
+
+
+def stop_workers(procs: list[_Proc]) -> None:
+    """End the idle workers `supervised(..., keep=procs)` left running."""
+    _stop(procs, graceful=True)
 
 
 def _worker_for(ctx: Any, procs: list[_Proc], jobs: int, limits: Limits, task: Task, fresh: bool) -> _Proc | None:

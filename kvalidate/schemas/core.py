@@ -29,6 +29,7 @@ from typing import Any
 
 from kvalidate.model import SetupError
 from kvalidate.schemas.entry import SchemaEntry
+from kvalidate.versions import minor_key
 
 MINORS = tuple(f"1.{m}" for m in range(25, 38))  # what kubernetes-validate 1.37.0 bundles
 DEFAULT_MINOR = MINORS[-1]
@@ -53,6 +54,17 @@ def minor_of(version: str | None) -> str:
     if not m:
         raise SetupError(f"invalid Kubernetes version {version!r}: expected X.Y (e.g. 1.33)")
     return f"{m.group(1)}.{m.group(2)}"
+
+
+def bundled_minor(minor: str) -> str:
+    """The bundled minor that validates a rendered Kubernetes `minor`: itself when bundled, else the
+    oldest bundled one for an older minor and the newest for a newer one (the caller says so)."""
+    key = minor_key(minor)
+    if key < minor_key(MINORS[0]):
+        return MINORS[0]
+    if key > minor_key(MINORS[-1]):
+        return MINORS[-1]
+    return minor
 
 
 def _strip(node: Any, names: bool = False) -> Any:

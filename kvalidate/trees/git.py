@@ -31,14 +31,40 @@ def _git_env() -> dict[str, str]:
     return env
 
 
+def _git(repo: Path, ref: str, *args: str) -> str:
+    try:
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, env=_git_env(), check=False)
+    except OSError as e:
+        raise SetupError(f"cannot run git: {e}") from e
+    if done.returncode != 0:
+        msg = done.stderr.decode(errors="replace").strip().splitlines()
+        raise SetupError(f"git {args[0]} {ref!r} in {repo}: {msg[-1] if msg else 'failed'}")
+    return done.stdout.decode("utf-8", errors="surrogateescape")
+
+
+def resolve_commit(repo: Path, ref: str) -> str:
+    """`ref` as git resolves it; else a branch only one remote has (`release-2.27` in a clone
+    whose local branch is master resolves to `origin/release-2.27`, as `git switch` would)."""
+    try:
+        return _git(repo, ref, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").strip()
+    except SetupError:
+        remote = _git(repo, ref, "for-each-ref", "--format=%(refname)", f"refs/remotes/*/{ref}").split()
+        if len(remote) != 1:
+            raise
+        return _git(repo, ref, "rev-parse", "--verify", "--end-of-options", f"{remote[0]}^{{commit}}").strip()
+
+
 class GitTree:
-    """The files of `ref` in the repository at `repo` (a work tree or a bare repository)."""
+    """The files of `ref` in the repository at `repo` (a work tree or a bare repository). When
+    `repo` is a subdirectory of a work tree, the tree is that subdirectory at `ref`, as `DirTree`
+    would read it."""
 
     def __init__(self, repo: Path, ref: str) -> None:
         self.repo = repo
         self.ref = ref
         self.commit = self._commit(ref)
-        listing = self._git("ls-tree", "-r", "-z", "--full-tree", self.commit)
+        prefix = self._git("rev-parse", "--show-prefix").strip().rstrip("/")  # "" at the top or in a bare repo
+        listing = self._git("ls-tree", "-r", "-z", "--full-tree", f"{self.commit}:{prefix}" if prefix else self.commit)
         self._files: dict[str, tuple[str, str]] = {}  # path -> (mode, blob sha)
         self._dirs: dict[str, set[str]] = {"": set()}
         for entry in listing.split("\0"):
@@ -55,26 +81,10 @@ class GitTree:
         self._lock = threading.Lock()
 
     def _commit(self, ref: str) -> str:
-        """`ref` as git resolves it; else a branch only one remote has (`release-2.27` in a clone
-        whose local branch is master resolves to `origin/release-2.27`, as `git switch` would)."""
-        try:
-            return self._git("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").strip()
-        except SetupError:
-            remote = self._git("for-each-ref", "--format=%(refname)", f"refs/remotes/*/{ref}").split()
-            if len(remote) != 1:
-                raise
-            return self._git("rev-parse", "--verify", "--end-of-options", f"{remote[0]}^{{commit}}").strip()
+        return resolve_commit(self.repo, ref)
 
     def _git(self, *args: str) -> str:
-        try:
-            done = subprocess.run(["git", "-C", str(self.repo), *args], capture_output=True,
-                                  env=_git_env(), check=False)
-        except OSError as e:
-            raise SetupError(f"cannot run git: {e}") from e
-        if done.returncode != 0:
-            msg = done.stderr.decode(errors="replace").strip().splitlines()
-            raise SetupError(f"git {args[0]} {self.ref!r} in {self.repo}: {msg[-1] if msg else 'failed'}")
-        return done.stdout.decode("utf-8", errors="surrogateescape")
+        return _git(self.repo, self.ref, *args)
 
     def _add_dir(self, path: str, child: str | None = None) -> None:
         kids = self._dirs.setdefault(path, set())
@@ -187,3 +197,13 @@ class GitTree:
             self.close()
         except Exception:  # interpreter shutdown: nothing left to report
             pass
+
+
+def changed_paths(repo: Path, ref: str) -> set[str]:
+    """The files of the work tree at `repo` that differ from `ref` (`git diff --name-only --relative
+    REF`, both sides of a rename), and its untracked files that git does not ignore; paths relative
+    to `repo`. Read-only: no index refresh, no lock. A ref that does not resolve is a SetupError."""
+    commit = resolve_commit(repo, ref)
+    diff = _git(repo, ref, "diff", "--name-only", "--relative", "--no-renames", "-z", commit, "--")
+    untracked = _git(repo, ref, "ls-files", "--others", "--exclude-standard", "-z")
+    return {p for p in (*diff.split("\0"), *untracked.split("\0")) if p}

@@ -16,9 +16,9 @@ from dataclasses import replace
 from typing import Protocol
 
 from kvalidate.documents import parse_text
-from kvalidate.model import Finding, Result, Source
+from kvalidate.model import Finding, LineMap, Result, Source
 from kvalidate.schemas.store import SchemaStore
-from kvalidate.validation.source_map import template_line
+from kvalidate.validation.source_map import locate, template_line
 from kvalidate.validation.validate import validate_document
 
 YAML_SUFFIXES = (".yml", ".yaml", ".json", ".manifest")
@@ -37,6 +37,8 @@ class RenderingLike(Protocol):
     def text(self) -> str: ...
     @property
     def via(self) -> str: ...
+    @property
+    def lines(self) -> LineMap | None: ...
 
 
 def output_path(r: RenderingLike) -> str:
@@ -76,6 +78,7 @@ def check_renderings(renderings: Iterable[RenderingLike], store: SchemaStore, *,
         label = output_path(r)
         result.files += 1
         result.checked.append(label if not cell else f"{cell}:{label}")
+        result.templates.add((ref, r.template))
         if not is_yaml(r):
             continue
         # surrogatepass: a template may write lone surrogates; parse_text makes them a finding
@@ -86,11 +89,13 @@ def check_renderings(renderings: Iterable[RenderingLike], store: SchemaStore, *,
         result.documents += docs
         source_lines: list[str] | None = None
         for f in findings:
-            tline = 0
-            if template_text is not None:
+            template, tline = r.template, 0
+            if r.lines is not None:  # the exact map the engine recorded
+                template, tline = locate(r.lines, r.template, f.line)
+            elif template_text is not None:  # no map: match the text back to the template
                 if source_lines is None:
                     source_lines = (template_text(r.template) or "").splitlines()
                 tline = template_line(source_lines, r.text.splitlines(), f.line)
-            result.findings.append(replace(f, file=label, template=r.template, template_line=tline, host=r.host,
+            result.findings.append(replace(f, file=label, template=template, template_line=tline, host=r.host,
                                            cell=cell, ref=ref, dest=r.dest))
     return result

@@ -1,12 +1,16 @@
 """Rendered line -> template line: which line of a template produced a line of its output.
 
-Jinja keeps no map from output lines to template lines, so this matches text (a heuristic: inside
-loops it can point at another iteration's line).
+A rendering made by kvalidate's engine carries the exact map, recorded while Jinja rendered it
+(`model.LineMap`, made by `ansible.linemap`): `locate` reads it. `template_line` is the fallback
+for a text with no map (a `copy: content:` rendering, whose source is a task file): it matches
+text, a heuristic that inside loops can point at another iteration's line.
 """
 
 from __future__ import annotations
 
 import re
+
+from kvalidate.model import LineMap
 
 _EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
 
@@ -80,3 +84,11 @@ def template_line(template: list[str], rendered: list[str], line: int) -> int:
         if "{{" in template[i] or template[i].lstrip().startswith("{%"):
             return i + 1
     return 0
+
+
+def locate(lines: LineMap, template: str, line: int) -> tuple[str, int]:
+    """(template file, template line) that wrote rendered line `line` of a rendering of
+    `template`, from its exact map: the file is `template` unless an included or extended template
+    wrote the line; the line is 0 when unknown."""
+    file, tline = lines.at(line)
+    return file or template, tline

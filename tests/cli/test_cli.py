@@ -26,7 +26,8 @@ def test_valid_file_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     f = tmp_path / "ok.yaml"
     f.write_text(OK)
     code, out, err = run(["validate", str(f)], capsys)
-    assert (code, out, err) == (0, ["1 file(s), 1 document(s): 0 error(s), 0 warning(s)"], [])
+    assert (code, out, err) == (0, ["1 file(s), 1 document(s): 0 defect(s) (0 errors, 0 warnings) from 0 finding(s)"],
+                                [])
 
 
 def test_typha_bug_exits_1_with_the_field_and_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,7 +79,7 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
         (["validate", "/nonexistent/x.yaml"], "kvalidate: cannot read /nonexistent/x.yaml: no such file or directory"),
         (
             ["validate", "x", "--format", "pdf"],
-            "kvalidate: unknown format 'pdf': choose from text, json, junit, sarif, github",
+            "kvalidate: unknown format 'pdf': choose from text, json, junit, sarif, github, markdown",
         ),
         (
             ["validate", "x", "--kube-version", "1.12"],

@@ -68,3 +68,56 @@ def test_stopped_when_the_run_fails(monkeypatch: pytest.MonkeyPatch) -> None:
         progress(1, 2)
         raise RuntimeError("boom")
     assert fake.made[0].events[-1] == ("stop", None)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_lines_when_not_a_terminal() -> None:
+    """Not a terminal (a CI log): a line at the first cell done 10 s after the start or the last line;
+    none for the last cell; the findings count as the callback is given it."""
+    import io
+
+    from kvalidate.cli.app import progress_lines
+
+    clock, out = FakeClock(), io.StringIO()
+    update = progress_lines(out, interval=10.0, clock=clock)
+    steps = [(4.0, 1, 0), (9.9, 2, 3), (10.0, 3, 3), (15.0, 4, 7), (20.5, 5, 12), (31.0, 6, 1), (60.0, 7, 20)]
+    for t, done, found in steps:
+        clock.now = 100.0 + t
+        update(done, 7, found)
+    assert out.getvalue().splitlines() == [
+        "kvalidate: cells 3/7, 3 defects so far",
+        "kvalidate: cells 5/7, 12 defects so far",
+        "kvalidate: cells 6/7, 1 defect so far",
+    ]
+
+
+def test_check_prints_progress_lines_on_a_non_terminal(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """`kvalidate check` with stderr not a terminal hands the library the line printer (the fake run
+    advances the clock 6 s per cell)."""
+    import time
+
+    import kvalidate.api
+    from kvalidate.cli import main
+    from kvalidate.pinned import embedded_demo
+
+    clock = FakeClock()
+    monkeypatch.setattr(time, "monotonic", clock)
+
+    def fake_run(request: Any, progress: Any, notes: Any) -> Result:
+        for done in range(1, 6):
+            clock.now += 6.0
+            progress(done, 5, done * 2)
+        return Result(files=1)
+
+    monkeypatch.setattr(kvalidate.api, "check", fake_run)
+    assert main(["check", str(embedded_demo()), "-f", "json=/dev/null"]) == 0
+    assert capsys.readouterr().err.splitlines() == ["kvalidate: cells 2/5, 4 defects so far",
+                                                    "kvalidate: cells 4/5, 8 defects so far"]

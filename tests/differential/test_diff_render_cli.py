@@ -24,6 +24,20 @@ def test_render_stdout_same_as_ansible(template: str, capsysbinary: pytest.Captu
     assert out.out.decode() == ansible_render_file((FIXTURE / template).read_text(), dict(VARS))
 
 
+@pytest.mark.parametrize("template", ["includes.j2", "extends.j2"])
+def test_includes_imports_and_extends_render_as_ansible(template: str,
+                                                       capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    """`{% include %}` (with and without context, a list, ignore missing), `{% import %}`, `{% from %}`
+    and `{% extends %}` with `super()`, found beside the template: the text ansible-core's template
+    action writes with the template's directory on its search path."""
+    code = main(["render", str(FIXTURE / template), "--vars", str(FIXTURE / "vars.yml")])
+    out = capsysbinary.readouterr()
+    assert (code, out.err) == (0, b"")
+    expected = ansible_render_file((FIXTURE / template).read_text(), dict(VARS), searchpath=[str(FIXTURE)])
+    assert out.out.decode() == expected
+    assert "part: kube-proxy" in expected or "child: kube-proxy" in expected
+
+
 @pytest.mark.parametrize(("args", "expected"), [
     (["-e", "name=from-e"], "name: from-e"),  # -e beats --vars
     (["-e", '{"name": "json"}'], "name: json"),

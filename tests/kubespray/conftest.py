@@ -96,6 +96,19 @@ FLAVOURS: dict[str, dict[str, str]] = {
         ".gitlab-ci.yml": "variables:\n  ANSIBLE_INVENTORY: ./inventory/sample/${CI_JOB_NAME}-${BUILD_NUMBER}.ini\n",
         **_COMMON,
     },
+    # January 2021: everything at the root, the old group names and no mapping to new ones
+    "2021": {
+        "cluster.yml": "- hosts: k8s-cluster:etcd\n",
+        "roles/kubespray-defaults/defaults/main.yaml": "kube_version: v1.19.7\n",
+        "roles/kubespray-defaults/tasks/fallback_ips.yml": "- set_fact:\n    fallback_ips: {}\n",
+        "roles/download/defaults/main.yml":
+            "kubelet_checksums:\n  amd64:\n    v1.19.7: a\n    v1.19.6: b\n    v1.18.15: c\n",
+        "inventory/sample/inventory.ini":
+            "[all]\n# node1 ansible_host=95.54.0.12\n\n[kube-master]\n# node1\n\n[etcd]\n# node1\n\n"
+            "[kube-node]\n# node2\n\n[calico-rr]\n\n[k8s-cluster:children]\nkube-master\nkube-node\ncalico-rr\n",
+        "inventory/sample/group_vars/k8s-cluster/k8s-cluster.yml": "kube_version: v1.19.7\n",
+        "inventory/sample/group_vars/all/all.yml": "bin_dir: /usr/local/bin\n",
+    },
 }
 
 

@@ -11,6 +11,8 @@ from kvalidate.kubespray.checkout import (
     Checkout,
     accepted_ansible_version,
     declared_kube_version,
+    fresh_install,
+    inventory_group_names,
     minor,
     open_checkout,
     version_for_minor,
@@ -38,6 +40,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
         default_kube_version="v1.27.3", kube_minors=("1.27", "1.26", "1.25"),
         group_mappings={"kube_control_plane": ("kube-master",), "kube_node": ("kube-node",),
                         "k8s_cluster": ("k8s-cluster",)}),
+    "2021": dict(
+        playbook="cluster.yml", defaults_role="kubespray-defaults", inventory_needs_k8s_cluster=True,
+        checksums_file="roles/download/defaults/main.yml", default_kube_version="v1.19.7",
+        sample_kube_version="v1.19.7", kube_minors=("1.19", "1.18"), group_mappings={},
+        group_names={"kube_control_plane": "kube-master", "kube_node": "kube-node", "k8s_cluster": "k8s-cluster",
+                     "calico_rr": "calico-rr"}),
 }
 
 
@@ -129,3 +137,29 @@ def test_reported_ansible_version_passes_the_checkout_check(
     inv = Inventory.from_data({"node1": ["all"]})
     findings = Engine(tree, inv, ansible_version=expected or None).run_playbook(path).findings
     assert [f.rule for f in findings] == rules
+
+
+@pytest.mark.parametrize(("flavour", "names"), [("master", {}), ("2.27", {}), ("2.23", {})])
+def test_todays_group_names_need_no_renaming(make_checkout: Callable[[str], Checkout], flavour: str,
+                                             names: dict[str, str]) -> None:
+    assert make_checkout(flavour).group_names == names
+
+
+def test_half_renamed_inventory(tree_at: Callable[[dict[str, str]], Path]) -> None:
+    # April 2021: kube-master had become kube_control_plane, kube-node not yet kube_node
+    root = tree_at({"inventory/sample/inventory.ini": "[kube_control_plane]\n[kube-node]\n[k8s-cluster:children]\n"
+                                                      "kube_control_plane\nkube-node\n"})
+    assert inventory_group_names(DirTree(root)) == {"kube_node": "kube-node", "k8s_cluster": "k8s-cluster"}
+
+
+def test_declared_kube_version_reads_the_old_cluster_group(make_checkout: Callable[[str], Checkout]) -> None:
+    checkout = make_checkout("2021")
+    assert declared_kube_version(checkout, {}, {"k8s-cluster": {"kube_version": "v1.18.15"}}) == "v1.18.15"
+
+
+@pytest.mark.parametrize(("playbook", "fresh"), [
+    ("playbooks/cluster.yml", True), ("cluster.yml", True), ("playbooks/upgrade-cluster.yml", False),
+    ("playbooks/scale.yml", False), ("playbooks/recover-control-plane.yml", False), ("reset.yml", False),
+])
+def test_fresh_install(playbook: str, fresh: bool) -> None:
+    assert fresh_install(playbook) is fresh

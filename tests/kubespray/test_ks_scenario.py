@@ -161,3 +161,18 @@ def test_ci_inventory_group_vars(make_checkout: MakeCheckout, flavour: str, grou
     checkout = make_checkout(flavour)
     assert checkout.ci_inventory_dir == ("inventory/sample" if group_vars_dir else "")
     assert scenario_cell(checkout, "demo-aio").group_vars_dir == group_vars_dir
+
+
+def test_old_group_names_in_the_cells_inventory(make_checkout: MakeCheckout) -> None:
+    # a 2021 checkout's plays read groups['kube-master']: the default cell and a CI layout use its names
+    checkout = make_checkout("2021")
+    spec = cell_spec(checkout, Cell("default"))
+    assert dict(spec.inventory.groups) == {"kube-master": ("node1", "node2"), "etcd": ("node1", "node2", "node3"),
+                                           "kube-node": ("node1", "node2", "node3")}
+    assert dict(spec.inventory.children) == {"k8s-cluster": ("kube-master", "kube-node", "calico-rr")}
+    assert spec.inventory.members("k8s-cluster") == ("node1", "node2", "node3")
+    ha = cell_spec(checkout, Cell("ha", layout="ha"))
+    assert set(ha.inventory.groups) == {"kube-master", "etcd", "kube-node"}
+    # today's names stay
+    assert set(cell_spec(make_checkout("master"), Cell("default")).inventory.groups) == {
+        "kube_control_plane", "etcd", "kube_node"}

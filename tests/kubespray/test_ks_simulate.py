@@ -218,3 +218,21 @@ def test_stat_and_slurp_see_the_files_the_run_wrote_and_copies_of_controller_fil
     assert copied is not None and b"/my/creds/cloud-sa.json" in base64.b64decode(copied["content"])
     sim(call("copy", {"src": "/etc/remote", "dest": "/etc/x", "remote_src": True}))
     assert sim(call("slurp", {"src": "/etc/x"}))["failed"]  # type: ignore[index]
+
+
+def test_other_playbooks_answers() -> None:
+    """reset.yml and remove-node.yml: the user confirms the prompt; the systemd module reports its
+    unit's state (none of those reset.yml asks about runs); the etcd member list is JSON with the
+    first three hosts' members."""
+    prompt = "Are you sure you want to reset cluster state? Type 'yes' to reset your cluster."
+    answer = simulate(call("pause", {"prompt": prompt}))
+    assert answer is not None and answer["user_input"] == "yes"
+    other = simulate(call("pause", {"seconds": 5}))
+    assert other is not None and "user_input" not in other
+    for module in ("systemd", "ansible.builtin.systemd_service"):
+        unit = simulate(call(module, {"name": "NetworkManager"}))
+        assert unit is not None and unit["status"]["ActiveState"] == "inactive"
+    members = simulate(call("command", {"_raw_params": "/usr/local/bin/etcdctl member list -w json"}))
+    assert members is not None
+    assert [m["peerURLs"] for m in json.loads(members["stdout"])["members"]] == [
+        [f"https://10.0.0.{i}:2380"] for i in (11, 12, 13)]

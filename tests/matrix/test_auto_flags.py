@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kvalidate.matrix.auto.flags import auto_axes, follow_defaults, gate_values, template_flags
+from kvalidate.matrix.auto.flags import auto_axes, conditionals_near, follow_defaults, gate_values, template_flags
 from kvalidate.matrix.covering import covering_rows
 
 TYPHA = """\
@@ -78,3 +78,49 @@ def test_auto_axes_hold_the_gate_and_pair_the_flags() -> None:
     rows = covering_rows(axes, 2)
     assert any(r["typha_secure"] and r["calico_ipam_host_local"] for r in rows)
     assert len(rows) < 2 * 2 * 2
+
+
+AROUND = """\
+env:
+{% if secure %}
+  - name: CA
+    value: /ca
+mounts:
+  - path: /ca
+{% endif %}
+{% if metrics %}
+  - name: METRICS
+    value: "true"
+{% endif %}
+{% for item in items %}{% if item.on %}x{% endif %}{% endfor %}
+{% if inventory_hostname in groups['x'] or ansible_os_family == 'Debian' %}h{% endif %}
+{% if mode == 'a' %}a{% elif mode == 'b' %}b{% else %}c{% endif %}
+port: {{ 1 if tls else 2 }}
+v6: {{ ipv6 | ternary('a', 'b') }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "window", "expected"),
+    [
+        # inside the metrics block; the secure block ends 3 lines above, the rest further down
+        (10, 3, [("metrics", (True, False), 0), ("secure", (True, False), 3)]),
+        (10, 2, [("metrics", (True, False), 0)]),
+        (10, 6, [("metrics", (True, False), 0), ("secure", (True, False), 3), ("mode", ("a", "b"), 4),
+                 ("tls", (True, False), 5), ("ipv6", (True, False), 6)]),
+        # an if/elif chain: the values of every branch's test
+        (14, 0, [("mode", ("a", "b"), 0)]),
+        (15, 0, [("tls", (True, False), 0)]),
+        (16, 0, [("ipv6", (True, False), 0)]),
+        # loop variables and magic names are not variables a cell can set
+        (12, 0, []),
+        (13, 0, []),
+    ],
+)
+def test_conditionals_near_a_line(line: int, window: int, expected: list[tuple[str, tuple[object, ...], int]]) -> None:
+    found = conditionals_near(AROUND, line, window)
+    assert [(n.name, n.values, n.distance) for n in found] == expected
+
+
+def test_conditionals_near_a_broken_template() -> None:
+    assert conditionals_near("{% if x %}", 1) == []

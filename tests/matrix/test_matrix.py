@@ -199,3 +199,54 @@ def test_full_product_when_no_pairwise() -> None:
     cells = expand(cfg)
     assert sorted((c.extra_vars["a"], c.extra_vars["b"]) for c in cells) == sorted(
         itertools.product([1, 2], ["p", "q", "r"]))
+
+
+UPGRADE = """\
+playbooks: [cluster.yml, upgrade-cluster.yml]
+limits: ["", "kube_node:!kube_control_plane"]
+exclude:
+  - {playbook: cluster.yml, limit: "kube_node:!kube_control_plane"}
+cells:
+  node-upgrade-nocache:
+    playbook: upgrade-cluster.yml
+    limit: "kube_node:!kube_control_plane"
+    fact_cache: none
+"""
+
+
+def test_playbook_limit_and_fact_cache_are_cells() -> None:
+    """The node-based upgrade as cells: playbook and limit crossed (an exclusion drops a limited
+    install), a named cell without the fact cache; names and reproduce commands carry them."""
+    cells = expand(parse_config(UPGRADE, "kvalidate.yaml"))
+    assert [(c.name, c.playbook, c.limit, c.fact_cache) for c in cells] == [
+        ("playbook=cluster.yml", "cluster.yml", "", ""),
+        ("playbook=upgrade-cluster.yml", "upgrade-cluster.yml", "", ""),
+        ("playbook=upgrade-cluster.yml,limit=kube_node:!kube_control_plane", "upgrade-cluster.yml",
+         "kube_node:!kube_control_plane", ""),
+        ("node-upgrade-nocache", "upgrade-cluster.yml", "kube_node:!kube_control_plane", "none"),
+    ]
+    assert shlex.split(cells[-1].command)[4:] == ["--playbook", "upgrade-cluster.yml", "--limit",
+                                                  "kube_node:!kube_control_plane", "--fact-cache", "none"]
+    crossed = expand(parse_config("limits: [node3]\nfact_caches: [facts.yml, none]\n", "k.yaml"))
+    assert [c.name for c in crossed] == ["limit=node3,fact_cache=facts.yml", "limit=node3,fact_cache=none"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("fact_caches: [jsonfile]\n", "kvalidate.yaml:1: fact_caches[0]:"),
+    ("cells:\n  c: {playbook: ''}\n", "kvalidate.yaml:2: cells.c.playbook:"),
+    ("cells:\n  c: {fact_cache: memory}\n", "kvalidate.yaml:2: cells.c.fact_cache:"),
+    ("limits: []\n", "kvalidate.yaml:1: limits: [] has less than 1 item"),
+])
+def test_bad_playbook_axes_name_the_line(text: str, message: str) -> None:
+    with pytest.raises(SetupError) as e:
+        parse_config(text, "kvalidate.yaml")
+    assert str(e.value).startswith(message)
+
+
+def test_config_schema_describes_the_playbook_axes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config-schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert {"playbooks", "limits", "fact_caches"} <= set(schema["properties"])
+    named = schema["properties"]["cells"]["additionalProperties"]["properties"]
+    assert {"playbook", "limit", "fact_cache"} <= set(named)
+    assert "upgrade-cluster.yml" in schema["properties"]["playbooks"]["description"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ksfixture import FILES as FILES_WITH_LB
 from ksfixture import buggy_then_fixed_repo, git, write_checkout
 
 from kvalidate.cli import main
@@ -34,7 +35,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[
 def test_default_cell_is_clean(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["check", str(checkout), "-e", "typha_enabled=true"], capsys)
     assert code == 0, out
-    assert out[-1] == "3 file(s), 3 document(s): 0 error(s), 0 warning(s)"
+    assert out[-1] == "3 file(s), 3 document(s): 0 defect(s) (0 errors, 0 warnings) from 0 finding(s)"
 
 
 def test_pair_of_flags_reports_the_field_the_line_and_the_template(
@@ -81,7 +82,7 @@ def test_scenario_cell(checkout: Path, capsys: pytest.CaptureFixture[str]) -> No
         capsys,
     )
     assert code == 1
-    assert any("host instance-1, cell ubuntu24-calico-typha" in line for line in out)
+    assert "    in cell ubuntu24-calico-typha, host instance-1" in out
 
 
 def test_matrix_file_pairwise_finds_the_pair(
@@ -128,6 +129,14 @@ def test_refs_are_read_from_git_objects(tmp_path: Path, capsys: pytest.CaptureFi
         (["check", "--scenario", "nope"], "kvalidate: no CI scenario 'nope' in"),
         (["check", "--shard", "3/2"], "kvalidate: invalid --shard '3/2': I must be between 1 and N"),
         (["check", "--layout", "huge"], "kvalidate: unknown layout 'huge'"),
+        (["check", "--playbook", "upgrade-cluster.yml"],
+         "kvalidate: no playbook 'upgrade-cluster.yml' in"),
+        (["check", "--limit", "node3", "--fact-cache", "memory"],
+         "kvalidate: --fact-cache 'memory': expected one of facts.yml, none"),
+        (["check", "--limit", "@hosts.txt"], "kvalidate: --limit '@hosts.txt': limit files (@FILE) are not supported"),
+        (["check", "--limit", "nowhere"], "kvalidate: --limit 'nowhere' leaves no host of cell limit=nowhere to run"),
+        (["check", "--limit", "node1"],  # the fixture has no facts playbook: facts.yml cannot be the cache
+         "kvalidate: --fact-cache facts.yml: "),
     ],
 )
 def test_unusable_input_is_exit_2(
@@ -198,23 +207,22 @@ def test_auto_in_the_matrix_file_and_over_refs(tmp_path: Path, capsys: pytest.Ca
     assert {f["ref"] for f in findings if f["rule"] == "unknown-field"} == {"v1"}
 
 
-def test_text_report_reproduces_each_failing_cell_and_tabulates(
+def test_text_report_reproduces_each_defect_and_tabulates(
     checkout: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(["check", str(checkout), "--auto", "--host", "node1"], capsys)
     assert code == 1
-    i = out.index("reproduce a failing cell:")
-    name, command = out[i + 1].strip().split(": ", 1)
-    assert name == "default+auto1 (calico-typha.yml.j2)"  # an automatic cell: the failing template's own command
-    table = out[out.index("cells: 5") + 1 :]
-    assert table[:3] == [
-        "cell           kube  files  errors  warnings",
-        "default+auto1  1.33      1       3         0",
-        "(4 cell run(s) without findings)",
-    ]
-    assert table[4].split() == ["template", "cells", "with", "errors", "errors", "warnings"]
-    assert table[5].split() == ["roles/network_plugin/calico/templates/calico-typha.yml.j2", "1", "3", "0"]
-    assert out[-1] == "4 file(s), 4 document(s): 3 error(s), 0 warning(s)"
+    typha = "roles/network_plugin/calico/templates/calico-typha.yml.j2"
+    field = "spec.template.spec.containers[0].volumeMounts[1].value"
+    i = out.index(f'{typha}:29: error unknown-field: unknown field "{field}"')
+    block = out[i + 1:next(j for j in range(i + 1, len(out)) if not out[j].startswith(" "))]
+    assert "    in cell default+auto1, host node1" in block
+    assert "    rendered: node1/etc/kubernetes/calico-typha.yml:26" in block
+    [command] = [ln.split(": ", 1)[1] for ln in block if ln.startswith("    reproduce: ")]
+    table = out[out.index("cells: 5 run(s), 1 with defects") + 1 :]
+    assert table[:2] == ["errors  warnings  kube  files  cell", "     3         0  1.33      1  default+auto1"]
+    assert table[3:5] == ["errors  warnings  cells  template", f"     3         0      1  {typha}"]
+    assert out[-1] == "4 file(s), 4 document(s): 3 defect(s) (3 errors, 0 warnings) from 3 finding(s)"
     # the command alone renders that cell and finds the same field
     args = shlex.split(command)
     assert args[:4] == ["kvalidate", "check", str(checkout), "--no-config"]
@@ -325,6 +333,44 @@ def test_merged_shards_print_the_same_matrix_tables(checkout: Path, tmp_path: Pa
             capsys)
     code, merged, _ = run(["merge", f"{tmp_path}/s1.json", f"{tmp_path}/s2.json"], capsys)
     assert code == 1
-    start = whole.index("cells: 4")
-    assert merged[merged.index("cells: 4"):] == whole[start:]
-    assert whole[start + 2].split()[1:] == ["1.33", "1", "3", "0"]  # minor and files per run kept
+    start = whole.index("cells: 4 run(s), 1 with defects")
+    assert merged[merged.index("cells: 4 run(s), 1 with defects"):] == whole[start:]
+    assert whole[start + 2].split()[:4] == ["3", "0", "1.33", "1"]  # minor and files per run kept
+
+
+LIMITED = {
+    "playbooks/facts.yml": "- hosts: k8s_cluster\n  gather_facts: false\n  roles: [kubespray_defaults]\n",
+    "playbooks/upgrade_cluster.yml": (
+        "- import_playbook: facts.yml\n"
+        "- hosts: kube_node:!kube_control_plane\n  gather_facts: false\n  roles: [kubespray_defaults, lb]\n"),
+    "upgrade-cluster.yml": "- name: Upgrade\n  ansible.builtin.import_playbook: playbooks/upgrade_cluster.yml\n",
+    "roles/kubespray_defaults/tasks/main.yml":
+        "- name: Set fallback_ip\n  set_fact:\n    fallback_ip: \"{{ ansible_default_ipv4.address }}\"\n",
+    "roles/lb/tasks/main.yml": "- name: Write lb config\n  template:\n    src: lb.cfg.j2\n    dest: /etc/lb.cfg\n",
+    "roles/lb/templates/lb.cfg.j2":
+        "{% for h in groups['kube_control_plane'] %}\nserver {{ hostvars[h]['fallback_ip'] }}:6443\n{% endfor %}\n",
+}
+
+
+def test_limited_upgrade_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--playbook upgrade-cluster.yml --limit node3`: the worker's config reads a control plane's
+    fact set without `cacheable: true`; the finding is at the template line, names the host, the fact
+    and why, and the cell is named by the playbook and the limit. Without the limit, or with the fact
+    cacheable, nothing; with no fact cache, the cacheable fact is missing too."""
+    repo = write_checkout(tmp_path / "ks", {**FILES_WITH_LB, **LIMITED})
+    code, out, _ = run(["check", str(repo), "--playbook", "upgrade-cluster.yml", "--limit", "node3"], capsys)
+    assert code == 1
+    assert out[0] == ("roles/lb/templates/lb.cfg.j2:2: error undefined-variable: task 'Write lb config': "
+                      "hostvars['node1']['fallback_ip'] is undefined: node1 is outside --limit 'node3' and "
+                      "fallback_ip was set by set_fact without cacheable: true in "
+                      "roles/kubespray_defaults/tasks/main.yml:3; not in the fact cache of a --limit run")
+    assert "    in cell playbook=upgrade-cluster.yml,limit=node3, host node3" in out
+    code, out, _ = run(["check", str(repo), "--playbook", "upgrade-cluster.yml"], capsys)
+    assert code == 0, out
+    write_checkout(repo, {"roles/kubespray_defaults/tasks/main.yml": LIMITED[
+        "roles/kubespray_defaults/tasks/main.yml"] + "    cacheable: true\n"})
+    code, out, _ = run(["check", str(repo), "--playbook", "upgrade-cluster.yml", "--limit", "node3"], capsys)
+    assert code == 0, out
+    code, out, _ = run(["check", str(repo), "--playbook", "upgrade-cluster.yml", "--limit", "node3",
+                        "--fact-cache", "none"], capsys)
+    assert code == 1 and "--fact-cache none: nothing is cached" in out[0]

@@ -41,7 +41,8 @@ def test_check_runs_whatever_home_is_and_leaves_no_ansible_dirs(tmp_path: Path, 
     h = home.format(t=tmp_path)
     proc = subprocess.run([EXE, *ARGS], env=_env(tmp_path, h), capture_output=True, text=True, timeout=300)
     assert (proc.returncode, proc.stderr) == (1, "")  # the demo's deliberate bugs: exit 1, nothing on stderr
-    assert proc.stdout.splitlines()[-1] == "19 file(s), 19 document(s): 3 error(s), 0 warning(s)"
+    assert proc.stdout.splitlines()[-1] == (
+        "19 file(s), 19 document(s): 2 defect(s) (2 errors, 0 warnings) from 3 finding(s)")
     if created is None:
         assert not Path(h).exists() or h == "/proc"
     else:

@@ -128,7 +128,7 @@ def test_a_new_report_file_in_the_checkout_is_written(checkout: Path, capsys: py
     not part of what is checked (the checkout is no git repository here: only a file that did not exist
     before, or one kvalidate wrote, is written)."""
     report = checkout / "kvalidate.json"
-    code, _, _ = run(["check", str(checkout), "-j", "1", "-f", f"json={report}"], capsys)
+    code, _, _ = run(["check", str(checkout), *BUG, "-j", "1", "-f", f"json={report}"], capsys)
     assert code in (0, 1) and '"findings"' in report.read_text()
 
 
@@ -140,7 +140,8 @@ def test_a_tracked_file_of_a_git_checkout_is_refused_an_untracked_report_is_not(
     git(checkout, "add", "-A")
     git(checkout, "commit", "-qm", "c")
     (checkout / "old-report.json").write_text("{}\n")  # untracked: an earlier run's report
-    code, _, _ = run(["check", str(checkout), "-j", "1", "-f", f"json={checkout / 'old-report.json'}"], capsys)
+    code, _, _ = run(["check", str(checkout), *BUG, "-j", "1", "-f", f"json={checkout / 'old-report.json'}"],
+                     capsys)
     assert code in (0, 1) and '"findings"' in (checkout / "old-report.json").read_text()
     playbook = checkout / "playbooks" / "cluster.yml"
     code, _, err = run(["check", str(checkout), "-j", "1", "-f", f"json={playbook}"], capsys)

@@ -37,6 +37,7 @@ TYPHA = "roles/network_plugin/calico/templates/calico-typha.yml.j2"
 AUTOSCALER = "roles/kubernetes-apps/ansible/templates/dns-autoscaler.yml.j2"
 KUBELET = "roles/kubernetes/node/templates/kubelet-config.v1beta1.yaml.j2"
 KUBEADM = "roles/kubernetes/control-plane/templates/kubeadm-config.v1beta4.yaml.j2"
+KUBE_VIP = "roles/kubernetes/node/templates/manifests/kube-vip.manifest.j2"
 MOUNTS = "spec.template.spec.containers[0].volumeMounts"
 # (severity, rule, path): the env entries that land in volumeMounts when typha_secure and
 # typha_prometheusmetricsenabled are both on
@@ -81,6 +82,9 @@ def expected(cells: list[dict[str, Any]]) -> Golden:
         if c["name"] == "node-features":  # mis-indented kubeReserved: memory at the top level
             out |= {("warning", "unknown-field", KUBELET, h, c["name"], "memory")
                     for h in ("instance-1", "instance-2", "instance-3")}
+            # kube-vip mounts admin.conf on the first control plane of a fresh 1.34 install
+            out.add(("error", "kube-vip-admin-conf", KUBE_VIP, "instance-1", c["name"],
+                     "spec.volumes[0].hostPath.path"))
         # dns-autoscaler renders on the first control plane of every cell
         out.add(("error", "duplicate-key", AUTOSCALER, "instance-1", c["name"], "spec.template.spec.nodeSelector"))
         if c["layout"] == "ha":  # two control planes: the node-local advertise-address is seen
@@ -108,7 +112,7 @@ def test_demo_findings_are_the_golden_set(report: dict[str, Any]) -> None:
     assert len(found) == len(report["findings"])  # no finding reported twice
     assert found == expected(report["cells"])
     ha_cells = sum(c["layout"] == "ha" for c in report["cells"])
-    assert report["summary"]["errors"] == 25 + 6 * 6 + 2 * ha_cells and report["summary"]["warnings"] == 3
+    assert report["summary"]["errors"] == 25 + 6 * 6 + 2 * ha_cells + 1 and report["summary"]["warnings"] == 3
 
 
 def test_typha_pair_lines(report: dict[str, Any]) -> None:
@@ -122,13 +126,19 @@ def test_typha_pair_lines(report: dict[str, Any]) -> None:
 
 
 def test_demo_text_report(report: dict[str, Any]) -> None:
+    """One block per defect, led by the template line: the typha field is one block for its 4 cells."""
     lines = report["text"]
-    assert "443 file(s), 519 document(s): 87 error(s), 3 warning(s)" in lines
-    cell = next(c["name"] for c in report["cells"] if _both(c) and (c["layout"], c["kube_version"]) == ("ha", "1.34"))
-    pairs = list(zip(lines, lines[1:], strict=False))
-    assert ('instance-2/etc/kubernetes/calico-typha.yml:113:11: error unknown-field: '
-            'unknown field "spec.template.spec.containers[0].volumeMounts[2].value"',
-            f"    (template {TYPHA}:120, host instance-2, cell {cell})") in pairs
+    assert lines[-1] == "443 file(s), 519 document(s): 10 defect(s) (9 errors, 1 warning) from 91 finding(s)"
+    heads = [i for i, ln in enumerate(lines) if ln and not ln.startswith(" ")]
+    head = lines.index(f'{TYPHA}:120: error unknown-field: unknown field "{MOUNTS}[2].value"')
+    block = lines[head + 1:heads[heads.index(head) + 1]]
+    assert "    in 4 cell(s), 2 host(s)" in block
+    assert "    rendered: instance-1/etc/kubernetes/calico-typha.yml:113" in block
+    [command] = [ln.split(": ", 1)[1] for ln in block if ln.startswith("    reproduce: ")]
+    typha_cells = {c["command"] for c in report["cells"] if _both(c)}
+    assert command in typha_cells and len(typha_cells) == 4
+    assert sum(ln.startswith(f"{TYPHA}:") for ln in lines) == 6  # the six typha defects, each once
+    assert not any(ln.startswith("instance-") for ln in lines)  # no block leads with a rendered path
 
 
 def _run(layout: str, limit: list[str] | None = None, **extra: Any) -> RunResult:

@@ -159,13 +159,15 @@ def test_results_and_progress_are_those_of_an_in_process_run(hooked: Path, tmp_p
     checkout = write_checkout(tmp_path / "ks")
     names = [f"{kind}:{i}" for i in range(4) for kind in ("buggy", "clean")]
     cells = tuple(Cell(n, extra_vars=BUGGY if "buggy" in n else CLEAN) for n in names)
-    calls: list[tuple[int, int]] = []
+    calls: list[tuple[int, int, int]] = []
     inproc = run_check(CheckOptions(checkout=checkout, cells=cells, jobs=1, limits=Limits.NONE))
     workers = run_check(CheckOptions(checkout=checkout, cells=cells, jobs=3, limits=Limits()),
-                        lambda done, total: calls.append((done, total)))
+                        lambda done, total, found: calls.append((done, total, found)))
     assert workers.findings == inproc.findings and workers.files == inproc.files
     assert workers.checked == inproc.checked and workers.stats == inproc.stats
-    assert calls == [(i, 8) for i in range(1, 9)]
+    assert [c[:2] for c in calls] == [(i, 8) for i in range(1, 9)]
+    # findings so far: non-decreasing, all of them once every cell is done
+    assert [c[2] for c in calls] == sorted(c[2] for c in calls) and calls[-1][2] == len(workers.findings) > 0
     pids = {p for name in names for p in (hooked / name).read_text().split()}
     assert os.getpid() in {int(p) for p in pids}  # the in-process run
     assert 2 <= len(pids) <= 4  # and three workers (at most), each running several cells

@@ -123,3 +123,33 @@ def test_bare_repository_and_checkout(tmp_path: Path) -> None:
     with GitTree(bare, "release-x") as t:
         ck = open_checkout(t)
         assert (ck.defaults_role, ck.default_kube_version) == ("kubespray_defaults", "1.2.3")
+
+
+def test_changed_paths_since_a_ref(repo: Path) -> None:
+    from kvalidate.trees.git import changed_paths
+
+    (repo / "untracked.txt").write_text("u\n")
+    (repo / ".gitignore").write_text("*.log\n")
+    (repo / "ignored.log").write_text("i\n")
+    git(repo, "mv", "empty", "renamed")
+    index = (repo / ".git/index").stat().st_mtime_ns
+    assert changed_paths(repo, "v1") == {"roles/a/templates/x.j2", "roles/b/new.yml", "empty", "renamed",
+                                         "untracked.txt", ".gitignore"}
+    assert changed_paths(repo, "main") == {"roles/a/templates/x.j2", "empty", "renamed", "untracked.txt",
+                                           ".gitignore"}
+    # relative to a checkout in a subdirectory of the repository
+    assert changed_paths(repo / "roles", "v1") == {"a/templates/x.j2", "b/new.yml"}
+    assert (repo / ".git/index").stat().st_mtime_ns == index  # read-only: the index is not refreshed
+    with pytest.raises(SetupError, match="nope"):
+        changed_paths(repo, "nope")
+
+
+def test_a_subdirectory_of_the_repository_is_its_own_tree(repo: Path) -> None:
+    with GitTree(repo / "roles", "v1") as t:
+        assert t.read_text("a/templates/x.j2") == "v1 {{ x }}\n"
+        assert t.list_dir("") == ["a", "alias", "out"]
+        assert t.read_text("alias/templates/x.j2") == "v1 {{ x }}\n"
+        with pytest.raises(TreeError, match="escapes"):
+            t.read_text("out/x")
+    with pytest.raises(SetupError, match=r"Not a valid object name [0-9a-f]+:roles/b"):
+        GitTree(repo / "roles" / "b", "v1")  # not there at v1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kvalidate.model import LineMap
 from kvalidate.run.emit import emit
 from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation.renderings import check_renderings, output_path
@@ -63,6 +64,7 @@ class R:
     text: str
     role: str = "network_plugin/calico"
     via: str = "template"
+    lines: LineMap | None = None
 
 
 def test_findings_carry_template_line_host_cell(store: SchemaStore) -> None:
@@ -76,6 +78,18 @@ def test_findings_carry_template_line_host_cell(store: SchemaStore) -> None:
     assert unknown[0].file == "node1/etc/kubernetes/calico-typha.yml"
     assert unknown[0].path == "spec.template.spec.containers[0].volumeMounts[1].value"
     assert result.documents == 2 and result.files == 2
+
+
+def test_the_recorded_line_map_is_used_not_the_text(store: SchemaStore) -> None:
+    """A rendering with a map gets its template lines from it (here deliberately not what text
+    matching would say), and a line an included template wrote names that template."""
+    lines = LineMap(tuple(range(101, 101 + RENDERED.count("\n"))),
+                    tuple("roles/x/templates/part.j2" if i == 16 else "" for i in range(RENDERED.count("\n"))))
+    r = R("roles/network_plugin/calico/templates/calico-typha.yml.j2", "/etc/kubernetes/calico-typha.yml",
+          "node1", RENDERED, lines=lines)
+    unknown = [f for f in check_renderings([r], store, template_text=lambda path: TEMPLATE).findings
+               if f.rule == "unknown-field"]
+    assert [(f.line, f.template, f.template_line) for f in unknown] == [(17, "roles/x/templates/part.j2", 117)]
 
 
 def test_non_yaml_outputs_are_not_parsed(store: SchemaStore) -> None:

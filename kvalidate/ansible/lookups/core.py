@@ -26,13 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from ansible.errors import AnsibleLookupError
 from ansible.utils.native_jinja import NativeJinjaText
-from jinja2.exceptions import UndefinedError
+from jinja2.exceptions import TemplateNotFound, UndefinedError
+from jinja2.loaders import BaseLoader, split_template_path
 from jinja2.runtime import Undefined
 
 from kvalidate.ansible.filters import patterns
 from kvalidate.ansible.filters.patterns import compile_pattern
 from kvalidate.ansible.lookups import loops
 from kvalidate.ansible.variables import MISSING, Scope
+from kvalidate.model import LineMap
 
 if TYPE_CHECKING:
     from kvalidate.ansible.templar import RenderVars, Templar
@@ -56,7 +58,8 @@ class LookupEnv:
     env: Mapping[str, str] = field(default_factory=dict)
     host_patterns: Callable[[str], list[str]] | None = None
     search_dirs: list[str] = field(default_factory=list)  # role dir first, then playbook dir
-    on_template: Callable[[str, Any], None] | None = None  # (tree path, text) for lookup('template')
+    # (tree path, text, its LineMap) of each lookup('template')
+    on_template: Callable[[str, Any, LineMap], None] | None = None
     password_seed: str = "kvalidate"
     # Fixed passwords by path or file name: what lookup('password') reads from an existing file.
     passwords: Mapping[str, str] = field(default_factory=dict)
@@ -89,6 +92,48 @@ def find_file(ctx: LookupEnv, subdir: str, term: str) -> str | None:
     return None
 
 
+class IncludeLoader(BaseLoader):
+    """What a rendered template's `{% include %}`, `{% import %}` and `{% extends %}` read: a name
+    is looked up in each directory of the search path Ansible gives Jinja (`include_loader`), in
+    the checkout only (`..` and paths outside it are not found). Compiled once per process
+    (`SandboxEnvironment.compile_include`), named by their path in the checkout."""
+
+    def __init__(self, tree: Tree, dirs: list[str]) -> None:
+        self.tree = tree
+        self.dirs = dirs
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)  # TemplateNotFound for `..`
+        for d in self.dirs:
+            p = tree_path(posixpath.join(d, *pieces))
+            if p is not None and self.tree.is_file(p):
+                return self.tree.read_text(p), p, _up_to_date
+        raise TemplateNotFound(template)
+
+    def load(self, environment: Any, name: str, globals: Any = None) -> Any:  # noqa: A002 - Jinja's name
+        source, path, _ = self.get_source(environment, name)
+        return environment.compile_include(source, path)
+
+
+def _up_to_date() -> bool:
+    return True
+
+
+def include_loader(ctx: LookupEnv, source: str, lookup: bool = False) -> IncludeLoader | None:
+    """The loader for templates included by `source` (a tree path). ansible-core 2.18's template
+    action searches `ansible_search_path`, the playbook directory and the template's directory,
+    each as `DIR/templates` then `DIR`; lookup('template') the template's directory first, then
+    `ansible_search_path` likewise."""
+    if ctx.tree is None:
+        return None
+    here = posixpath.dirname(f"{CHECKOUT_ROOT}/{source}")
+    dirs = [*ctx.search_dirs, here] if not lookup else ctx.search_dirs
+    out = [here] if lookup else []
+    for d in dirs:
+        out += [posixpath.join(d, "templates"), d]
+    return IncludeLoader(ctx.tree, list(dict.fromkeys(out)))
+
+
 def _template(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVars) -> list[Any]:
     out = []
     for term in terms:
@@ -97,12 +142,14 @@ def _template(ctx: LookupEnv, terms: list[Any], kw: dict[str, Any], rv: RenderVa
             raise AnsibleLookupError(f"the template file {term} could not be found for the lookup")
         text = ctx.tree.read_text(path)
         locals_ = {**rv.locals, **template_vars(path, None), **dict(kw.get("template_vars") or {})}
+        loader = include_loader(ctx, path, lookup=True)
         if kw.get("convert_data", True):
-            res = ctx.templar.render_lookup(text, rv.scope, path, locals_)
+            res, lines = ctx.templar.render_lookup_mapped(text, rv.scope, path, locals_, loader)
         else:  # text that must never be literal_eval'd later
-            res = NativeJinjaText(ctx.templar.render_file(text, rv.scope, path, locals_))
+            rendered, lines = ctx.templar.render_file_mapped(text, rv.scope, path, locals_, loader)
+            res = NativeJinjaText(rendered)
         if ctx.on_template is not None:
-            ctx.on_template(path, res)
+            ctx.on_template(path, res, lines)
         out.append(res)
     return out
 

@@ -7,7 +7,7 @@ inputs the checkout documents (`kubespray.documented`)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
 from jinja2 import Undefined
@@ -32,9 +32,10 @@ def discover_gates(checkout: Checkout, cell: Cell) -> RunResult:
 
 
 def auto_cells(checkouts: Sequence[Checkout], base: Cell, max_cells: int = MAX_CELLS,
-               exclude: Sequence[Exclusion] = ()) -> AutoPlan:
+               exclude: Sequence[Exclusion] = (), only: Callable[[str], bool] | None = None) -> AutoPlan:
     """Automatic coverage on top of `base`, united over `checkouts` (one per `--ref`): the
-    templates of every ref get their pairs, and every ref runs every cell."""
+    templates of every ref get their pairs, and every ref runs every cell. `only` (a template
+    path -> bool, `--changed-only`) keeps the templates it accepts."""
     plans = []
     checks = []
     documented: dict[str, Any] = {}
@@ -52,6 +53,8 @@ def auto_cells(checkouts: Sequence[Checkout], base: Cell, max_cells: int = MAX_C
                                 functools.partial(placeholder, documented=docs), infeasible,
                                 mentioned_names(co.tree), names)
         checks += run.checks
+    if only is not None:
+        plans = [p for p in plans if only(p.template)]
     return auto_plan(base, plans, max_cells, exclude,
                      CheckRules(checks, functools.partial(placeholder, documented=documented), defined), infeasible)
 

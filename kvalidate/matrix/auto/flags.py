@@ -454,3 +454,62 @@ def auto_axes(source: str, defaults: Mapping[str, Any], when: Iterable[str] | st
 
 def _same(a: Any, b: Any) -> bool:
     return bool(type(a) is type(b) and a == b)
+
+
+# names a conditional can test that extra vars cannot (or must not) set
+_MAGIC = ("ansible_", "hostvars", "groups", "group_names", "inventory_", "play_hosts", "omit", "playbook_dir",
+          "role_")
+NEAR_LINES = 10  # how far from a line a conditional still counts as around it
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """A variable a template's conditional tests around a line: the values worth trying, and the
+    distance in lines from the line to the conditional's block (0: the line is inside it)."""
+
+    name: str
+    values: tuple[Any, ...]
+    distance: int
+
+
+def _last_line(node: nodes.Node) -> int:
+    """The last template line a node spans (a text node ends where its last newline leads)."""
+    last: int = node.lineno
+    for n in node.find_all(nodes.Node):
+        start: int | None = n.lineno  # None on some helper nodes (keyword arguments)
+        if start is not None:
+            last = max(last, start + (n.data.count("\n") if isinstance(n, nodes.TemplateData) else 0))
+    return last
+
+
+def conditionals_near(source: str, line: int, window: int = NEAR_LINES) -> list[Nearby]:
+    """The variables the template's own conditionals (`if`/`elif`, inline `if`, `ternary`) test
+    within `window` lines of template line `line`, nearest first: a conditional whose block holds
+    the line is at distance 0, one that ends 3 lines above it at 3. A bug made by a block next to
+    the line (an earlier `{% if %}` that leaves the YAML in another list) is found this way."""
+    try:
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError:
+        return []
+    local = _local_names(tree)
+    found: dict[str, Nearby] = {}
+
+    def add(test: nodes.Node, start: int, end: int) -> None:
+        distance = 0 if start <= line <= end else (start - line if line < start else line - end)
+        if distance > window:
+            return
+        flags = Flags()
+        _test_flags(test, flags)
+        for name, values in flags.values.items():
+            if name in local or name.startswith(_MAGIC):
+                continue
+            old = found.get(name)
+            merged = (*(old.values if old else ()), *(v for v in values if old is None or v not in old.values))
+            found[name] = Nearby(name, merged, min(distance, old.distance) if old else distance)
+
+    for cond in tree.find_all((nodes.If, nodes.CondExpr, nodes.Filter)):
+        if isinstance(cond, (nodes.If, nodes.CondExpr)):
+            add(cond.test, cond.lineno, _last_line(cond))
+        elif isinstance(cond, nodes.Filter) and cond.name == "ternary" and cond.node is not None:
+            add(cond.node, cond.lineno, cond.lineno)
+    return sorted(found.values(), key=lambda n: n.distance)

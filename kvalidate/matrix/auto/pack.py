@@ -373,7 +373,7 @@ def _equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 def auto_plan(base: Cell, plans: Sequence[TemplatePlan], max_cells: int = MAX_CELLS,
               exclude: Sequence[Exclusion] = (), checks: CheckRules | None = None,
               infeasible: Sequence[Infeasible] = ()) -> AutoPlan:
-    """The auto cells on top of `base` (its scenario, layout, OS, inventory and extra vars kept;
+    """The auto cells on top of `base` (its scenario, layout, OS, inventory, playbook, limit and extra vars kept;
     an assignment's vars on top), from the plans of one or more checkouts (refs)."""
     packed = pack(plans, max_cells, exclude, checks)
     cells = []
@@ -385,7 +385,8 @@ def auto_plan(base: Cell, plans: Sequence[TemplatePlan], max_cells: int = MAX_CE
         description = f"auto: {len(templates)} template(s): " + ", ".join(t.rsplit("/", 1)[-1] for t in templates)
         cells.append(Cell(name=name, extra_vars={**base.extra_vars, **group}, scenario=base.scenario,
                           layout=base.layout, inventory=base.inventory, os=base.os,
-                          kube_version=base.kube_version, description=description, auto=True))
+                          kube_version=base.kube_version, description=description, playbook=base.playbook,
+                          limit=base.limit, fact_cache=base.fact_cache, auto=True))
         covers[name] = tuple(templates)
         parts[name] = tuple(packed.parts[i - 1])
     return AutoPlan(tuple(cells), tuple(plans), packed.dropped, max_cells, packed.assignments, covers,
