@@ -333,17 +333,33 @@ def _close(proc: _Proc) -> None:
 _FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+)', re.MULTILINE)
 
 
-def stuck_in(proc: _Proc, wait_s: float = 1.0) -> str:
+def stuck_in(proc: _Proc, wait_s: float = 1.0, samples: int = 5) -> str:
     """The template a running worker is in (its innermost frame from a file that is not Python code:
-    templates are compiled with their path as file name), from the stack it dumps on SIGUSR1; "" if none."""
-    try:
-        os.kill(proc.process.pid or 0, signal.SIGUSR1)
-    except OSError:
-        return ""
-    text = b""
+    templates are compiled with their path as file name), from the stack it dumps on SIGUSR1; "" if none.
+
+    A template's render function is a generator: between two of its chunks the worker runs the
+    loop that joins them, and a stack taken then holds no template frame. So up to `samples`
+    stacks are taken within `wait_s`, until one shows a template."""
     deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if not wait([proc.stack], max(0.0, deadline - time.monotonic())):
+    for _ in range(samples):
+        try:
+            os.kill(proc.process.pid or 0, signal.SIGUSR1)
+        except OSError:
+            return ""
+        text = _read_stack(proc, min(deadline, time.monotonic() + wait_s / samples))
+        for name, _line in _FRAME.findall(text):  # innermost first
+            if not name.endswith(".py") and not name.startswith("<") and not os.path.isabs(name):
+                return str(name)
+        if time.monotonic() >= deadline:
+            break
+    return ""
+
+
+def _read_stack(proc: _Proc, until: float) -> str:
+    """One stack dump from the worker's pipe: read until it ends (a blank line, 100 lines) or `until`."""
+    text = b""
+    while time.monotonic() < until:
+        if not wait([proc.stack], max(0.0, until - time.monotonic())):
             break
         try:
             chunk = os.read(proc.stack, 65536)
@@ -354,10 +370,7 @@ def stuck_in(proc: _Proc, wait_s: float = 1.0) -> str:
         text += chunk
         if b"\n\n" in text or text.count(b"\n") > 100:  # faulthandler ends a thread's stack with a blank line
             break
-    for name, _line in _FRAME.findall(text.decode("utf-8", "replace")):  # innermost first
-        if not name.endswith(".py") and not name.startswith("<") and not os.path.isabs(name):
-            return str(name)
-    return ""
+    return text.decode("utf-8", "replace")
 
 
 def _memory_advice(limits: Limits) -> str:
