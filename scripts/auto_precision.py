@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The precision table of automatic coverage (docs/fidelity.md, "Automatic coverage: precision").
 
-    scripts/auto_precision.py --branch master=/work/ks/master --branch release-2.27=/work/ks/2.27 \
-        --branch release-2.23=/work/ks/2.23 --reports /tmp/h14 [--run] [--verify] [--jobs 2]
+    scripts/auto_precision.py --branch master=path/to/kubespray-master --branch release-2.27=path/to/kubespray-2.27 \
+        --branch release-2.23=path/to/kubespray-2.23 --reports reports/ [--run] [--verify] [--jobs 2]
 
 For each branch: `kvalidate check PATH --auto -f json=REPORTS/auto-NAME.json` (with `--run`, else
 the report already there is read), then every error defect of the report (`kvalidate.defects`: the
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 # (where: a substring of the template, task file or message; rule; a substring of the message)
-# -> (verdict, why). Checked with the reference renderer (real Ansible 2.18, /work/shared/oracle at
-# the time) or by reading the template, as each `why` says.
+# -> (verdict, why). Checked with a reference renderer running real Ansible (ansible-core 2.18, as
+# Kubespray pins it) or by reading the template, as each `why` says.
 VERDICTS: list[tuple[str, str, str, str, str]] = [
     ("vsphere-csi-controller-config.yml.j2", "duplicate-key", "csi-auth-check", "real",
      "the ConfigMap sets `csi-auth-check` twice (line 3, then a version-dependent line 4): the version's value is "
