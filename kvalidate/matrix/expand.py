@@ -51,22 +51,11 @@ def reproduce(cell: Cell, checkout: str = ".") -> str:
     # --no-config: the cell is complete (the matrix file's vars are in its extra vars); without it
     # a checkout's kvalidate.yaml would run its whole matrix under these -e
     args = ["kvalidate", "check", checkout, "--no-config"]
-    if cell.scenario:
-        args += ["--scenario", cell.scenario]
-    if cell.inventory:
-        args += ["--inventory", cell.inventory]
-    if cell.layout:
-        args += ["--layout", cell.layout]
-    if cell.os:
-        args += ["--os", cell.os]
-    if cell.kube_version:
-        args += ["--kube-version", cell.kube_version]
-    if cell.playbook:
-        args += ["--playbook", cell.playbook]
-    if cell.limit:
-        args += ["--limit", cell.limit]
-    if cell.fact_cache:
-        args += ["--fact-cache", cell.fact_cache]
+    for option, value in (("--scenario", cell.scenario), ("--inventory", cell.inventory), ("--layout", cell.layout),
+                          ("--os", cell.os), ("--kube-version", cell.kube_version), ("--playbook", cell.playbook),
+                          ("--limit", cell.limit), ("--fact-cache", cell.fact_cache)):
+        if value:
+            args += [option, value]
     # -e KEY=VALUE gives Ansible a string; other types (and strings k=v cannot carry) travel in
     # one JSON mapping, as Ansible reads them
     typed = {}
