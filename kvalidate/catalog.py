@@ -66,6 +66,20 @@ _BUILTIN = [
              "naming no volume, a selector that does not match the template labels, duplicate names, port "
              "ranges and names, Service ports.",
              "Duplicate env names and container ports are warnings, as the API server only warns (k/k #121575)."),
+    RuleInfo("cel-rule", Family.SCHEMA, _E,
+             "A CRD's x-kubernetes-validations rule (CEL) evaluates to false for this custom resource.",
+             "Worded as the API server words it: the rule's messageExpression, message or `failed rule: RULE`, "
+             "in the form its reason picks (Invalid value, Forbidden, Required value, Duplicate value), at the "
+             "rule's node plus its fieldPath. Transition rules (oldSelf) do not run on create and are counted "
+             "as skipped. docs/cel.md."),
+    RuleInfo("cel-error", Family.SCHEMA, _E,
+             "A CRD's x-kubernetes-validations rule fails to evaluate on this custom resource (no such key, "
+             "no such overload, division by zero, ...): the API server refuses the object."),
+    RuleInfo("cel-cost", Family.SCHEMA, _E,
+             "A CRD's x-kubernetes-validations rule exceeds the API server's runtime cost limit (per call "
+             "1,000,000, per object 10,000,000): the API server refuses the object.",
+             "A warning instead when the rule only ran past kvalidate's own time limit (0.25 s a rule, 2 s an "
+             "object): kvalidate's CEL interpreter is much slower than the API server's, so that is no verdict."),
     RuleInfo("no-schema", Family.SCHEMA, _W,
              "No schema is known for this apiVersion and kind: the document was not validated."),
     RuleInfo("undefined-variable", Family.RENDER, _E, "An undefined variable was output or used while rendering; "

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kvalidate"
 ROOT = PACKAGE.parent
 
 # call name -> index of its rule-id argument (and its keyword name)
-_RULE_ARG = {"Finding": 1, "finding": 1, "_finding": 1, "YamlProblem": 0}
+_RULE_ARG = {"Finding": 1, "finding": 1, "_finding": 1, "YamlProblem": 0, "Problem": 2}
 
 
 def _call_name(node: ast.Call) -> str:

@@ -1,0 +1,32 @@
+"""CRD `x-kubernetes-validations` (CEL) on a custom resource: `kvalidate.cel`'s problems as
+validation findings' parts. celpy is imported only when a schema has rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from kvalidate.cel import evaluate, has_rules
+from kvalidate.model import Severity, field_path
+
+Path_ = tuple[str | int, ...]
+
+
+def cel_findings(schema: dict[str, Any] | None, obj: Any, minor: str,
+                 prefix: Path_ = ()) -> Iterator[tuple[Severity, str, Path_, str]]:
+    """(severity, rule id, path relative to the object, message) for every rule problem; the
+    message starts with the field path as the API server prints it (`<nil>` for the root)."""
+    if not isinstance(schema, dict) or not has_rules(schema):
+        return
+    outcome = evaluate(schema, obj, minor)
+    for p in outcome.problems:
+        shown = field_path((*prefix, *p.path)) or "<nil>"
+        severity = Severity.WARNING if p.severity == "warning" else Severity.ERROR
+        yield severity, p.rule_id, p.path, f"{shown}: {p.message}"
+
+
+def skipped_rules(schema: dict[str, Any] | None, obj: Any, minor: str) -> int:
+    """How many rule evaluations `cel_findings` would skip (transition rules, unsupported syntax)."""
+    if not isinstance(schema, dict) or not has_rules(schema):
+        return 0
+    return evaluate(schema, obj, minor).skipped
