@@ -268,7 +268,7 @@ def list_min(lst: Any) -> Any:
 
 def list_index_of(lst: Any, item: Any) -> Any:
     for i, x in enumerate(_want(lst, list)):
-        if x == item and type(x) is type(item) or _num_eq(x, item):
+        if _same(x, item):
             return ct.IntType(i)
     return ct.IntType(-1)
 
@@ -276,7 +276,7 @@ def list_index_of(lst: Any, item: Any) -> Any:
 def list_last_index_of(lst: Any, item: Any) -> Any:
     lst = _want(lst, list)
     for i in range(len(lst) - 1, -1, -1):
-        if lst[i] == item and type(lst[i]) is type(item) or _num_eq(lst[i], item):
+        if _same(lst[i], item):
             return ct.IntType(i)
     return ct.IntType(-1)
 
@@ -284,7 +284,14 @@ def list_last_index_of(lst: Any, item: Any) -> Any:
 def _num_eq(a: Any, b: Any) -> bool:
     num = (int, float)
     return (isinstance(a, num) and isinstance(b, num) and not isinstance(a, ct.BoolType)
-            and not isinstance(b, ct.BoolType) and a == b)
+            and not isinstance(b, ct.BoolType) and float(a) == float(b))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """CEL equality of two list elements (numbers compare across int, uint and double)."""
+    if type(a) is type(b):
+        return bool(a == b)
+    return _num_eq(a, b)
 
 
 def list_slice(lst: Any, start: Any, end: Any) -> Any:
@@ -315,7 +322,7 @@ def flatten(lst: Any, depth: Any = 1) -> Any:
 def distinct(lst: Any) -> Any:
     out: list[Any] = []
     for x in _want(lst, list):
-        if not any(x == y and (type(x) is type(y) or _num_eq(x, y)) for y in out):
+        if not any(_same(x, y) for y in out):
             out.append(x)
     return ct.ListType(out)
 
@@ -798,7 +805,7 @@ def ip_or_cidr_ip(v: Any) -> Any:
 # --- sets (cel-go ext.Sets, Kubernetes 1.29+) ---------------------------------------------------
 
 def _in(x: Any, lst: list[Any]) -> bool:
-    return any(x == y and (type(x) is type(y) or _num_eq(x, y)) for y in lst)
+    return any(_same(x, y) for y in lst)
 
 
 def sets_contains(ns: Any, a: Any, b: Any) -> Any:
@@ -848,7 +855,8 @@ def _rx_check(rx: str, max_len: int, message: str) -> Callable[[str], list[str]]
 
 
 def _prefix(check: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
-    return lambda s: check(s[:-1] if s.endswith("-") else s)
+    # apimachinery's maskTrailingDash: a trailing "-" and the character before it become "a"
+    return lambda s: check(s[:-2] + "a" if len(s) > 1 and s.endswith("-") else s)
 
 
 def _qualified_name(s: str) -> list[str]:

@@ -23,10 +23,3 @@ def cel_findings(schema: dict[str, Any] | None, obj: Any, minor: str,
         shown = field_path((*prefix, *p.path)) or "<nil>"
         severity = Severity.WARNING if p.severity == "warning" else Severity.ERROR
         yield severity, p.rule_id, p.path, f"{shown}: {p.message}"
-
-
-def skipped_rules(schema: dict[str, Any] | None, obj: Any, minor: str) -> int:
-    """How many rule evaluations `cel_findings` would skip (transition rules, unsupported syntax)."""
-    if not isinstance(schema, dict) or not has_rules(schema):
-        return 0
-    return evaluate(schema, obj, minor).skipped

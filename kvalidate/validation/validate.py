@@ -18,6 +18,7 @@ from kvalidate.model import Document, Finding, Position, Result, Severity, Sourc
 from kvalidate.schemas.core import BASE64_PATTERN, QUANTITY_MESSAGE, QUANTITY_PATTERN
 from kvalidate.schemas.entry import API_CONSUMER, SchemaEntry
 from kvalidate.schemas.store import SchemaStore
+from kvalidate.validation.cel_rules import cel_findings
 from kvalidate.validation.names import check_metadata
 from kvalidate.validation.workloads import check_workload
 
@@ -155,6 +156,11 @@ def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: b
         yield em.finding(Severity.ERROR, "schema", f"cannot validate: {e}", ())
         return
     yield from _schema_findings(em, entry, errors)
+    # CRD x-kubernetes-validations, unless a type or enum error blocks them (as the API server)
+    structural = getattr(entry, "structural", None)  # the CRD version's openAPIV3Schema, when known
+    if structural is not None and not any(type(e.kind).__name__ in ("Type", "Enum") for e in errors):
+        for severity, rule, path, message in cel_findings(structural, obj, store.minor, em.prefix):
+            yield em.finding(severity, rule, message, path)
     if entry.native:
         for path, message in check_metadata(obj, em.api_version, em.kind):
             shown = field_path((*em.prefix, *path))
