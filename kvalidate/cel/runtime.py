@@ -107,6 +107,9 @@ class MeteredEvaluator(Evaluator):
     def method_eval(self, object: Any, method_ident: lark.Token, exprlist: Any = None) -> Any:  # noqa: A002
         return self._weigh(super().method_eval(object, method_ident, exprlist))
 
+    def addition(self, tree: lark.Tree) -> Any:
+        return self._weigh(super().addition(tree))
+
     def member_dot_arg(self, tree: lark.Tree) -> Any:
         method = tree.children[1]
         args = tree.children[2] if len(tree.children) > 2 else None
