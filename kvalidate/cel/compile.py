@@ -19,7 +19,7 @@ import lark
 from celpy.celparser import CELParseError
 
 from kvalidate.cel.limits import MAX_REQUEST_BYTES, STATIC_RULE_LIMIT
-from kvalidate.cel.runtime import Environment, environment, parse
+from kvalidate.cel.runtime import Environment, environment, escape, parse
 
 _MACROS = {"all", "exists", "exists_one", "map", "filter"}
 _OPTIONAL_SYNTAX = re.compile(r"\.\?|\[\?")
@@ -220,14 +220,16 @@ class _Checker:
                 node = addl
                 continue
             if open_:
-                if props and name in props:
-                    node = props[name]
+                known = {escape(k): k for k in props or {}}
+                if name in known:
+                    node = (props or {})[known[name]]
                     continue
                 return None
             assert props is not None
-            if name not in props:
+            by_cel_name = {escape(k): k for k in props}
+            if name not in by_cel_name:
                 return f"undefined field '{name}'"
-            node = props[name]
+            node = props[by_cel_name[name]]
         return None
 
 
@@ -297,8 +299,9 @@ class _Estimator:
             if not isinstance(parent, dict):
                 return None
             props = parent.get("properties")
-            if isinstance(props, dict) and str(tree.children[1]) in props:
-                sub = props[str(tree.children[1])]
+            known = {escape(k): k for k in props} if isinstance(props, dict) else {}
+            if isinstance(props, dict) and str(tree.children[1]) in known:
+                sub = props[known[str(tree.children[1])]]
                 return sub if isinstance(sub, dict) else None
             addl = parent.get("additionalProperties")
             return addl if isinstance(addl, dict) else None

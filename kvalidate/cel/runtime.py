@@ -19,6 +19,7 @@ rules is met.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -349,6 +350,58 @@ def evaluate(ast: lark.Tree, env: Environment, variables: Mapping[str, Any], met
         return e
     except RecursionError:
         raise TimeLimit() from None
+
+
+_RESERVED = frozenset({"true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
+                       "function", "if", "import", "let", "loop", "package", "namespace", "return", "var",
+                       "void", "while"})
+_EXPAND = re.compile(r"(__|[-./]|[^a-zA-Z0-9\-./_])")
+_ESCAPES = {"__": "__underscores__", ".": "__dot__", "-": "__dash__", "/": "__slash__"}
+
+
+def escape(name: str) -> str | None:
+    """A property name as CEL sees it (k8s.io/apiserver pkg/cel/escaping.go): reserved words become
+    `__word__`, `__` `.` `-` `/` are spelled out; None for a name CEL cannot reach as a field."""
+    if not name or name[0].isdigit():
+        return None
+    if name in _RESERVED:
+        return f"__{name}__"
+    bad = [False]
+
+    def repl(m: re.Match[str]) -> str:
+        out = _ESCAPES.get(m.group(0))
+        if out is None:
+            bad[0] = True
+            return ""
+        return out
+
+    escaped = _EXPAND.sub(repl, name)
+    return None if bad[0] else escaped
+
+
+def to_cel_typed(value: Any, node: Any) -> Any:
+    """A JSON value as a celpy value along its schema: objects with declared properties expose them
+    under their escaped names, integers of `type: number` are doubles."""
+    if not isinstance(node, dict):
+        return to_cel(value)
+    if isinstance(value, dict):
+        props = node.get("properties")
+        addl = node.get("additionalProperties")
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            if isinstance(props, dict) and k in props:
+                name = escape(k)
+                if name is not None:
+                    out[ct.StringType(name)] = to_cel_typed(v, props[k])
+            elif isinstance(addl, dict):
+                out[ct.StringType(k)] = to_cel_typed(v, addl)
+            else:
+                out[ct.StringType(k)] = to_cel(v)
+        return ct.MapType(out)
+    if isinstance(value, list):
+        items = node.get("items")
+        return ct.ListType([to_cel_typed(v, items) for v in value])
+    return to_cel(value, number=node.get("type") == "number")
 
 
 def to_cel(value: Any, number: bool = False) -> Any:

@@ -24,7 +24,7 @@ from typing import Any
 from kvalidate.cel import libs as L
 from kvalidate.cel.compile import CompileError, Compiled, compile_rule
 from kvalidate.cel.limits import MAX_MESSAGE_BYTES, OBJECT_TIME_LIMIT_S, PER_CALL_LIMIT, RUNTIME_BUDGET
-from kvalidate.cel.runtime import BudgetExceeded, CELError, Meter, TimeLimit, evaluate as run, to_cel
+from kvalidate.cel.runtime import BudgetExceeded, CELError, Meter, TimeLimit, evaluate as run, to_cel_typed
 
 Path_ = tuple[str | int, ...]
 
@@ -178,7 +178,7 @@ class _Walker:
                         self.visit(sub, v, (*path, k))
 
     def _self_value(self, node: dict[str, Any], value: Any) -> Any:
-        return to_cel(value, number=node.get("type") == "number")
+        return to_cel_typed(value, node)
 
     def run_rules(self, node: dict[str, Any], value: Any, path: Path_, root: bool) -> None:
         rules = node.get("x-kubernetes-validations") or []

@@ -167,3 +167,19 @@ def test_the_per_call_limit_is_the_api_servers() -> None:
     outcome = evaluate(big, {"s": "x" * 2_900_000}, "1.32")
     assert outcome.problems and outcome.problems[0].rule_id == "cel-cost", outcome
     assert "cost" in outcome.problems[0].message
+
+
+def test_property_names_are_escaped_as_the_api_server_escapes_them() -> None:
+    """The CSI snapshot CRDs' `has(self.__namespace__)`: `namespace` is a CEL reserved word."""
+    ref = {"type": "object", "properties": {"name": {"type": "string"}, "namespace": {"type": "string"},
+                                            "a-b.c": {"type": "string"}},
+           "x-kubernetes-validations": [{"rule": "has(self.name) && has(self.__namespace__)",
+                                         "message": "both name and namespace are required"},
+                                        {"rule": "!has(self.a__dash__b__dot__c) || self.a__dash__b__dot__c == 'x'"}]}
+    assert isinstance(compile_rule("has(self.__namespace__)", ref, "1.32"), Compiled)
+    assert isinstance(compile_rule("has(self.namespaces)", ref, "1.32"), CompileError)
+    schema = {"type": "object", "properties": {"ref": ref}}
+    assert _messages(schema, {"ref": {"name": "a", "namespace": "b", "a-b.c": "x"}}) == []
+    assert _messages(schema, {"ref": {"name": "a", "a-b.c": "y"}}) == [
+        "ref: Invalid value: both name and namespace are required",
+        "ref: Invalid value: failed rule: !has(self.a__dash__b__dot__c) || self.a__dash__b__dot__c == 'x'"]
