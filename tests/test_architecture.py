@@ -1,6 +1,7 @@
 """The layout docs/architecture.md describes, checked against the code: no import cycle among
 kvalidate's modules (function-local imports counted), function-local imports only in cli/ (and the
-lazy top-level API and kvalidate.cel's lazy API, which loads celpy on first use), and each package importing only the packages its row of the table allows."""
+lazy top-level API, and kvalidate.cel's, which loads celpy on first use), and each package importing
+only the packages its row of the table allows."""
 
 from __future__ import annotations
 

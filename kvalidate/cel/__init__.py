@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kvalidate.cel.compile import CompileError, Compiled, compile_rule
+    from kvalidate.cel.compile import Compiled, CompileError, compile_rule
     from kvalidate.cel.walk import Outcome, Problem, evaluate
 
 _LAZY = {"compile_rule": "compile", "Compiled": "compile", "CompileError": "compile", "evaluate": "walk",

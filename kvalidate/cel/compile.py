@@ -19,7 +19,7 @@ import lark
 from celpy.celparser import CELParseError
 
 from kvalidate.cel.limits import MAX_REQUEST_BYTES, STATIC_RULE_LIMIT
-from kvalidate.cel.runtime import Environment, environment, escape, parse
+from kvalidate.cel.runtime import Environment, Tree, environment, escape, parse
 
 _MACROS = {"all", "exists", "exists_one", "map", "filter"}
 _OPTIONAL_SYNTAX = re.compile(r"\.\?|\[\?")
@@ -35,12 +35,12 @@ class CompileError:
 @dataclass
 class Compiled:
     rule: str
-    ast: lark.Tree | None  # None when unsupported
+    ast: Tree | None  # None when unsupported
     env: Environment
     uses_old_self: bool = False
     estimated_cost: int = 0
     unsupported: str = ""  # why kvalidate cannot evaluate it (the API server can)
-    message_expression: lark.Tree | None = None
+    message_expression: Tree | None = None
     message_expression_error: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -81,7 +81,7 @@ def compile_rule(rule: str, node: dict[str, Any], minor: str, *, message_express
     return compiled
 
 
-def _parse(text: str) -> lark.Tree | CompileError:
+def _parse(text: str) -> Tree | CompileError:
     try:
         return parse(text)
     except CELParseError as e:
@@ -136,7 +136,7 @@ class _Checker:
         self.env, self.node, self.root = env, node, root
         self.uses_old_self = False
 
-    def check(self, ast: lark.Tree) -> str | None:
+    def check(self, ast: Tree) -> str | None:
         return self._walk(ast, frozenset())
 
     def _walk(self, tree: Any, bound: frozenset[str]) -> str | None:
@@ -164,7 +164,7 @@ class _Checker:
             target, method = tree.children[0], str(tree.children[1])
             args = tree.children[2].children if len(tree.children) > 2 else []
             space = _ident(target)
-            if space in self.env.namespaces and space not in bound:
+            if space is not None and space in self.env.namespaces and space not in bound:
                 if method not in self.env.namespaces[space]:
                     return f"undeclared reference to '{space}.{method}' (in container '')"
                 return self._children(args, bound)
@@ -196,7 +196,7 @@ class _Checker:
                 return found
         return None
 
-    def _field(self, tree: lark.Tree, bound: frozenset[str]) -> str | None:
+    def _field(self, tree: Tree, bound: frozenset[str]) -> str | None:
         """`self.a.b`: each name must be a property of the node it selects from (open nodes pass)."""
         chain: list[str] = []
         cur: Any = tree
@@ -277,7 +277,7 @@ def _element(node: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-def estimate(ast: lark.Tree, node: dict[str, Any], root: bool = False) -> int:
+def estimate(ast: Tree, node: dict[str, Any], root: bool = False) -> int:
     """A lower bound of cel-go's estimated cost: one per node, comprehensions multiplied by the
     most elements their range can hold (maxItems / maxProperties, else what fits in a request)."""
     return _Estimator(node).cost(ast, {"self": node})

@@ -14,7 +14,6 @@ import ipaddress
 import math
 import re
 import urllib.parse
-import uuid as uuid_mod
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from fractions import Fraction
@@ -614,8 +613,9 @@ def q_sub(q: Any, other: Any) -> Any:
 
 
 def _cmp_q(a: Any, b: Any) -> int:
-    x, y = _want(a, Quantity).value, _want(b, Quantity).value
-    return (x > y) - (x < y)
+    x: Fraction = _want(a, Quantity).value
+    y: Fraction = _want(b, Quantity).value
+    return int(x > y) - int(x < y)
 
 
 def _semver_or(fn_q: Callable[[Any, Any], Any], fn_s: Callable[[Any, Any], Any]) -> Fn:
@@ -781,7 +781,7 @@ def cidr_contains_cidr(c: Any, other: Any) -> Any:
             return other
     sub = _want(other, CIDR)
     return ct.BoolType(sub.addr.version == net.version and sub.prefix >= net.prefixlen
-                       and sub.network.subnet_of(net))  # type: ignore[arg-type]
+                       and sub.network.subnet_of(net))
 
 
 def cidr_ip(c: Any) -> Any:
@@ -1033,8 +1033,9 @@ def is_semver(s: Any) -> Any:
 
 
 def _cmp_semver(a: Any, b: Any) -> int:
-    x, y = _want(a, Semver).key(), _want(b, Semver).key()
-    return (x > y) - (x < y)
+    x: tuple[Any, ...] = _want(a, Semver).key()
+    y: tuple[Any, ...] = _want(b, Semver).key()
+    return int(x > y) - int(x < y)
 
 
 def is_greater_than(a: Any, b: Any) -> Any:

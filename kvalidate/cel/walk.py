@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvalidate.cel import libs as L
-from kvalidate.cel.compile import CompileError, Compiled, compile_rule
+from kvalidate.cel.compile import Compiled, CompileError, compile_rule
 from kvalidate.cel.limits import MAX_MESSAGE_BYTES, OBJECT_TIME_LIMIT_S, PER_CALL_LIMIT, RUNTIME_BUDGET
-from kvalidate.cel.runtime import BudgetExceeded, CELError, Meter, TimeLimit, evaluate as run, to_cel_typed
+from kvalidate.cel.runtime import BudgetExceeded, CELError, Meter, TimeLimit, to_cel_typed
+from kvalidate.cel.runtime import evaluate as run
 
 Path_ = tuple[str | int, ...]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from kvalidate.cel import compile_rule
-from kvalidate.cel.compile import CompileError, Compiled
+from kvalidate.cel.compile import Compiled, CompileError
 from kvalidate.cel.runtime import CELError, Meter, evaluate
 
 ERROR = object()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kvalidate.cel import compile_rule, evaluate
-from kvalidate.cel.compile import CompileError, Compiled
+from kvalidate.cel.compile import Compiled, CompileError
 from kvalidate.model import Severity
 from kvalidate.validation.cel_rules import cel_findings
 
@@ -70,7 +70,8 @@ def _node(rule: dict[str, Any], t: str = "string") -> dict[str, Any]:
     ({"rule": "self == 'ok'", "message": "m", "messageExpression": "'got ' + self"}, "bad",
      'spec.x: Invalid value: "bad": got bad'),
     # a messageExpression that fails falls back to message; an empty one too
-    ({"rule": "self == 'ok'", "message": "m", "messageExpression": "self.nope"}, "bad", 'spec.x: Invalid value: "bad": m'),
+    ({"rule": "self == 'ok'", "message": "m", "messageExpression": "self.nope"}, "bad",
+     'spec.x: Invalid value: "bad": m'),
     ({"rule": "self == 'ok'", "messageExpression": "''"}, "bad", "spec.x: Invalid value: \"bad\": failed rule: "
                                                                  "self == 'ok'"),
 ])
