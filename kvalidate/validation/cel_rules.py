@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kvalidate.cel import evaluate, has_rules
+from kvalidate import cel  # its evaluate() loads celpy on first call, never at import
 from kvalidate.model import Severity, field_path
 
 Path_ = tuple[str | int, ...]
@@ -16,9 +16,9 @@ def cel_findings(schema: dict[str, Any] | None, obj: Any, minor: str,
                  prefix: Path_ = ()) -> Iterator[tuple[Severity, str, Path_, str]]:
     """(severity, rule id, path relative to the object, message) for every rule problem; the
     message starts with the field path as the API server prints it (`<nil>` for the root)."""
-    if not isinstance(schema, dict) or not has_rules(schema):
+    if not isinstance(schema, dict) or not cel.has_rules(schema):
         return
-    outcome = evaluate(schema, obj, minor)
+    outcome = cel.evaluate(schema, obj, minor)
     for p in outcome.problems:
         shown = field_path((*prefix, *p.path)) or "<nil>"
         severity = Severity.WARNING if p.severity == "warning" else Severity.ERROR

@@ -184,3 +184,14 @@ def test_property_names_are_escaped_as_the_api_server_escapes_them() -> None:
     assert _messages(schema, {"ref": {"name": "a", "a-b.c": "y"}}) == [
         "ref: Invalid value: both name and namespace are required",
         "ref: Invalid value: failed rule: !has(self.a__dash__b__dot__c) || self.a__dash__b__dot__c == 'x'"]
+
+
+def test_validation_does_not_import_celpy() -> None:
+    """celpy costs ~140 ms to import: loading validation (or a schema with no rules) must not import it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kvalidate.validation.validate as v, kvalidate.validation.cel_rules as c; "
+            "list(c.cel_findings({'type': 'object'}, {}, '1.32')); print('celpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
