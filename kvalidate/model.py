@@ -366,6 +366,8 @@ class Result:
     # refuses it, it names a role the checkout lacks, it leaves a documented input undefined):
     # listed with the notes, never errors (kvalidate.run.infeasible)
     infeasible: list[Finding] = field(default_factory=list)
+    # CRD x-kubernetes-validations rule evaluations not run (transition rules on create, ...): docs/cel.md
+    cel_skipped: int = 0
 
     @property
     def errors(self) -> int:
@@ -391,6 +393,7 @@ class Result:
         self.infeasible.extend(other.infeasible)
         self.documents += other.documents
         self.files += other.files
+        self.cel_skipped += other.cel_skipped
         self.checked.extend(other.checked)
         self.templates |= other.templates
         self.stats.update(other.stats)
@@ -424,6 +427,7 @@ class Result:
             **({"category": self.category} if self.category else {}),
             **self.stats.to_dict(),
             **({"infeasible": len(self.infeasible)} if self.infeasible else {}),
+            **({"cel_skipped": self.cel_skipped} if self.cel_skipped else {}),
         }
 
     def defect_counts(self) -> dict[str, Any]:

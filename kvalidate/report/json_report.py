@@ -46,7 +46,8 @@ def read(path: str) -> Result:
         notes = [str(n) for n in summary.get("notes", [])]
         return Result(findings=findings, documents=int(summary.get("documents", 0)),
                       files=int(summary.get("files", 0)), cells=cells, stats=stats, defects=defects, notes=notes,
-                      category=str(summary.get("category", "")), infeasible=infeasible)
+                      category=str(summary.get("category", "")), infeasible=infeasible,
+                      cel_skipped=int(summary.get("cel_skipped", 0)))
     except OSError as e:
         raise SetupError(f"cannot read report {path}: {e.strerror or e}") from e
     except (ValueError, KeyError, TypeError) as e:

@@ -35,6 +35,9 @@ def write(result: Result, out: TextIO) -> None:
     s = result.summary()
     if s["no_schema_kinds"]:
         out.write("not validated (no schema): " + ", ".join(s["no_schema_kinds"]) + "\n")
+    if result.cel_skipped:
+        out.write(f"CRD validation rules not evaluated: {result.cel_skipped} (transition rules on create; "
+                  "docs/cel.md)\n")
     out.write(f"{s['files']} file(s), {s['documents']} document(s): {totals(result, found)}\n")
 
 

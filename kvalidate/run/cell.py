@@ -41,7 +41,7 @@ from kvalidate.schemas.core import MINORS, bundled_minor
 from kvalidate.schemas.crd_convert import schemas_in
 from kvalidate.schemas.store import SchemaStore, minor_of
 from kvalidate.trees.directory import DirTree, Tree
-from kvalidate.validation.renderings import check_renderings, is_yaml, output_path
+from kvalidate.validation.renderings import Checked, check_renderings, is_yaml, output_path
 from kvalidate.validation.source_map import locate, template_line
 from kvalidate.versions import minor
 
@@ -153,7 +153,7 @@ class SchemaCache:
     text already validated: most cells render most templates identically."""
 
     stores: dict[tuple[str, tuple[tuple[str, str], ...]], SchemaStore] = field(default_factory=dict)
-    validated: dict[tuple[int, int], dict[bytes, tuple[list[Finding], int]]] = field(default_factory=dict)
+    validated: dict[tuple[int, int], dict[bytes, Checked]] = field(default_factory=dict)
 
     def store(self, minor: str, versions: Mapping[str, str]) -> SchemaStore:
         key = (minor, tuple(sorted(versions.items())))
@@ -161,7 +161,7 @@ class SchemaCache:
             self.stores[key] = SchemaStore.for_version(minor, dict(versions))
         return self.stores[key]
 
-    def findings_cache(self, store: SchemaStore) -> dict[bytes, tuple[list[Finding], int]]:
+    def findings_cache(self, store: SchemaStore) -> dict[bytes, Checked]:
         # keyed by the CRD kinds the store serves at the time: a cell's rendered CRDs add kinds
         return self.validated.setdefault((id(store), len(list(store.kinds()))), {})
 

@@ -18,6 +18,7 @@ from typing import Protocol
 from kvalidate.documents import parse_text
 from kvalidate.model import Finding, LineMap, Result, Source
 from kvalidate.schemas.store import SchemaStore
+from kvalidate.validation.cel_rules import Tally
 from kvalidate.validation.source_map import locate, template_line
 from kvalidate.validation.validate import validate_document
 
@@ -56,19 +57,24 @@ def is_yaml(r: RenderingLike) -> bool:
     return any(n.endswith(YAML_SUFFIXES) for n in names if n)
 
 
-def _relative_findings(text: str, store: SchemaStore) -> tuple[list[Finding], int]:
+# what validating one rendered text gives: findings, documents, CRD rule evaluations skipped
+Checked = tuple[list[Finding], int, int]
+
+
+def _relative_findings(text: str, store: SchemaStore) -> Checked:
     """Rendered YAML need not be Kubernetes objects (crictl.yaml, Helm values, CNI JSON): a document
     with neither apiVersion nor kind is only checked for syntax and duplicate keys."""
     parsed = parse_text(text, Source(file=""))
     out = list(parsed.findings)
+    tally = Tally()
     for doc in parsed.documents:
-        out.extend(validate_document(doc, store, require_kind=False))
-    return out, len(parsed.documents)
+        out.extend(validate_document(doc, store, require_kind=False, tally=tally))
+    return out, len(parsed.documents), tally.cel_skipped
 
 
 def check_renderings(renderings: Iterable[RenderingLike], store: SchemaStore, *, cell: str = "", ref: str = "",
                      template_text: Callable[[str], str | None] | None = None,
-                     cache: dict[bytes, tuple[list[Finding], int]] | None = None) -> Result:
+                     cache: dict[bytes, Checked] | None = None) -> Result:
     """Parse and validate every rendering of one cell; findings carry template, host, cell, dest.
     `cache` (text hash -> findings, documents) may outlive the call: a matrix worker passes one per
     schema store, so that a text rendered identically by many cells is validated once."""
@@ -85,8 +91,9 @@ def check_renderings(renderings: Iterable[RenderingLike], store: SchemaStore, *,
         key = hashlib.blake2b(r.text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         if key not in cache:
             cache[key] = _relative_findings(r.text, store)
-        findings, docs = cache[key]
+        findings, docs, skipped = cache[key]
         result.documents += docs
+        result.cel_skipped += skipped
         source_lines: list[str] | None = None
         for f in findings:
             template, tline = r.template, 0

@@ -18,7 +18,7 @@ from kvalidate.model import Document, Finding, Position, Result, Severity, Sourc
 from kvalidate.schemas.core import BASE64_PATTERN, QUANTITY_MESSAGE, QUANTITY_PATTERN
 from kvalidate.schemas.entry import API_CONSUMER, SchemaEntry
 from kvalidate.schemas.store import SchemaStore
-from kvalidate.validation.cel_rules import cel_findings
+from kvalidate.validation.cel_rules import Tally, cel_findings
 from kvalidate.validation.names import check_metadata
 from kvalidate.validation.workloads import check_workload
 
@@ -108,8 +108,9 @@ def _schema_findings(em: _Emitter, entry: SchemaEntry, errors: Iterable[Any]) ->
             yield em.finding(Severity.ERROR, "schema", f"{shown}: Invalid value: {err.message}", path)
 
 
-def validate_document(doc: Document, store: SchemaStore, *, require_kind: bool = True) -> list[Finding]:
-    """Every finding of one parsed document (List items one by one)."""
+def validate_document(doc: Document, store: SchemaStore, *, require_kind: bool = True,
+                      tally: Tally | None = None) -> list[Finding]:
+    """Every finding of one parsed document (List items one by one); `tally` counts what CRD rules skipped."""
     if not isinstance(doc.data, dict) and not require_kind:
         return []  # a rendered YAML list or scalar that is no Kubernetes object: nothing to say
     if not isinstance(doc.data, dict):
@@ -120,7 +121,7 @@ def validate_document(doc: Document, store: SchemaStore, *, require_kind: bool =
     for obj, prefix in expand_lists(doc.data):
         em = _Emitter(doc, obj, prefix)
         try:
-            for f in _validate_object(em, obj, store, require_kind):
+            for f in _validate_object(em, obj, store, require_kind, tally):
                 out.append(f)
         except Exception as e:  # kvalidate's bug: a finding at this object; the other objects go on
             out.append(em.finding(Severity.ERROR, "internal-error", internal_message(e, "validating this object"),
@@ -128,7 +129,8 @@ def validate_document(doc: Document, store: SchemaStore, *, require_kind: bool =
     return out
 
 
-def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: bool) -> Iterator[Finding]:
+def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: bool,
+                     tally: Tally | None = None) -> Iterator[Finding]:
     if not isinstance(obj, dict):
         yield em.finding(Severity.ERROR, "not-an-object", "item is not a mapping", ())
         return
@@ -159,7 +161,7 @@ def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: b
     # CRD x-kubernetes-validations, unless a type or enum error blocks them (as the API server)
     structural = getattr(entry, "structural", None)  # the CRD version's openAPIV3Schema, when known
     if structural is not None and not any(type(e.kind).__name__ in ("Type", "Enum") for e in errors):
-        for severity, rule, path, message in cel_findings(structural, obj, store.minor, em.prefix):
+        for severity, rule, path, message in cel_findings(structural, obj, store.minor, em.prefix, tally):
             yield em.finding(severity, rule, message, path)
     if entry.native:
         for path, message in check_metadata(obj, em.api_version, em.kind):
@@ -211,6 +213,8 @@ def validate_paths(paths: list[str], store: SchemaStore) -> Result:
         result.findings.extend(parsed.findings)
         for doc in parsed.documents:
             result.documents += 1
-            result.findings.extend(validate_document(doc, store))
+            tally = Tally()
+            result.findings.extend(validate_document(doc, store, tally=tally))
+            result.cel_skipped += tally.cel_skipped
     result.findings.sort(key=Finding.sort_key)
     return result
