@@ -12,7 +12,7 @@ CEL syntax celpy does not parse (optional field selection `a.?b`, `l[?0]`) is a 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import lark
@@ -41,8 +41,6 @@ class Compiled:
     estimated_cost: int = 0
     unsupported: str = ""  # why kvalidate cannot evaluate it (the API server can)
     message_expression: Tree | None = None
-    message_expression_error: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def compile_rule(rule: str, node: dict[str, Any], minor: str, *, message_expression: str = "",
@@ -69,15 +67,14 @@ def compile_rule(rule: str, node: dict[str, Any], minor: str, *, message_express
                             "maxProperties, and maxLength where arrays, maps, and strings are declared)", cost=True)
     compiled = Compiled(rule, ast, env, uses_old_self=checker.uses_old_self, estimated_cost=cost)
     if message_expression:
+        # the API server refuses a CRD whose messageExpression does not compile
         mast = _parse(message_expression)
         if isinstance(mast, CompileError):
-            compiled.message_expression_error = mast.message
-        else:
-            mproblem = _Checker(env, node, root).check(mast)
-            if mproblem:
-                compiled.message_expression_error = mproblem
-            else:
-                compiled.message_expression = mast
+            return CompileError(f"messageExpression {mast.message}")
+        mproblem = _Checker(env, node, root).check(mast)
+        if mproblem:
+            return CompileError(f"messageExpression compilation failed: ERROR: <input>: {mproblem}")
+        compiled.message_expression = mast
     return compiled
 
 

@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from celpy.celtypes import BoolType
+
 from kvalidate.cel import libs as L
 from kvalidate.cel.compile import Compiled, CompileError, compile_rule
 from kvalidate.cel.limits import MAX_MESSAGE_BYTES, OBJECT_TIME_LIMIT_S, PER_CALL_LIMIT, RUNTIME_BUDGET
@@ -246,10 +248,9 @@ class _Walker:
                 self.outcome.problems.append(Problem(path, f"Invalid value: {json.dumps(node_type)}: {body}",
                                                      "cel-error"))
                 continue
-            if result is True or (isinstance(result, int) and not isinstance(result, float) and result == 1
-                                  and type(result).__name__ == "BoolType"):
+            if isinstance(result, BoolType) and result:
                 continue
-            if not isinstance(result, int) or type(result).__name__ != "BoolType":
+            if not isinstance(result, BoolType):
                 self.outcome.problems.append(Problem(
                     path, f"Invalid value: {json.dumps(node_type)}: rule did not evaluate to a bool: {shown}",
                     "cel-error"))

@@ -124,6 +124,13 @@ def test_compile_errors_name_what_the_api_server_names() -> None:
         assert isinstance(got, CompileError) and want in got.message, (rule, got)
 
 
+def test_a_message_expression_that_does_not_compile_refuses_the_rule() -> None:
+    got = compile_rule("self.value > 0", CEL_BASIC, "1.32", root=True, message_expression="self.nope + 'x'")
+    assert isinstance(got, CompileError) and got.message.startswith("messageExpression compilation failed")
+    got = compile_rule("self.value > 0", CEL_BASIC, "1.32", root=True, message_expression="'x' +")
+    assert isinstance(got, CompileError) and "Syntax error" in got.message
+
+
 def test_optional_field_selection_is_unsupported_not_an_error() -> None:
     got = compile_rule("self.?value.orValue(1) > 0", CEL_BASIC, "1.32")
     assert isinstance(got, Compiled) and got.unsupported
