@@ -202,3 +202,21 @@ def test_validation_does_not_import_celpy() -> None:
             "list(c.cel_findings({'type': 'object'}, {}, '1.32')); print('celpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_rules_see_the_object_after_defaulting() -> None:
+    """Gateway API's backendRef rule reads `self.group`, which the schema defaults to "": without
+    defaulting, every Service backend would be a `no such key` error the API server never reports."""
+    ref = {"type": "object", "properties": {
+        "group": {"type": "string", "default": ""}, "kind": {"type": "string", "default": "Service"},
+        "name": {"type": "string"}, "port": {"type": "integer"},
+        "opt": {"type": "string", "default": "x"}},
+        "x-kubernetes-validations": [
+            {"rule": "(size(self.group) == 0 && self.kind == 'Service') ? has(self.port) : true",
+                                      "message": "Must have port for Service reference"},
+                                     {"rule": "!has(self.opt) || self.opt == 'x'"}]}
+    schema = {"type": "object", "properties": {"refs": {"type": "array", "items": ref}}}
+    # a null that is not nullable is defaulted too
+    obj = {"refs": [{"name": "svc", "port": 80}, {"name": "svc"}, {"name": "n", "port": 1, "opt": None}]}
+    assert _messages(schema, obj) == ["refs[1]: Invalid value: Must have port for Service reference"]
+    assert obj["refs"][2] == {"name": "n", "port": 1, "opt": None}  # the caller's object is not changed
