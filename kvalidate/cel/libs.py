@@ -14,7 +14,7 @@ import ipaddress
 import math
 import re
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -1096,5 +1096,3 @@ def size_of(v: Any) -> int:
         return len(v)
     return 1
 
-
-__all__: Sequence[str] = []
