@@ -66,8 +66,21 @@ _BUILTIN = [
              "naming no volume, a selector that does not match the template labels, duplicate names, port "
              "ranges and names, Service ports.",
              "Duplicate env names and container ports are warnings, as the API server only warns (k/k #121575)."),
+    RuleInfo("unknown-kind", Family.SCHEMA, _E,
+             "A kind its apiVersion's group does not have (kinds are case-sensitive: `v1 configmap`), or a built-in "
+             "group at a version the minor does not serve (`batch/v1beta1` on 1.30): the API server refuses it. "
+             "The message names the close matches or the versions that serve the kind.",
+             "Built-in groups: any kind the minor's API lacks. Groups known through CustomResourceDefinitions "
+             "(rendered in the cell, `--crds`, the pinned Calico and Cilium CRDs): only a kind that differs from a "
+             "known one in case, or a known kind at a version its CRD does not serve; another kind stays "
+             "`no-schema`, as kvalidate sees only some CRDs of a group. When the rendered minor is outside the "
+             "bundled schemas, a built-in kind is this error only when it differs from a known one in case. A "
+             "group nobody knows stays `no-schema`."),
     RuleInfo("no-schema", Family.SCHEMA, _W,
-             "No schema is known for this apiVersion and kind: the document was not validated."),
+             "No schema is known for this apiVersion and kind: the document was not validated.",
+             "A group kvalidate has no schema for (a CRD-backed group whose CRDs it has not seen, a component "
+             "config version outside the pinned ones), or a kind of a CRD-backed group whose CRD it has not seen; "
+             "see `unknown-kind` for the rest."),
     RuleInfo("undefined-variable", Family.RENDER, _E, "An undefined variable was output or used while rendering; "
              "the message names it and the chain of variables whose templating led to it."),
     RuleInfo("render-error", Family.RENDER, _E, "A template or variable value failed to render: a filter error, "

@@ -57,7 +57,7 @@ CASES = [
     ("matchLabels: [a]", _deployment_selector("matchLabels: [a]"), [("type", 6)]),
     ("service type: [NodePort]", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n"
      "  type: [NodePort]\n  ports: [{port: 1, nodePort: 30000}]\n", [("type", 5), ("api-validation", 6)]),
-    ("300-character kind", "apiVersion: v1\nkind: " + "K" * 300 + "\n", [("no-schema", 1)]),
+    ("300-character kind", "apiVersion: v1\nkind: " + "K" * 300 + "\n", [("unknown-kind", 2)]),
     ("300-character kind of a component group", "apiVersion: kubeadm.k8s.io/v1beta3\nkind: " + "K" * 300 + "\n",
      [("no-schema", 1)]),
     ("300-character apiVersion", "apiVersion: " + "a/" * 150 + "v1\nkind: Pod\n", [("no-schema", 1)]),
