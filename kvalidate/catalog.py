@@ -77,10 +77,7 @@ _BUILTIN = [
              "bundled schemas, a built-in kind is this error only when it differs from a known one in case. A "
              "group nobody knows stays `no-schema`."),
     RuleInfo("no-schema", Family.SCHEMA, _W,
-             "No schema is known for this apiVersion and kind: the document was not validated.",
-             "A group kvalidate has no schema for (a CRD-backed group whose CRDs it has not seen, a component "
-             "config version outside the pinned ones), or a kind of a CRD-backed group whose CRD it has not seen; "
-             "see `unknown-kind` for the rest."),
+             "No schema is known for this apiVersion and kind: the document was not validated."),
     RuleInfo("undefined-variable", Family.RENDER, _E, "An undefined variable was output or used while rendering; "
              "the message names it and the chain of variables whose templating led to it."),
     RuleInfo("render-error", Family.RENDER, _E, "A template or variable value failed to render: a filter error, "

@@ -163,10 +163,12 @@ def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: b
         return
     yield from _schema_findings(em, entry, errors)
     if entry.native:
-        for path, message in check_metadata(obj, em.api_version, em.kind):
+        for path, message, at in check_metadata(obj, em.api_version, em.kind, store.minor):
             shown = field_path((*em.prefix, *path))
-            yield em.finding(Severity.ERROR, "metadata", f"{shown}: {message}", path)
-        for severity, path, message in check_workload(em.kind, obj):
+            # the path the server prints, the line of the value itself (a label's own line)
+            yield em.finding(Severity.ERROR, "metadata", f"{shown}: {message}", path,
+                             at=em.doc.position((*em.prefix, *at)))
+        for severity, path, message in check_workload(em.kind, obj, store.minor):
             shown = field_path((*em.prefix, *path))
             yield em.finding(severity, "api-validation", f"{shown}: {message}", path)
 
