@@ -30,7 +30,6 @@ from collections.abc import Iterable
 from kvalidate.schemas.pinned_crds import all_pinned_kinds
 from kvalidate.schemas.store import SchemaStore
 
-RULE = "unknown-kind"
 _META = "io.k8s.apimachinery.pkg.apis.meta.v1."  # shared types listed under every group-version
 _EVERYWHERE = frozenset({"DeleteOptions", "WatchEvent"})
 _BUILTIN: dict[str, dict[str, dict[str, set[str]]]] = {}  # minor -> group -> version -> kinds
