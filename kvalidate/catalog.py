@@ -80,6 +80,16 @@ _BUILTIN = [
              "1,000,000, per object 10,000,000): the API server refuses the object.",
              "A warning instead when the rule only ran past kvalidate's own time limit (0.25 s a rule, 2 s an "
              "object): kvalidate's CEL interpreter is much slower than the API server's, so that is no verdict."),
+    RuleInfo("unknown-kind", Family.SCHEMA, _E,
+             "A kind its apiVersion's group does not have (kinds are case-sensitive: `v1 configmap`), or a built-in "
+             "group at a version the minor does not serve (`batch/v1beta1` on 1.30): the API server refuses it. "
+             "The message names the close matches or the versions that serve the kind.",
+             "Built-in groups: any kind the minor's API lacks. Groups known through CustomResourceDefinitions "
+             "(rendered in the cell, `--crds`, the pinned Calico and Cilium CRDs): only a kind that differs from a "
+             "known one in case, or a known kind at a version its CRD does not serve; another kind stays "
+             "`no-schema`, as kvalidate sees only some CRDs of a group. When the rendered minor is outside the "
+             "bundled schemas, a built-in kind is this error only when it differs from a known one in case. A "
+             "group nobody knows stays `no-schema`."),
     RuleInfo("no-schema", Family.SCHEMA, _W,
              "No schema is known for this apiVersion and kind: the document was not validated."),
     RuleInfo("undefined-variable", Family.RENDER, _E, "An undefined variable was output or used while rendering; "

@@ -152,13 +152,14 @@ class SchemaCache:
     """A worker's schema stores per (minor, component versions), and per store the findings of every
     text already validated: most cells render most templates identically."""
 
-    stores: dict[tuple[str, tuple[tuple[str, str], ...]], SchemaStore] = field(default_factory=dict)
+    stores: dict[tuple[str, tuple[tuple[str, str], ...], bool], SchemaStore] = field(default_factory=dict)
     validated: dict[tuple[int, int], dict[bytes, Checked]] = field(default_factory=dict)
 
-    def store(self, minor: str, versions: Mapping[str, str]) -> SchemaStore:
-        key = (minor, tuple(sorted(versions.items())))
+    def store(self, minor: str, versions: Mapping[str, str], exact: bool = True) -> SchemaStore:
+        """`exact`: the cell renders `minor` itself (not a minor outside the bundled ones)."""
+        key = (minor, tuple(sorted(versions.items())), exact)
         if key not in self.stores:
-            self.stores[key] = SchemaStore.for_version(minor, dict(versions))
+            self.stores[key] = SchemaStore.for_version(minor, dict(versions), exact=exact)
         return self.stores[key]
 
     def findings_cache(self, store: SchemaStore) -> dict[bytes, Checked]:
@@ -175,7 +176,7 @@ def check_cell(checkout: Checkout, cell: Cell, ref: str, options: CellOptions, c
     renderings = [r for r in run.renderings if not hosts or r.host in hosts]
     rendered = rendered_minor(checkout, inputs, run.renderings)
     kube, note = schema_minor(rendered, options.schema_version)
-    store = cache.store(kube, rendered_versions(renderings))
+    store = cache.store(kube, rendered_versions(renderings), exact=note is None)
     _register_rendered_crds(store, renderings)
     result = check_renderings(renderings, store, cell=cell.name, ref=ref,
                               template_text=lambda p: _read(checkout.tree, p), cache=cache.findings_cache(store))

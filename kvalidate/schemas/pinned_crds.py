@@ -110,6 +110,13 @@ def _distance(a: str, b: str) -> int:
     return sum((x - y) * 1000 ** (3 - i) for i, (x, y) in enumerate(zip(ka, kb, strict=False)))
 
 
+@cache
+def all_pinned_kinds() -> frozenset[tuple[str, str]]:
+    """(apiVersion, kind) of every pinned custom resource, in any pinned version: the kinds a
+    lookup can find whatever the cell's versions (the nearest pin that has a kind serves it)."""
+    return frozenset(key for project in PROJECTS for v in pinned_versions(project) for key in _index(project, v))
+
+
 def pinned_kinds(versions: Mapping[str, str]) -> list[tuple[str, str, str]]:
     """(apiVersion, kind, source) of every pinned custom resource for these versions."""
     out = []

@@ -24,19 +24,22 @@ class SchemaStore:
     """All schemas of one run for one Kubernetes minor, with compiled validators cached per kind.
 
     `versions` carries the cell's component versions (`calico_version`, `cilium_version`) that
-    select pinned CRD schemas.
+    select pinned CRD schemas. `exact` is False when the cell renders another minor than the
+    store's (outside the bundled ones): a kind missing here may exist there (`schemas.kinds`).
     """
 
     minor: str = DEFAULT_MINOR
     versions: Mapping[str, str] = field(default_factory=dict)
+    exact: bool = True
     _crds: dict[tuple[str, str], SchemaEntry] = field(default_factory=dict)
     _entries: dict[tuple[str, str], SchemaEntry | None] = field(default_factory=dict)
     _validators: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @classmethod
-    def for_version(cls, kube_version: str | None, versions: Mapping[str, str] | None = None) -> SchemaStore:
+    def for_version(cls, kube_version: str | None, versions: Mapping[str, str] | None = None, *,
+                    exact: bool = True) -> SchemaStore:
         minor = minor_of(kube_version)
-        store = cls(minor, dict(versions or {}))
+        store = cls(minor, dict(versions or {}), exact)
         store.core  # noqa: B018 - fail early (exit 2) on an unsupported minor
         pinned_schemas()  # and on missing pinned data, rather than a `no-schema` per document
         return store
@@ -74,6 +77,10 @@ class SchemaStore:
             v = jsonschema_rs.validator_for(entry.schema)
             self._validators[key] = v
         return entry, v
+
+    def crd_kinds(self) -> list[tuple[str, str]]:
+        """(apiVersion, kind) served by the CustomResourceDefinitions registered so far."""
+        return sorted(self._crds)
 
     def kinds(self) -> Iterable[tuple[str, str]]:
         return sorted(set(self.core.index) | set(self._crds))

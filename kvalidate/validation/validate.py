@@ -17,6 +17,7 @@ from kvalidate.documents import expand_lists, internal_message, iter_inputs, par
 from kvalidate.model import Document, Finding, Position, Result, Severity, Source, field_path
 from kvalidate.schemas.core import BASE64_PATTERN, QUANTITY_MESSAGE, QUANTITY_PATTERN
 from kvalidate.schemas.entry import API_CONSUMER, SchemaEntry
+from kvalidate.schemas.kinds import unknown_kind
 from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation.cel_rules import Tally, cel_findings
 from kvalidate.validation.names import check_metadata
@@ -144,6 +145,12 @@ def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: b
         yield from _duplicates(em, dups, None)
         return
     found = store.validator(em.api_version, em.kind)
+    unknown = unknown_kind(store, em.api_version, em.kind) if found is None else None
+    if unknown is not None:
+        # no field, as the API server says it; the line is the kind's
+        yield em.finding(Severity.ERROR, "unknown-kind", unknown, (), at=em.doc.position((*em.prefix, "kind")))
+        yield from _duplicates(em, dups, None)
+        return
     if found is None:
         message = f"no schema for {em.api_version} {em.kind} (Kubernetes {store.minor}): not validated"
         yield em.finding(Severity.WARNING, "no-schema", message, ())
@@ -164,10 +171,12 @@ def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: b
         for severity, rule, path, message in cel_findings(structural, obj, store.minor, em.prefix, tally):
             yield em.finding(severity, rule, message, path)
     if entry.native:
-        for path, message in check_metadata(obj, em.api_version, em.kind):
+        for path, message, at in check_metadata(obj, em.api_version, em.kind, store.minor):
             shown = field_path((*em.prefix, *path))
-            yield em.finding(Severity.ERROR, "metadata", f"{shown}: {message}", path)
-        for severity, path, message in check_workload(em.kind, obj):
+            # the path the server prints, the line of the value itself (a label's own line)
+            yield em.finding(Severity.ERROR, "metadata", f"{shown}: {message}", path,
+                             at=em.doc.position((*em.prefix, *at)))
+        for severity, path, message in check_workload(em.kind, obj, store.minor):
             shown = field_path((*em.prefix, *path))
             yield em.finding(severity, "api-validation", f"{shown}: {message}", path)
 

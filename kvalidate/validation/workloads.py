@@ -6,16 +6,25 @@ checks here are the ones templated manifests break: a conditional volume
 without its mount, a selector edited without the labels, a port from an unset variable. Messages use
 the API server's `field.ErrorList` words (`Not found`, `Duplicate value`, `Unsupported value`, ...).
 Duplicate env names and container ports are only warnings on the server (k/k PR #121575).
+
+Paths and wording were compared with k8s.io/kubernetes pkg/apis/core/validation/validation.go
+(validateContainerPorts, ValidateEnv, ValidatePodSpec's volume and container checks,
+validateServicePort, ValidatePortNumOrName) and pkg/apis/apps/validation (selectors); each form has a
+table test in tests/validation/test_workloads.py. Where the wording changed between minors it
+follows the store's minor: an environment variable name is checked with the relaxed rule from 1.32
+(RelaxedEnvironmentVariableValidation on by default) and the C-identifier-like rule before; a map or
+struct bad value prints as JSON from 1.34 and as Go's `%#v` before (`map[string]string{"a":"b"}`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeGuard
 
 from kvalidate.model import Severity
-from kvalidate.validation.names import dns1123_label
+from kvalidate.validation.names import DEFAULT_MINOR, dns1123_label, minor_tuple, regex_error
 
 Path_ = tuple[str | int, ...]
 Problem = tuple[Severity, Path_, str]
@@ -23,11 +32,39 @@ Problem = tuple[Severity, Path_, str]
 _POD_TEMPLATE_KINDS = {"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "ReplicationController"}
 _ALWAYS_RESTART = {"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController"}
 _PROTOCOLS = ("SCTP", "TCP", "UDP")
-_IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_PORT_NAME_CHARSET = re.compile(r"^[-a-z0-9]+$")
+_ENV_VAR_FMT = "[-._a-zA-Z][-._a-zA-Z0-9]*"
+_ENV_VAR_MSG = ("a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', "
+                "and must not start with a digit")
+_RELAXED_ENV_VAR_MSG = ("a valid environment variable name must consist only of printable ASCII characters other "
+                        "than '='")
 
 
 def _q(v: Any) -> str:
-    return f'"{v}"' if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else repr(v)
+    """A scalar bad value as field.ErrorBody prints it: strings quoted, numbers and bools bare."""
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v).lower() if isinstance(v, bool) else repr(v)
+
+
+def _labels_value(labels: Any, minor: str) -> str:
+    """A map[string]string bad value: JSON from 1.34, Go's %#v before (keys sorted either way)."""
+    if not isinstance(labels, Mapping):
+        return "null" if minor_tuple(minor) >= (1, 34) else "map[string]string(nil)"
+    items = sorted((str(k), str(v)) for k, v in labels.items())
+    if minor_tuple(minor) >= (1, 34):
+        return json.dumps(dict(items), separators=(",", ":"), ensure_ascii=False)
+    return "map[string]string{" + ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in items) + "}"
+
+
+def _selector_value(sel: Mapping[str, Any], minor: str) -> str:
+    """An empty *metav1.LabelSelector bad value (JSON omits the empty fields)."""
+    if minor_tuple(minor) >= (1, 34):
+        return "{}"
+    labels = "map[string]string{}" if isinstance(sel.get("matchLabels"), Mapping) else "map[string]string(nil)"
+    exprs = ("[]v1.LabelSelectorRequirement{}" if isinstance(sel.get("matchExpressions"), list)
+             else "[]v1.LabelSelectorRequirement(nil)")
+    return f"v1.LabelSelector{{MatchLabels:{labels}, MatchExpressions:{exprs}}}"
 
 
 def _int(v: Any) -> TypeGuard[int]:
@@ -61,15 +98,35 @@ def pod_spec_paths(kind: str, obj: Mapping[str, Any]) -> Iterator[tuple[Path_, M
 
 
 def _port_name(name: str) -> list[str]:
+    """apimachinery validation.IsValidPortName, in its order."""
     errs = []
-    if len(name) > 15:
+    if len(name.encode()) > 15:
         errs.append("must be no more than 15 characters")
-    if not _IANA_SVC_NAME.match(name):
+    if not _PORT_NAME_CHARSET.match(name):
         errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
-    if "--" in name:
-        errs.append("must not contain consecutive hyphens")
     if not re.search("[a-z]", name):
         errs.append("must contain at least one letter (a-z)")
+    if "--" in name:
+        errs.append("must not contain consecutive hyphens")
+    if name and (name[0] == "-" or name[-1] == "-"):
+        errs.append("must not begin or end with a hyphen")
+    return errs
+
+
+def _env_name(name: str, minor: str) -> list[str]:
+    """IsRelaxedEnvVarName from 1.32, IsEnvVarName before (the empty name is `Required value`)."""
+    if minor_tuple(minor) >= (1, 32):
+        bad = any(ord(c) > 127 or not c.isprintable() or c == "=" for c in name)
+        return [_RELAXED_ENV_VAR_MSG] if bad else []
+    errs = []
+    if not re.fullmatch(_ENV_VAR_FMT, name):
+        errs.append(regex_error(_ENV_VAR_MSG, _ENV_VAR_FMT, "my.env-name", "MY_ENV.NAME", "MyEnvName1"))
+    if name == ".":
+        errs.append("must not be '.'")
+    elif name == "..":
+        errs.append("must not be '..'")
+    elif name.startswith(".."):
+        errs.append("must not start with '..'")
     return errs
 
 
@@ -82,7 +139,9 @@ def _ports(base: Path_, ports: Any) -> Iterator[Problem]:
         if not isinstance(p, Mapping):
             continue
         cp = p.get("containerPort")
-        if _int(cp) and not 1 <= cp <= 65535:
+        if cp == 0 and _int(cp):
+            yield Severity.ERROR, (*base, i, "containerPort"), "Required value"
+        elif _int(cp) and not 1 <= cp <= 65535:
             yield Severity.ERROR, (*base, i, "containerPort"), \
                 f"Invalid value: {cp}: must be between 1 and 65535, inclusive"
         proto = p.get("protocol")
@@ -105,7 +164,7 @@ def _ports(base: Path_, ports: Any) -> Iterator[Problem]:
         seen.add(key)
 
 
-def _container(base: Path_, c: Mapping[str, Any], volumes: set[str] | None) -> Iterator[Problem]:
+def _container(base: Path_, c: Mapping[str, Any], volumes: set[str] | None, minor: str) -> Iterator[Problem]:
     name = c.get("name")
     if isinstance(name, str) and name:
         for e in dns1123_label(name):
@@ -120,11 +179,12 @@ def _container(base: Path_, c: Mapping[str, Any], volumes: set[str] | None) -> I
             continue
         en = e.get("name")
         if isinstance(en, str):
-            if not en or "=" in en:
-                yield Severity.ERROR, (*base, "env", i, "name"), \
-                    f"Invalid value: {_q(en)}: a valid environment variable name must consist only of printable " \
-                    "ASCII characters other than '='"
-            elif en in env_names:
+            if not en:
+                yield Severity.ERROR, (*base, "env", i, "name"), "Required value"
+            errs = _env_name(en, minor) if en else []
+            for err in errs:
+                yield Severity.ERROR, (*base, "env", i, "name"), f"Invalid value: {_q(en)}: {err}"
+            if en and not errs and en in env_names:
                 yield Severity.WARNING, (*base, "env", i, "name"), \
                     f"duplicate name {_q(en)} (the API server only warns; the last value wins)"
             env_names.add(en)
@@ -143,7 +203,7 @@ def _container(base: Path_, c: Mapping[str, Any], volumes: set[str] | None) -> I
             paths.add(mp)
 
 
-def check_pod_spec(base: Path_, spec: Mapping[str, Any], kind: str) -> Iterator[Problem]:
+def check_pod_spec(base: Path_, spec: Mapping[str, Any], kind: str, minor: str = DEFAULT_MINOR) -> Iterator[Problem]:
     volumes: set[str] = set()
     for i, v in enumerate(_list(spec.get("volumes"))):
         vn = v.get("name") if isinstance(v, Mapping) else None
@@ -163,7 +223,7 @@ def check_pod_spec(base: Path_, spec: Mapping[str, Any], kind: str) -> Iterator[
                 if cn in names:
                     yield Severity.ERROR, (*base, group, i, "name"), f"Duplicate value: {_q(cn)}"
                 names.add(cn)
-            yield from _container((*base, group, i), c, volumes)
+            yield from _container((*base, group, i), c, volumes, minor)
     restart = spec.get("restartPolicy")
     if kind in _ALWAYS_RESTART and isinstance(restart, str) and restart != "Always":
         yield Severity.ERROR, (*base, "restartPolicy"), f'Unsupported value: {_q(restart)}: supported values: "Always"'
@@ -188,8 +248,8 @@ def _selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) ->
     return True
 
 
-def check_workload(kind: str, obj: Mapping[str, Any]) -> Iterator[Problem]:
-    """Every problem of one object of a workload kind or a Service."""
+def check_workload(kind: str, obj: Mapping[str, Any], minor: str = DEFAULT_MINOR) -> Iterator[Problem]:
+    """Every problem of one object of a workload kind or a Service, worded as Kubernetes `minor` words it."""
     spec = obj.get("spec")
     if kind in _POD_TEMPLATE_KINDS - {"Job", "ReplicationController"} and isinstance(spec, Mapping):
         sel = spec.get("selector")
@@ -199,14 +259,16 @@ def check_workload(kind: str, obj: Mapping[str, Any]) -> Iterator[Problem]:
         if not isinstance(sel, Mapping):
             yield Severity.ERROR, ("spec", "selector"), "Required value"
         elif not sel.get("matchLabels") and not sel.get("matchExpressions"):
-            yield Severity.ERROR, ("spec", "selector"), "Invalid value: {}: empty selector is invalid for " \
-                f"{kind.lower()}"
+            # pkg/apis/apps/validation: ReplicaSet's message says "deployment" too
+            which = "deployment" if kind == "ReplicaSet" else kind.lower()
+            yield Severity.ERROR, ("spec", "selector"), \
+                f"Invalid value: {_selector_value(sel, minor)}: empty selector is invalid for {which}"
         elif isinstance(template, Mapping) and not _selector_matches(sel, labels if isinstance(labels, Mapping)
                                                                       else {}):
             yield Severity.ERROR, ("spec", "template", "metadata", "labels"), \
-                f"Invalid value: {_q(labels or {})}: `selector` does not match template `labels`"
+                f"Invalid value: {_labels_value(labels, minor)}: `selector` does not match template `labels`"
     for base, pod in pod_spec_paths(kind, obj):
-        yield from check_pod_spec(base, pod, kind)
+        yield from check_pod_spec(base, pod, kind, minor)
     if kind == "Service" and isinstance(spec, Mapping):
         yield from _service(spec)
 
@@ -231,6 +293,8 @@ def _service(spec: Mapping[str, Any]) -> Iterator[Problem]:
         if isinstance(ports, list) and len(ports) > 1 and not name:
             yield Severity.ERROR, ("spec", "ports", i, "name"), "Required value"
         if isinstance(name, str) and name:
+            for e in dns1123_label(name):
+                yield Severity.ERROR, ("spec", "ports", i, "name"), f"Invalid value: {_q(name)}: {e}"
             if name in names:
                 yield Severity.ERROR, ("spec", "ports", i, "name"), f"Duplicate value: {_q(name)}"
             names.add(name)
@@ -238,13 +302,13 @@ def _service(spec: Mapping[str, Any]) -> Iterator[Problem]:
         if isinstance(proto, str) and proto not in _PROTOCOLS:
             yield Severity.ERROR, ("spec", "ports", i, "protocol"), \
                 f"Unsupported value: {_q(proto)}: supported values: " + ", ".join(_q(x) for x in _PROTOCOLS)
-        target = p.get("targetPort")
-        if _int(target) and not 1 <= target <= 65535:
+        target = p.get("targetPort")  # 0 or "": defaulted to `port` before validation
+        if _int(target) and target != 0 and not 1 <= target <= 65535:
             yield Severity.ERROR, ("spec", "ports", i, "targetPort"), \
                 f"Invalid value: {target}: must be between 1 and 65535, inclusive"
         elif isinstance(target, str) and target:
             for e in _port_name(target):
                 yield Severity.ERROR, ("spec", "ports", i, "targetPort"), f"Invalid value: {_q(target)}: {e}"
-        if p.get("nodePort") is not None and stype not in ("NodePort", "LoadBalancer"):
+        if p.get("nodePort") not in (None, 0) and stype not in ("NodePort", "LoadBalancer"):
             yield Severity.ERROR, ("spec", "ports", i, "nodePort"), \
                 f"Forbidden: may not be used when `type` is '{stype}'"

@@ -126,7 +126,7 @@ def test_rules_prints_one_rules_documentation(capsys: pytest.CaptureFixture[str]
     assert code == 0 and out[0] == "unused-extra-var (run, warning)" and out[1] == "  " + info.summary
     assert out[-1] == "  (docs/rules.md#unused-extra-var)" and "did you mean typha_enabled?" in out[2]
     assert run(["rules", "unknwn-field"], capsys) == (
-        2, [], ["kvalidate: no rule 'unknwn-field'; did you mean unknown-field?"])
+        2, [], ["kvalidate: no rule 'unknwn-field'; did you mean unknown-field, unknown-kind?"])
 
 
 # -- shell completion ---------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ CASES = [
     ("matchLabels: [a]", _deployment_selector("matchLabels: [a]"), [("type", 6)]),
     ("service type: [NodePort]", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n"
      "  type: [NodePort]\n  ports: [{port: 1, nodePort: 30000}]\n", [("type", 5), ("api-validation", 6)]),
-    ("300-character kind", "apiVersion: v1\nkind: " + "K" * 300 + "\n", [("no-schema", 1)]),
+    ("300-character kind", "apiVersion: v1\nkind: " + "K" * 300 + "\n", [("unknown-kind", 2)]),
     ("300-character kind of a component group", "apiVersion: kubeadm.k8s.io/v1beta3\nkind: " + "K" * 300 + "\n",
      [("no-schema", 1)]),
     ("300-character apiVersion", "apiVersion: " + "a/" * 150 + "v1\nkind: Pod\n", [("no-schema", 1)]),
@@ -82,10 +82,10 @@ def test_an_unexpected_exception_is_an_internal_error_at_its_object(store: Schem
     naming kvalidate's code; the other objects (List items, documents) are validated as usual."""
     real = validate_mod.check_workload
 
-    def broken(kind: str, obj: dict[str, object]) -> object:
+    def broken(kind: str, obj: dict[str, object], minor: str) -> object:
         if obj.get("metadata") == {"name": "boom"}:
             raise TypeError("simulated bug")
-        return real(kind, obj)
+        return real(kind, obj, minor)
 
     monkeypatch.setattr(validate_mod, "check_workload", broken)
     monkeypatch.delenv("KVALIDATE_DEBUG", raising=False)
@@ -102,7 +102,7 @@ def test_an_unexpected_exception_is_an_internal_error_at_its_object(store: Schem
 
 
 def test_kvalidate_debug_raises_the_unexpected_exception(store: SchemaStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(kind: str, obj: dict[str, object]) -> object:
+    def broken(kind: str, obj: dict[str, object], minor: str) -> object:
         raise TypeError("simulated bug")
 
     monkeypatch.setattr(validate_mod, "check_workload", broken)
