@@ -154,8 +154,10 @@ def _normal(message: str) -> str:
 
 
 def _own_message(f: Finding) -> str:
-    """A finding's message without the path it starts with (the Status keeps them apart)."""
-    return f.message[len(f.path) + 2:] if f.path and f.message.startswith(f.path + ": ") else f.message
+    """A finding's message without the path it starts with (the Status keeps them apart); a finding
+    at the object's root starts with the API server's `<nil>: ` (CRD rules on the root)."""
+    prefix = f"{f.path}: " if f.path else "<nil>: "
+    return f.message[len(prefix):] if f.message.startswith(prefix) else f.message
 
 
 def message_agrees(expected: str, got: str) -> bool:
