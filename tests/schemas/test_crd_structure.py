@@ -300,3 +300,18 @@ def test_crd_document_findings_and_its_resources(store: SchemaStore) -> None:
     assert [(f.severity, f.rule) for f in findings] == [(Severity.WARNING, "no-schema")]
     assert "its CustomResourceDefinition is invalid: spec.validation.openAPIV3Schema.properties[size].type: " \
            'Unsupported value: "strign"' in findings[0].message
+
+
+def test_crds_option_with_a_broken_crd(tmp_path: Path) -> None:
+    """`--crds`: a CRD the API server refuses serves no schema; its resources say why."""
+    from kvalidate.schemas.crd_load import load_crds
+
+    crd = tmp_path / "crd.yaml"
+    crd.write_text(yaml.safe_dump(_crd(_spec_schema(size={"type": "integer", "default": "big"}))))
+    store = SchemaStore.for_version("1.33")
+    assert load_crds(store, [str(crd)]) == 1
+    findings = validate_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: x}\n",
+                             Source("w.yaml"), store=store)
+    assert [(f.severity, f.rule) for f in findings] == [(Severity.WARNING, "no-schema")]
+    assert (f'{SPEC}.properties[size].default: Invalid value: "big": "big" is not of type "integer"'
+            in findings[0].message)
