@@ -534,8 +534,11 @@ def _defaults(node: dict[str, Any], loc: Loc, inside_meta: bool) -> Iterator[Pro
         if prune(default, node, bool(node.get("x-kubernetes-embedded-resource"))) != default:
             yield _invalid(loc.child("default"), default, "must not have unknown fields")
         else:
-            validator = jsonschema_rs.validator_for(attach_defs(convert(node)))
-            for err in validator.iter_errors(default):
+            try:
+                errors = list(jsonschema_rs.validator_for(attach_defs(convert(node))).iter_errors(default))
+            except ValueError:  # a pattern jsonschema-rs cannot compile: the default is not judged
+                errors = []
+            for err in errors:
                 sub = Loc((*loc.doc, "default"), loc.child("default").api)
                 for part in err.instance_path:
                     sub = Loc(sub.doc, f"{sub.api}[{part}]" if isinstance(part, int) else f"{sub.api}.{part}")
@@ -587,10 +590,10 @@ def _schema(open_api: dict[str, Any], loc: Loc, status: bool, minor: str) -> Ite
     yield from structural
     schema_errors = list(_openapi(open_api, loc, _Std(), True))
     yield from schema_errors
-    if not structural:
+    if not structural and not schema_errors:  # (a default is judged by a schema the server accepts)
         defaults = list(_defaults(open_api, loc, False))
         yield from defaults
-        if not defaults and not schema_errors:
+        if not defaults:
             yield from _node_checks(open_api, loc, minor)
 
 
