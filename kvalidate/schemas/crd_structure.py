@@ -39,6 +39,11 @@ class Problem:
     path: DocPath  # inside the CRD document, for the finding's line
     message: str  # `<API field path>: <detail>` as the API server prints it
 
+    @property
+    def field(self) -> str:
+        """The API server's field path (`spec.validation.openAPIV3Schema.properties[spec].type`)."""
+        return self.message.split(": ", 1)[0]
+
 
 @dataclass(frozen=True)
 class Loc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from kvalidate.documents import expand_lists, internal_message, iter_inputs, parse_text
@@ -185,8 +186,9 @@ def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: b
     yield from _custom_resource(em, entry, obj)
     yield from _list_types(em, entry, obj, found_paths)
     if em.kind == "CustomResourceDefinition" and em.api_version == "apiextensions.k8s.io/v1":
-        for problem in crd_problems(obj, store.minor):
-            yield em.finding(Severity.ERROR, "crd-structure", problem.message, problem.path)
+        for problem in crd_problems(obj, store.minor):  # at the field's line, with the server's field path
+            f = em.finding(Severity.ERROR, "crd-structure", problem.message, problem.path)
+            yield replace(f, path=field_path((*em.prefix, problem.field)) if em.prefix else problem.field)
 
 
 def _custom_resource(em: _Emitter, entry: SchemaEntry, obj: dict[str, Any]) -> Iterator[Finding]:

@@ -292,7 +292,8 @@ def test_crd_document_findings_and_its_resources(store: SchemaStore) -> None:
                     type: strign
         """)
     findings = validate_text(text, Source("crd.yaml"), store=store)
-    assert [(f.severity, f.rule, f.line, f.column) for f in findings] == [(Severity.ERROR, "crd-structure", 18, 13)]
+    assert [(f.severity, f.rule, f.line, f.column, f.path) for f in findings] == [
+        (Severity.ERROR, "crd-structure", 18, 13, "spec.validation.openAPIV3Schema.properties[size].type")]
     local = SchemaStore.for_version("1.33")
     local.add_crd_entries(entries_in(yaml.safe_load_all(text), "crd:crd.yaml"))
     findings = validate_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nsize: 1\n",
