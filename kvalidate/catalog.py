@@ -90,6 +90,19 @@ _BUILTIN = [
              "`no-schema`, as kvalidate sees only some CRDs of a group. When the rendered minor is outside the "
              "bundled schemas, a built-in kind is this error only when it differs from a known one in case. A "
              "group nobody knows stays `no-schema`."),
+    RuleInfo("crd-structure", Family.SCHEMA, _E,
+             "A CustomResourceDefinition the API server refuses to create: an unsupported type, a schema that is "
+             "not structural, inconsistent x-kubernetes-* extensions, an invalid or unpruned default, names, "
+             "group or versions.",
+             "Worded as apiextensions-apiserver words it, at the CRD field's line. The custom resources of such a "
+             "CRD are `no-schema` warnings naming the reason: kvalidate does not judge them by a schema the server "
+             "refused."),
+    RuleInfo("duplicate-value", Family.SCHEMA, _E,
+             "An item of an `x-kubernetes-list-type: map` list whose keys repeat an earlier item's (after schema "
+             "defaults), or a repeated value of a `set` list (Duplicate value).",
+             "An error for custom resources, as the API server refuses them; a warning for built-in kinds, whose "
+             "keyed lists the API server accepts with duplicates on create and update (only server-side apply "
+             "refuses them), where no handwritten check already reports the item."),
     RuleInfo("no-schema", Family.SCHEMA, _W,
              "No schema is known for this apiVersion and kind: the document was not validated."),
     RuleInfo("undefined-variable", Family.RENDER, _E, "An undefined variable was output or used while rendering; "

@@ -15,7 +15,6 @@ Runtime cost is metered against the per-call limit and the object's budget.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import time
@@ -29,6 +28,7 @@ from kvalidate.cel.compile import Compiled, CompileError, compile_rule
 from kvalidate.cel.limits import MAX_MESSAGE_BYTES, OBJECT_TIME_LIMIT_S, PER_CALL_LIMIT, RUNTIME_BUDGET
 from kvalidate.cel.runtime import BudgetExceeded, CELError, Meter, TimeLimit, to_cel_typed
 from kvalidate.cel.runtime import evaluate as run
+from kvalidate.defaults import apply_defaults
 
 Path_ = tuple[str | int, ...]
 
@@ -78,41 +78,11 @@ def compiled_rules(node: dict[str, Any], minor: str, root: bool = False) -> list
     return out
 
 
-def with_defaults(node: Any, value: Any) -> Any:
-    """`value` with the schema's defaults applied, as the API server applies them when it decodes a
-    custom resource, before validation (apiextensions structural defaulting): an absent property
-    with a `default` gets it, and so does a null one unless the property is `nullable`; items and
-    map values are defaulted by their schema. A copy: `value` is not changed."""
-    if not isinstance(node, dict):
-        return value
-    if isinstance(value, dict):
-        out = dict(value)
-        props = node.get("properties")
-        if isinstance(props, dict):
-            for k, sub in props.items():
-                if not isinstance(sub, dict):
-                    continue
-                if "default" in sub and (k not in out or (out[k] is None and not sub.get("nullable"))):
-                    out[k] = copy.deepcopy(sub["default"])
-                if k in out:
-                    out[k] = with_defaults(sub, out[k])
-        addl = node.get("additionalProperties")
-        if isinstance(addl, dict):
-            for k in list(out):
-                if not (isinstance(props, dict) and k in props):
-                    out[k] = with_defaults(addl, out[k])
-        return out
-    if isinstance(value, list):
-        items = node.get("items")
-        return [with_defaults(items, v) for v in value] if isinstance(items, dict) else value
-    return value
-
-
-def evaluate(schema: dict[str, Any], obj: Any, minor: str) -> Outcome:
+def evaluate(schema: dict[str, Any], obj: Any, minor: str, *, defaulted: bool = False) -> Outcome:
     """Every rule of `schema` (a CRD version's openAPIV3Schema) on `obj` (the custom resource), on
-    create: after defaulting, as the API server."""
+    create: after defaulting, as the API server (`defaulted`: the caller already applied them)."""
     walker = _Walker(minor)
-    walker.visit(schema, with_defaults(schema, obj), (), root=True)
+    walker.visit(schema, obj if defaulted else apply_defaults(schema, obj), (), root=True)
     walker.outcome.cost = RUNTIME_BUDGET - walker.budget
     return walker.outcome
 

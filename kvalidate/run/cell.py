@@ -38,7 +38,7 @@ from kvalidate.model import Cell, Finding, Result, RunInfo, SetupError, Severity
 from kvalidate.rules import CellContext, run_rules
 from kvalidate.run.emit import emit
 from kvalidate.schemas.core import MINORS, bundled_minor
-from kvalidate.schemas.crd_convert import schemas_in
+from kvalidate.schemas.crd_structure import entries_in
 from kvalidate.schemas.store import SchemaStore, minor_of
 from kvalidate.trees.directory import DirTree, Tree
 from kvalidate.validation.renderings import Checked, check_renderings, is_yaml, output_path
@@ -300,6 +300,6 @@ def _register_rendered_crds(store: SchemaStore, renderings: Sequence[Rendering])
             continue
         for doc in parse_text(r.text, Source("")).documents:
             try:
-                store.add_crd_schemas(schemas_in([doc.data]), f"crd:{r.template}")
+                store.add_crd_entries(entries_in([doc.data], f"crd:{r.template}", store.minor))
             except (KeyError, TypeError, ValueError):
                 continue  # a broken CRD is reported by its own validation

@@ -19,3 +19,9 @@ class SchemaEntry:
     unknown_severity: Severity = Severity.ERROR  # severity of unknown and duplicate fields
     consumer: str = API_CONSUMER  # who reads the document, quoted in messages
     native: bool = False  # a built-in API kind: name and label rules apply (kvalidate.validation.names)
+    # a CRD-served kind: the version's original openAPIV3Schema (defaults, list types, CEL rules); None for
+    # every other source (pinned CRDs are stored converted)
+    structural: dict[str, Any] | None = None
+    # why this kind has no usable schema (its CRD is refused by the API server): its documents are
+    # `no-schema` warnings with this reason, not validated
+    broken: str = ""

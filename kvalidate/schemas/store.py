@@ -56,6 +56,13 @@ class SchemaStore:
             self._entries.pop(key, None)
             self._validators.pop(key, None)
 
+    def add_crd_entries(self, entries: Mapping[tuple[str, str], SchemaEntry]) -> None:
+        """Register CRD-served kinds with their structural schemas (`crd_structure.entries_in`)."""
+        for key, entry in entries.items():
+            self._crds[key] = entry
+            self._entries.pop(key, None)
+            self._validators.pop(key, None)
+
     def lookup(self, api_version: str, kind: str) -> SchemaEntry | None:
         key = (api_version, kind)
         if key in self._entries:

@@ -22,12 +22,12 @@ class Tally:
 
 
 def cel_findings(schema: dict[str, Any] | None, obj: Any, minor: str, prefix: Path_ = (),
-                 tally: Tally | None = None) -> Iterator[tuple[Severity, str, Path_, str]]:
+                 tally: Tally | None = None, *, defaulted: bool = False) -> Iterator[tuple[Severity, str, Path_, str]]:
     """(severity, rule id, path relative to the object, message) for every rule problem; the
     message starts with the field path as the API server prints it (`<nil>` for the root)."""
     if not isinstance(schema, dict) or not cel.has_rules(schema):
         return
-    outcome = cel.evaluate(schema, obj, minor)
+    outcome = cel.evaluate(schema, obj, minor, defaulted=defaulted)
     if tally is not None:
         tally.cel_skipped += outcome.skipped
     for p in outcome.problems:

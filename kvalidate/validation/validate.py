@@ -11,15 +11,19 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
+from kvalidate.defaults import apply_defaults
 from kvalidate.documents import expand_lists, internal_message, iter_inputs, parse_text
 from kvalidate.model import Document, Finding, Position, Result, Severity, Source, field_path
 from kvalidate.schemas.core import BASE64_PATTERN, QUANTITY_MESSAGE, QUANTITY_PATTERN
+from kvalidate.schemas.crd_structure import crd_problems, go_value
 from kvalidate.schemas.entry import API_CONSUMER, SchemaEntry
 from kvalidate.schemas.kinds import unknown_kind
 from kvalidate.schemas.store import SchemaStore
 from kvalidate.validation.cel_rules import Tally, cel_findings
+from kvalidate.validation.lists import builtin_duplicates, duplicates
 from kvalidate.validation.names import check_metadata
 from kvalidate.validation.workloads import check_workload
 
@@ -157,6 +161,11 @@ def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: b
         yield from _duplicates(em, dups, None)
         return
     entry, validator = found
+    if entry.broken:  # a kind whose CRD the API server refuses: nothing to judge it by
+        message = f"no schema for {em.api_version} {em.kind}: {entry.broken}: not validated"
+        yield em.finding(Severity.WARNING, "no-schema", message, ())
+        yield from _duplicates(em, dups, None)
+        return
     yield from _duplicates(em, dups, entry)
     try:
         valid = validator.is_valid(obj)
@@ -164,21 +173,57 @@ def _validate_object(em: _Emitter, obj: Any, store: SchemaStore, require_kind: b
     except ValueError as e:  # a value JSON cannot hold; the loader should never produce one
         yield em.finding(Severity.ERROR, "schema", f"cannot validate: {e}", ())
         return
-    yield from _schema_findings(em, entry, errors)
-    # CRD x-kubernetes-validations, unless a type or enum error blocks them (as the API server)
-    structural = getattr(entry, "structural", None)  # the CRD version's openAPIV3Schema, when known
-    if structural is not None and not any(type(e.kind).__name__ in ("Type", "Enum") for e in errors):
-        for severity, rule, path, message in cel_findings(structural, obj, store.minor, em.prefix, tally):
-            yield em.finding(severity, rule, message, path)
+    schema_findings = list(_schema_findings(em, entry, errors))
+    found_paths = {f.path for f in schema_findings}
+    yield from schema_findings
     if entry.native:
         for path, message, at in check_metadata(obj, em.api_version, em.kind, store.minor):
             shown = field_path((*em.prefix, *path))
             # the path the server prints, the line of the value itself (a label's own line)
+            found_paths.add(shown)
             yield em.finding(Severity.ERROR, "metadata", f"{shown}: {message}", path,
                              at=em.doc.position((*em.prefix, *at)))
         for severity, path, message in check_workload(em.kind, obj, store.minor):
             shown = field_path((*em.prefix, *path))
+            found_paths.add(shown)
             yield em.finding(severity, "api-validation", f"{shown}: {message}", path)
+    # CRD x-kubernetes-validations run unless a type or enum error blocks them (as on the API server)
+    cel_blocked = any(type(e.kind).__name__ in ("Type", "Enum") for e in errors)
+    yield from _custom_resource(em, entry, obj, store.minor, not cel_blocked, tally)
+    yield from _list_types(em, entry, obj, found_paths)
+    if em.kind == "CustomResourceDefinition" and em.api_version == "apiextensions.k8s.io/v1":
+        for problem in crd_problems(obj, store.minor):  # at the field's line, with the server's field path
+            f = em.finding(Severity.ERROR, "crd-structure", problem.message, problem.path)
+            yield replace(f, path=field_path((*em.prefix, problem.field)) if em.prefix else problem.field)
+
+
+def _custom_resource(em: _Emitter, entry: SchemaEntry, obj: dict[str, Any], minor: str, run_cel: bool,
+                     tally: Tally | None) -> Iterator[Finding]:
+    """A CRD-served kind as the API server judges it after its schema: defaults applied, then list types,
+    then its CEL rules (unless `run_cel` is false: a type or enum error blocks them, as on the server)."""
+    if entry.structural is None:
+        return
+    defaulted = apply_defaults(entry.structural, obj)
+    for path, value in duplicates(entry.structural, defaulted):
+        shown = field_path((*em.prefix, *path))
+        yield em.finding(Severity.ERROR, "duplicate-value", f"{shown}: Duplicate value: {go_value(value)}", path)
+    if run_cel:
+        for severity, rule, path, message in cel_findings(entry.structural, defaulted, minor, em.prefix, tally,
+                                                          defaulted=True):
+            yield em.finding(severity, rule, message, path)
+
+
+def _list_types(em: _Emitter, entry: SchemaEntry, obj: dict[str, Any], found: set[str]) -> Iterator[Finding]:
+    """A built-in kind's keyed lists: duplicates are warnings (only server-side apply refuses them;
+    kvalidate.validation.lists), unless another finding is at the item or inside it already."""
+    if not entry.native:
+        return
+    for path, value in builtin_duplicates(entry.schema, obj):
+        shown = field_path((*em.prefix, *path))
+        if not any(p == shown or p.startswith((f"{shown}.", f"{shown}[")) for p in found):
+            yield em.finding(Severity.WARNING, "duplicate-value",
+                             f"{shown}: Duplicate value: {go_value(value)} (the API server accepts it on create; "
+                             "server-side apply refuses the object)", path)
 
 
 def _duplicates(em: _Emitter, dups: list[tuple[Path_, Position, int]],
