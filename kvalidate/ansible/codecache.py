@@ -328,6 +328,16 @@ class CodeCache:
             self._codes, self._stamps = self._read_entries()
         return self._codes
 
+    def preload(self) -> None:
+        """Read and check every entry now (a parent before it forks workers: they share the result)."""
+        codes = self._load()
+        for key, code in list(codes.items()):
+            if key not in self._checked:
+                if valid_code(code):
+                    self._checked.add(key)
+                else:
+                    del codes[key]
+
     def compile(self, env: jinja2.Environment, source: str, name: str | None) -> CodeType:
         key = hashlib.blake2b("\x01".join((env_fingerprint(env), name or "", source)).encode(
             "utf-8", "surrogatepass"), digest_size=20).hexdigest()
