@@ -58,10 +58,36 @@ class CheckOptions:
     notes: tuple[str, ...] = ()  # what the planning had to say: the report's notes
 
 
+_OPENED: dict[tuple[Path, str], Checkout] | None = None  # inside `checkouts_kept`
+
+
 def open_ref(checkout: Path, ref: str) -> Checkout:
-    """The checkout at `ref` (read from git objects), or its work tree for ""."""
+    """The checkout at `ref` (read from git objects), or its work tree for "". Inside
+    `checkouts_kept`, the same object for the same (checkout, ref)."""
+    key = (checkout.resolve(), ref)
+    if _OPENED is not None and key in _OPENED:
+        return _OPENED[key]
     tree: Tree = GitTree(checkout, ref) if ref else DirTree(checkout)
-    return open_checkout(tree)
+    opened = open_checkout(tree)
+    if _OPENED is not None:
+        _OPENED[key] = opened
+    return opened
+
+
+@contextmanager
+def checkouts_kept() -> Iterator[None]:
+    """Within the block (one command), each (checkout, ref) is opened once: planning, the workers
+    (forked after it) and the waivers share it, with its trees' read caches. A checkout does not
+    change while kvalidate reads it; the next command opens it afresh."""
+    global _OPENED
+    outer = _OPENED
+    if outer is None:
+        _OPENED = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _OPENED = None
 
 
 @dataclass
