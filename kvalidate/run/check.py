@@ -8,8 +8,9 @@ cap, signals; README "Resource limits").
 
 Work split (README "Speed"): cells are handed out largest first (`cell_cost`: the hosts the cell's
 layout has, which the engine runs every task for), so that the last cells to finish are small
-ones and both cores stay busy to the end. The parent opens every checkout and loads the compiled
-template cache before forking: workers inherit both copy-on-write instead of each reading them.
+ones and both cores stay busy to the end. The parent opens every checkout and (for more than one
+cell) loads the compiled template cache before forking: workers inherit both copy-on-write
+instead of each reading them.
 Results are merged in task order as they arrive (one held back only while a cell before it still
 runs), so the parent never keeps the cells' results around until the end.
 
@@ -226,7 +227,6 @@ def cell_pool(options: CheckOptions, refs: Sequence[str] = ()) -> Iterator[RunCe
     _WORKER = Worker(options)
     for ref in dict.fromkeys(refs) or (options.refs or ("",)):
         _WORKER.checkout(ref)
-    CODE_CACHE.preload()  # verified once here, shared by every worker
     procs: list[Any] = []
 
     def run(tasks: Sequence[tuple[str, Cell]], progress: CellProgress | None = None,
@@ -239,6 +239,8 @@ def cell_pool(options: CheckOptions, refs: Sequence[str] = ()) -> Iterator[RunCe
         # allocates many short-lived objects (0.43 -> 0.32 s CPU per Kubespray master cell)
         tune_gc()
         order = largest_first(_WORKER, tasks) if jobs > 1 else list(range(len(tasks)))
+        if len(tasks) > 1 and not procs and limits.enforced:
+            CODE_CACHE.preload()  # unmarshalled and checked once here, before the workers fork
         ordered = [tasks[i] for i in order]
         done = 0
         for position, part in (_in_process(ordered) if not limits.enforced

@@ -65,7 +65,7 @@ def _entry_key(cache: CodeCache, env: jinja2.Environment, source: str, name: str
     """The key `cache.compile` files `source` under (compile once, read back what was added)."""
     probe = CodeCache(None)
     probe.compile(env, source, name)
-    return next(iter(probe._codes or {}))
+    return next(iter(probe._live))
 
 
 def _render(cache: CodeCache, env: jinja2.Environment, source: str = SOURCE) -> str:
@@ -77,7 +77,7 @@ def _write_signed(cache: CodeCache, entries: dict[str, object], key: bytes | Non
     """A cache file as kvalidate writes it, with `key` (default: the cache's own)."""
     signing = key if key is not None else cache.key()
     assert signing is not None and cache.path is not None
-    payload = marshal.dumps((entries, {}))
+    payload = marshal.dumps(({k: marshal.dumps(v) for k, v in entries.items()}, {}))
     cache.path.write_bytes(MAGIC + hmac.new(signing, payload, hashlib.sha256).digest() + payload)
 
 
@@ -162,14 +162,14 @@ def test_a_crafted_entry_never_runs(tmp_path: Path, payload: str, signed: bool) 
     else:
         cache._prepare()
         assert cache.path is not None
-        cache.path.write_bytes(MAGIC + b"\0" * 32 + marshal.dumps(({key: evil}, {})))
+        cache.path.write_bytes(MAGIC + b"\0" * 32 + marshal.dumps(({key: marshal.dumps(evil)}, {})))
     fresh = CodeCache(cache_dir)
     assert (key in fresh._load()) == signed  # verified (signed) entries are checked when first used
     assert _render(fresh, env) == "1,2,"
-    assert fresh._load()[key].co_code == genuine.co_code and fresh._new.keys() == {key}  # replaced at the flush
+    assert fresh._live[key].co_code == genuine.co_code and fresh._new.keys() == {key}  # replaced at the flush
     fresh.flush()
     again = CodeCache(cache_dir)
-    assert again._load()[key].co_code == genuine.co_code and _render(again, env) == "1,2,"
+    assert marshal.loads(again._load()[key]).co_code == genuine.co_code and _render(again, env) == "1,2,"
     assert not marker.exists()
     exec(evil, {"environment": env})  # the payload itself does create the marker: the test can fail
     assert marker.exists()
@@ -441,3 +441,24 @@ def test_a_new_checkout_commit_reuses_the_templates_that_did_not_change(tmp_path
     assert len(second._used) == len(_checkout_templates(old)) - 1
     second.flush()
     assert len(run(new)._new) == 0 and len(run(old)._new) == 0  # both commits' templates are kept
+
+
+def test_entries_are_unmarshalled_when_used_and_a_bad_one_is_recompiled(tmp_path: Path) -> None:
+    env = jinja2.Environment()
+    cache = CodeCache(tmp_path)
+    for s in _sources(3):
+        cache.compile(env, s, None)
+    cache.flush()
+    fresh = CodeCache(tmp_path)
+    assert len(fresh._load()) == 3 and all(isinstance(v, bytes) for v in fresh._load().values())
+    fresh.compile(env, _sources(3)[1], None)
+    assert len(fresh._live) == 1 and not fresh._new  # one entry unmarshalled, none compiled
+    key = _entry_key(fresh, env, SOURCE)
+    _write_signed(fresh, {})  # a signed file whose entry is not marshal data
+    assert fresh.path is not None
+    payload = marshal.dumps(({key: b"\xff not marshal"}, {}))
+    signing = fresh.key()
+    assert signing is not None
+    fresh.path.write_bytes(MAGIC + hmac.new(signing, payload, hashlib.sha256).digest() + payload)
+    again = CodeCache(tmp_path)
+    assert key in again._load() and _render(again, env) == "1,2," and again._new.keys() == {key}
