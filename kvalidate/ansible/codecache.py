@@ -62,6 +62,7 @@ from typing import Any
 
 import jinja2
 import jinja2.runtime
+import yaml
 
 _FORMAT = 4
 MAGIC = b"KVJC\x04\n"
@@ -70,7 +71,8 @@ MAX_BYTES = 256 * 1024 * 1024  # far above a Kubespray run's cache (a few MB); l
 DEFAULT_CAP_MB = 64  # KVALIDATE_CACHE_MAX_MB: the directory's cache files together (module docstring)
 REFRESH_MINUTES = 24 * 60  # an entry's last-use time is rewritten at most once a day (no write per run)
 STALE_DAYS = 30  # another fingerprint's file not written for this long is removed
-FILE_GLOB = "jinja-code-*.marshal"
+CODE_PREFIX = "jinja-code"
+DATA_PREFIX = "yaml-data"  # parsed YAML of the checkout's files (ansible.loader)
 KEY_BYTES = 32
 KEY_FILE = "key"
 _KEY_RE = re.compile(r"[0-9a-f]{40}")
@@ -237,18 +239,23 @@ def engine_fingerprint() -> str:
 
 
 class CodeCache:
-    def __init__(self, directory: Path | None) -> None:
+    """One cache file of the directory: compiled Jinja code (`compile`), or with another `prefix`
+    plain marshallable data (`get_data`/`put_data`: the parsed YAML `ansible.loader` keeps), and
+    `version` naming what else the entries depend on (the YAML library's version)."""
+
+    def __init__(self, directory: Path | None, prefix: str = CODE_PREFIX, version: str = "") -> None:
         self.directory = directory
+        self.prefix = prefix
         self.path = None
         if directory is not None:
-            tag = (f"{sys.version_info[0]}.{sys.version_info[1]}-jinja{jinja2.__version__}-f{_FORMAT}"
+            tag = (f"{sys.version_info[0]}.{sys.version_info[1]}-jinja{jinja2.__version__}{version}-f{_FORMAT}"
                    f"-{engine_fingerprint()}")
-            self.path = directory / f"jinja-code-{tag}.marshal"
+            self.path = directory / f"{prefix}-{tag}.marshal"
         self._codes: dict[str, Any] | None = None  # the file's entries: key -> marshalled code (bytes)
         self._live: dict[str, CodeType] = {}  # entries unmarshalled and checked, or compiled, by this process
         self._stamps: dict[str, int] = {}  # key -> when last used (minutes since the epoch), as read
         self._used: set[str] = set()  # keys used by this process since the last flush
-        self._new: dict[str, CodeType] = {}
+        self._new: dict[str, bytes] = {}  # entries made by this process, marshalled
         self._key: bytes | None = None
         self.disabled = directory is None
 
@@ -367,10 +374,37 @@ class CodeCache:
             code = env.compile(source, name=name, filename=name)
             self._live[key] = code
             if not self.disabled:
-                self._new[key] = code
+                try:
+                    self._new[key] = marshal.dumps(code)
+                except ValueError:
+                    pass
         elif not self.disabled:
             self._used.add(key)
         return code
+
+    def get_data(self, key: str) -> Any:
+        """The data entry `key` (a 40-digit hex key), or None. Data entries are values `marshal`
+        builds without running anything (it never executes code objects); their file is
+        authenticated as the code's is."""
+        raw = self._load().get(key)
+        if raw is None:
+            return None
+        try:
+            value = marshal.loads(raw)
+        except (ValueError, EOFError, TypeError, MemoryError, RecursionError):
+            return None
+        self._used.add(key)
+        return value
+
+    def put_data(self, key: str, value: Any) -> bool:
+        """Keep `value` (marshallable) under `key` for the next runs; False if it cannot be marshalled."""
+        if self.disabled or not _KEY_RE.fullmatch(key):
+            return False
+        try:
+            self._new[key] = marshal.dumps(value)
+        except ValueError:
+            return False
+        return True
 
     def flush(self) -> None:
         """Merge new entries and last-use times into the file (atomically; concurrent writers lose
@@ -387,10 +421,7 @@ class CodeCache:
         if key is None:
             return
         current, stamps = self._read_entries()
-        try:
-            current.update({k: marshal.dumps(code) for k, code in new.items()})
-        except ValueError:
-            return
+        current.update(new)
         for k in used | new.keys():
             if k in current:
                 stamps[k] = now
@@ -412,7 +443,7 @@ class CodeCache:
             return 0
         files = []
         try:
-            for p in self.directory.glob(FILE_GLOB):
+            for p in self.directory.glob(f"{self.prefix}-*.marshal"):
                 if p.name != self.path.name:
                     st = p.lstat()
                     if stat.S_ISREG(st.st_mode):
@@ -446,7 +477,16 @@ def _evict(codes: dict[str, Any], stamps: dict[str, int], budget: int) -> tuple[
     return kept, {k: stamps.get(k, 0) for k in kept}
 
 CODE_CACHE = CodeCache(cache_dir())
-atexit.register(CODE_CACHE.flush)  # forked workers exit without atexit: kvalidate.run.check flushes per cell
+DATA_CACHE = CodeCache(cache_dir(), DATA_PREFIX, f"-yaml{yaml.__version__}")
+
+
+def flush_caches() -> None:
+    """Write what this process added to the cross-run caches (compiled code, parsed YAML)."""
+    CODE_CACHE.flush()
+    DATA_CACHE.flush()
+
+
+atexit.register(flush_caches)  # forked workers exit without atexit: kvalidate.run.check flushes per cell
 
 
 def template_from_source(env: jinja2.Environment, source: str, name: str | None = None) -> Any:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kvalidate.ansible.codecache import CODE_CACHE
+from kvalidate.ansible.codecache import CODE_CACHE, flush_caches
 from kvalidate.ansible.errors import debug, internal_finding
 from kvalidate.kubespray.checkout import Checkout, open_checkout
 from kvalidate.kubespray.documented import defined_names, documented_values, mentioned_names
@@ -120,7 +120,7 @@ class Worker:
                 self.documented[ref] = ({**dict.fromkeys(mentioned_names(checkout.tree)),
                                          **documented_values(checkout.tree)}, defined_names(checkout.tree))
             result = split_infeasible(result, cell, *self.documented[ref])
-        CODE_CACHE.flush()  # workers exit without atexit handlers; compiled code is kept for the next run
+        flush_caches()  # workers exit without atexit handlers; compiled code and parsed YAML are kept
         return result
 
 
