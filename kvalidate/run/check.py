@@ -275,8 +275,15 @@ def cell_cost(worker: Worker, ref: str, cell: Cell) -> int:
 
 
 def largest_first(worker: Worker, tasks: Sequence[tuple[str, Cell]]) -> list[int]:
-    """Task indexes in the order to hand them out: the largest cells first, ties in task order."""
-    costs = [cell_cost(worker, ref, cell) for ref, cell in tasks]
+    """Task indexes in the order to hand them out: the largest cells first, ties in task order.
+    Cells that differ only in variables (a scenario's minors) have the same hosts: resolved once."""
+    known: dict[tuple[str, str, str, str], int] = {}
+    costs = []
+    for ref, cell in tasks:
+        key = (ref, cell.scenario, cell.layout, cell.inventory)
+        if key not in known:
+            known[key] = cell_cost(worker, ref, cell)
+        costs.append(known[key])
     return sorted(range(len(tasks)), key=lambda i: (-costs[i], i))
 
 
