@@ -197,8 +197,11 @@ def main() -> None:
                 for tree in trees:
                     row = measure(tree, *plans[name])
                     measured.setdefault((name, tree.label), []).append(row)
-                    print(f"  round {r + 1} {tree.label:<6} {row['run']:<40} wall {row['wall_s']:6.1f} s  "
-                          f"cpu {row['cpu_s']:6.1f} s  load {row['load'][0]:.1f}", file=sys.stderr, flush=True)
+                    reuse = f"{row['reuse']:.0%}" if row["reuse"] is not None else "n/a"
+                    print(f"  round {r + 1} {tree.label:<6} {row['run']:<40} {row['cells']:>4} cells  wall "
+                          f"{row['wall_s']:6.1f} s  cpu {row['cpu_s']:6.1f} s ({row['cpu_cell']:.3f}/cell)  "
+                          f"RSS {row['peak_rss_mb']:.0f} MB  reuse {reuse}  load {row['load'][0]:.1f}",
+                          file=sys.stderr, flush=True)
     rows = [_median_row(v) for v in measured.values()]
     names = ', '.join(f'{t.label}={t.root}' for t in trees)
     print(f"medians of {ns.rounds} round(s), --jobs {ns.jobs}; trees: {names}")
