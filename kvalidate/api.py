@@ -34,7 +34,7 @@ from kvalidate.matrix.plan import Overrides, changed_filter, find_config, plan_c
 from kvalidate.matrix.preflight import check_hosts, check_inventories, unused_var_findings
 from kvalidate.model import Finding, Result, SetupError, Source, Status
 from kvalidate.pinned import embedded_demo
-from kvalidate.run.check import CheckOptions, RunCells, cell_pool, open_ref, run_check
+from kvalidate.run.check import CheckOptions, RunCells, cell_pool, checkouts_kept, open_ref, run_check
 from kvalidate.run.emit import check_emit_names, prepare_emit_dir
 from kvalidate.run.trigger import DEFAULT_BUDGET, confirm, pool_renderer
 from kvalidate.schemas.crd_load import load_crds
@@ -202,6 +202,11 @@ def check(request: CheckRequest, progress: Progress | None = None,
 
     A run that renders no file checks nothing: SetupError (exit 2) unless error findings say why
     (a failed assert in every cell). Extra variables nothing reads are warnings (`unused-extra-var`)."""
+    with checkouts_kept():  # planning, the workers and the waivers read each checkout (ref) once
+        return _check(request, progress, notes)
+
+
+def _check(request: CheckRequest, progress: Progress | None, notes: Callable[[str], None] | None) -> Result:
     options = plan(request, notes)
     matrix = find_config(options.checkout, request.config) if request.use_config else None
     ignore = matrix.ignore if matrix is not None else ()

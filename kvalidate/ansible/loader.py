@@ -3,7 +3,11 @@
 YAML is read as Ansible reads it (PyYAML, YAML 1.1 booleans), with `!unsafe` values kept as
 ansible-core's `AnsibleUnsafeText` (never templated) and `!vault` values replaced by a fixed
 placeholder. Parsed files are cached per tree and path: a Kubespray run reads the same defaults
-for every play.
+for every play. Across runs, parsed files are kept in the user's cache directory beside the
+compiled templates (`codecache.DATA_CACHE`, keyed by a hash of the file's text, named by the
+engine's code and PyYAML's version): a run reads them back with `marshal` (C speed) instead of
+constructing them again in PyYAML's Python constructor (~0.1 s of a cold Kubespray run). Only data
+of plain types is kept (no `!unsafe` text, no dates), with the line of every list-item mapping.
 
 A role is `roles/<name>` next to the playbook or at the top of the tree (Kubespray's
 `roles_path = roles:...`); `defaults/main.yml` or every file of `defaults/main/`, same for
@@ -12,6 +16,7 @@ A role is `roles/<name>` next to the playbook or at the top of the tree (Kubespr
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import weakref
 from collections.abc import Mapping
@@ -21,6 +26,7 @@ from typing import Any
 import yaml
 from ansible.utils.unsafe_proxy import AnsibleUnsafeText
 
+from kvalidate.ansible.codecache import DATA_CACHE
 from kvalidate.trees.directory import Tree, TreeError
 
 VAULT_PLACEHOLDER = "kvalidate-vaulted-value"
@@ -83,6 +89,12 @@ def yaml_line(item: Any) -> int:
 
 
 def _parse(text: str) -> Any:
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+    kept = DATA_CACHE.get_data(key)
+    if isinstance(kept, tuple) and len(kept) == 2:
+        restored = _restore(*kept)
+        if restored is not _NOT_KEPT:
+            return restored
     loader = _Loader(text)
     try:
         data = loader.get_single_data()
@@ -90,6 +102,77 @@ def _parse(text: str) -> Any:
         loader.dispose()
     for item, line in loader.kv_lines:
         _LINES[id(item)] = (item, line)
+    encoded = _keepable(data, loader.kv_lines)
+    if encoded is not None:
+        DATA_CACHE.put_data(key, encoded)
+    return data
+
+
+def plain_yaml(text: str) -> Any:
+    """`yaml.load(text, Loader=yaml.CSafeLoader)` (what the Kubespray layer reads: inventories,
+    scenario files, the checksums file), kept across runs as the engine's files are; a new object
+    at every call (callers may change what they get)."""
+    key = hashlib.blake2b(b"plain\x00" + text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+    kept = DATA_CACHE.get_data(key)
+    if isinstance(kept, tuple) and len(kept) == 1:
+        return kept[0]
+    data = yaml.load(text, Loader=yaml.CSafeLoader)  # libyaml: 10x SafeLoader, same types
+    if _keepable(data, []) is not None:
+        DATA_CACHE.put_data(key, (data,))
+    return data
+
+
+_NOT_KEPT = object()
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # exact types: AnsibleUnsafeText is not one
+
+
+def _keepable(data: Any, lines: list[tuple[dict[str, Any], int]]) -> tuple[Any, tuple[Any, ...]] | None:
+    """(data, ((path, line), ...)) for the cross-run cache: the path (keys and indexes from the top)
+    of every list-item mapping with its line; None when the data holds anything but plain dicts,
+    lists and scalars (an `!unsafe` text, a date, a set)."""
+    paths: dict[int, tuple[Any, ...]] = {}
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        kind = type(value)
+        if kind in _PLAIN:
+            continue
+        if kind is dict:
+            if id(value) in paths:
+                continue
+            paths[id(value)] = path
+            for k, v in value.items():
+                if type(k) not in _PLAIN:
+                    return None
+                stack.append((v, (*path, k)))
+        elif kind is list:
+            if id(value) in paths:
+                continue
+            paths[id(value)] = path
+            stack.extend((v, (*path, i)) for i, v in enumerate(value))
+        else:
+            return None
+    found = []
+    for item, line in lines:
+        where = paths.get(id(item))
+        if where is None:
+            return None
+        found.append((where, line))
+    return data, tuple(found)
+
+
+def _restore(data: Any, lines: Any) -> Any:
+    """The data `_keepable` kept, its list-item mappings' lines registered (`yaml_line`)."""
+    try:
+        for path, line in lines:
+            item = data
+            for step in path:
+                item = item[step]
+            if type(item) is not dict or type(line) is not int:
+                return _NOT_KEPT
+            _LINES[id(item)] = (item, line)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return _NOT_KEPT
     return data
 
 

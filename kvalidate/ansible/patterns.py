@@ -8,6 +8,9 @@ else `:` does; `&` intersects, `!` excludes (plain parts first, then `&`, then `
 match every host; globs and `~regex` match group and host names; `group[0]`, `group[1:]` pick
 hosts of a group; a name that matches nothing is ignored (Ansible warns), and `localhost` is the
 implicit localhost. A limit file (`@FILE`) is refused: a limit names hosts, never a file to read.
+
+ansible-core's inventory manager (~10 ms of start-up) is imported when a limit is first evaluated,
+not with the engine: most runs have no `--limit`.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ import contextlib
 import io
 
 from ansible.errors import AnsibleError
-from ansible.inventory.manager import InventoryManager, split_host_pattern
-from ansible.parsing.dataloader import DataLoader
 
 from kvalidate.ansible.inventory import Inventory
 from kvalidate.model import SetupError
@@ -25,6 +26,8 @@ from kvalidate.model import SetupError
 
 def check_limit(pattern: str) -> str:
     """The pattern as given, or SetupError if it cannot be a limit (empty, or a `@FILE`)."""
+    from ansible.inventory.manager import split_host_pattern  # deferred: see the module docstring
+
     parts = [p for p in split_host_pattern(pattern) if p]
     if not parts:
         raise SetupError(f"--limit {pattern!r}: no host pattern")
@@ -37,6 +40,9 @@ def check_limit(pattern: str) -> str:
 def limit_hosts(inventory: Inventory, pattern: str) -> list[str]:
     """The inventory hosts (and the implicit localhost, when named) inside `pattern`, in the order
     ansible-core lists them. An invalid pattern (a bad regex, an out-of-range index) is a SetupError."""
+    from ansible.inventory.manager import InventoryManager  # deferred: see the module docstring
+    from ansible.parsing.dataloader import DataLoader
+
     check_limit(pattern)
     quiet = io.StringIO()  # ansible-core's own warnings ("Could not match supplied host pattern")
     with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from kvalidate.ansible.loader import plain_yaml
 from kvalidate.model import SetupError
 from kvalidate.trees.directory import Tree, TreeError
 
@@ -69,7 +70,7 @@ def minor(version: str) -> str:
 
 def _yaml(tree: Tree, path: str) -> Any:
     try:
-        return yaml.load(tree.read_text(path), Loader=yaml.CSafeLoader)  # libyaml: 10x SafeLoader, same types
+        return plain_yaml(tree.read_text(path))  # libyaml, kept across runs (ansible.loader)
     except (TreeError, yaml.YAMLError):
         return None
 

@@ -47,8 +47,9 @@ def _data_text(name: str) -> str:
 @cache
 def _base_spec() -> dict[str, Any]:
     """facts.yml (the oracle's), over facts-extra.yml (presets for older branches' CI images)."""
-    spec = yaml.safe_load(_data_text("facts.yml"))
-    extra = yaml.safe_load(_data_text("facts-extra.yml"))
+    # libyaml (CSafeLoader): the same data as safe_load, ~10x faster (tests/kubespray compares them)
+    spec = yaml.load(_data_text("facts.yml"), Loader=yaml.CSafeLoader)
+    extra = yaml.load(_data_text("facts-extra.yml"), Loader=yaml.CSafeLoader)
     if not isinstance(spec, dict) or not isinstance(extra, dict):  # pragma: no cover - packaged data
         raise SetupError("kvalidate/kubespray/data/facts*.yml are not mappings")
     return deep_merge(extra, spec)

@@ -21,6 +21,7 @@ import posixpath
 
 import yaml
 
+from kvalidate.ansible.loader import plain_yaml
 from kvalidate.kubespray.checkout import Checkout
 from kvalidate.model import SetupError
 from kvalidate.trees.directory import Tree, TreeError
@@ -37,7 +38,7 @@ def _is_playbook(tree: Tree, path: str) -> bool:
     try:
         if not tree.is_file(path):
             return False
-        data = yaml.load(tree.read_text(path), Loader=yaml.CSafeLoader)
+        data = plain_yaml(tree.read_text(path))
     except (TreeError, yaml.YAMLError, UnicodeDecodeError):
         return False
     return isinstance(data, list) and bool(data) and all(

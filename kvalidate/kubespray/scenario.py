@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from kvalidate.ansible.loader import plain_yaml
 from kvalidate.ansible.patterns import check_limit
 from kvalidate.kubespray.checkout import Checkout, version_for_minor
 from kvalidate.kubespray.facts import DEFAULT_OS
@@ -66,7 +67,7 @@ class CellSpec:
 def read_vars_file(tree: Tree, path: str) -> dict[str, Any]:
     """A vars file (`-e @FILE`) as a mapping; SetupError if unreadable or not a mapping."""
     try:
-        data = yaml.load(tree.read_text(path), Loader=yaml.CSafeLoader)  # libyaml: 10x SafeLoader, same types
+        data = plain_yaml(tree.read_text(path))  # libyaml, kept across runs (ansible.loader)
     except (TreeError, yaml.YAMLError) as e:
         raise SetupError(f"cannot read vars file {path}: {e}") from e
     if data is None:

@@ -116,7 +116,8 @@ def parse_rules(data: Any, source: str = "sim rules") -> SimRules:
 
 def _packaged(name: str) -> SimRules:
     text = resources.files("kvalidate.kubespray").joinpath("data", name).read_text("utf-8")
-    return parse_rules(yaml.safe_load(text), f"kvalidate/kubespray/data/{name}")
+    # libyaml (CSafeLoader): the same data as safe_load, ~10x faster (tests/kubespray compares them)
+    return parse_rules(yaml.load(text, Loader=yaml.CSafeLoader), f"kvalidate/kubespray/data/{name}")
 
 
 @cache

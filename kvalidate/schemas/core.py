@@ -2,8 +2,10 @@
 
 Built-in API kinds come from kubernetes-validate's bundled strict schema data (pinned exactly in
 pyproject.toml), read as package data; its `validate()` is never called (it re-reads 1.8 MB per
-call and stops at the first error). For each kind we build a closure bundle
-(only the reachable `$defs`, descriptions dropped) and compile it with jsonschema-rs on first use.
+call and stops at the first error), nor is the package imported (its `__init__` loads the
+Python `jsonschema` library, ~55 ms): its directory is found from its import spec. For each kind
+we build a closure bundle (only the reachable `$defs`, descriptions dropped) and compile it with
+jsonschema-rs on first use.
 
 Load-time corrections, each tested in tests/validation/test_validate.py:
 - IntOrString and Quantity accept an explicit `null`, as the API server does (`maxSurge: null`);
@@ -25,6 +27,8 @@ from collections.abc import Mapping
 from functools import cached_property
 from importlib import resources
 from importlib.metadata import version as dist_version
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 from kvalidate.model import SetupError
@@ -130,6 +134,16 @@ def closure_bundle(root: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, A
     return bundle
 
 
+def _package_files(package: str) -> Any:
+    """The directory of an installed `package` without importing it (its import spec's location);
+    `importlib.resources` (which imports it) for a package that is not a plain directory."""
+    spec = find_spec(package)
+    locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if len(locations) == 1 and Path(locations[0]).is_dir():
+        return Path(locations[0])
+    return resources.files(package)
+
+
 class CoreSchemas:
     """The built-in API kinds of one Kubernetes minor, from kubernetes-validate's strict data."""
 
@@ -143,7 +157,7 @@ class CoreSchemas:
 
     @cached_property
     def _raw(self) -> dict[str, Any]:
-        base = resources.files("kubernetes_validate") / "kubernetes-json-schema" / self.dirname
+        base = _package_files("kubernetes_validate") / "kubernetes-json-schema" / self.dirname
         defs: dict[str, Any] = json.loads((base / "_definitions.json").read_text(encoding="utf-8"))["$defs"]
         return defs
 

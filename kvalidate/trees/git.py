@@ -78,6 +78,7 @@ class GitTree:
             self._files[path] = (mode, sha)
             self._add_dir(posixpath.dirname(path), child=posixpath.basename(path))
         self._proc: subprocess.Popen[bytes] | None = None
+        self._pid = os.getpid()  # the process `_proc` belongs to
         self._lock = threading.Lock()
 
     def _commit(self, ref: str) -> str:
@@ -127,6 +128,8 @@ class GitTree:
 
     # -- object reads ------------------------------------------------------------------
     def _stream(self) -> tuple[IO[bytes], IO[bytes]]:
+        if self._pid != os.getpid():  # a forked worker: the parent's `git cat-file` pipe is not ours to share
+            self._proc, self._pid = None, os.getpid()
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(["git", "-C", str(self.repo), "cat-file", "--batch"],
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,

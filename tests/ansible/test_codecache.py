@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from kvalidate.ansible import codecache
 from kvalidate.ansible.codecache import KEY_FILE, MAGIC, CodeCache, cache_dir, env_fingerprint, valid_code
 
 
@@ -64,7 +65,7 @@ def _entry_key(cache: CodeCache, env: jinja2.Environment, source: str, name: str
     """The key `cache.compile` files `source` under (compile once, read back what was added)."""
     probe = CodeCache(None)
     probe.compile(env, source, name)
-    return next(iter(probe._codes or {}))
+    return next(iter(probe._live))
 
 
 def _render(cache: CodeCache, env: jinja2.Environment, source: str = SOURCE) -> str:
@@ -76,7 +77,7 @@ def _write_signed(cache: CodeCache, entries: dict[str, object], key: bytes | Non
     """A cache file as kvalidate writes it, with `key` (default: the cache's own)."""
     signing = key if key is not None else cache.key()
     assert signing is not None and cache.path is not None
-    payload = marshal.dumps(entries)
+    payload = marshal.dumps(({k: marshal.dumps(v) for k, v in entries.items()}, {}))
     cache.path.write_bytes(MAGIC + hmac.new(signing, payload, hashlib.sha256).digest() + payload)
 
 
@@ -161,14 +162,14 @@ def test_a_crafted_entry_never_runs(tmp_path: Path, payload: str, signed: bool) 
     else:
         cache._prepare()
         assert cache.path is not None
-        cache.path.write_bytes(MAGIC + b"\0" * 32 + marshal.dumps({key: evil}))
+        cache.path.write_bytes(MAGIC + b"\0" * 32 + marshal.dumps(({key: marshal.dumps(evil)}, {})))
     fresh = CodeCache(cache_dir)
     assert (key in fresh._load()) == signed  # verified (signed) entries are checked when first used
     assert _render(fresh, env) == "1,2,"
-    assert fresh._load()[key].co_code == genuine.co_code and fresh._new.keys() == {key}  # replaced at the flush
+    assert fresh._live[key].co_code == genuine.co_code and fresh._new.keys() == {key}  # replaced at the flush
     fresh.flush()
     again = CodeCache(cache_dir)
-    assert again._load()[key].co_code == genuine.co_code and _render(again, env) == "1,2,"
+    assert marshal.loads(again._load()[key]).co_code == genuine.co_code and _render(again, env) == "1,2,"
     assert not marker.exists()
     exec(evil, {"environment": env})  # the payload itself does create the marker: the test can fail
     assert marker.exists()
@@ -306,10 +307,158 @@ def test_the_cache_file_is_per_engine_code(tmp_path: Path, monkeypatch: pytest.M
     (another kvalidate or ansible-core) must not be read, so the file is named by their fingerprint."""
     import importlib.metadata
 
-    from kvalidate.ansible import codecache
-
     now = codecache.engine_fingerprint()
     assert codecache.CodeCache(tmp_path).path is not None
     assert str(codecache.CodeCache(tmp_path).path).endswith(f"-{now}.marshal")
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.99.0")
     assert codecache.engine_fingerprint.__wrapped__() != now
+
+
+# -- size cap, LRU eviction, reuse across checkouts --------------------------------------------------
+
+def _at(monkeypatch: pytest.MonkeyPatch, minutes: int) -> None:
+    monkeypatch.setattr(codecache, "_now_minutes", lambda: minutes)
+
+
+def _sources(n: int, start: int = 0) -> list[str]:
+    # distinct templates of a few hundred bytes of code each
+    return [f"{{% for i in items %}}{{{{ i }}}}-{k}-{{{{ x{k} | default('d{k}') }}}}{{% endfor %}}"
+            for k in range(start, start + n)]
+
+
+def test_the_least_recently_used_entries_are_evicted_above_the_cap(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    env = jinja2.Environment()
+    one = len(marshal.dumps(env.compile(_sources(1)[0]))) + 64  # an entry's code, key and time
+    monkeypatch.setenv("KVALIDATE_CACHE_MAX_MB", str(44 * one / 2**20))  # room for 44 entries
+    old, recent = _sources(20), _sources(20, start=100)
+    _at(monkeypatch, 1_000)
+    first = CodeCache(tmp_path)
+    for s in old + recent:
+        first.compile(env, s, None)
+    first.flush()
+    assert len(CodeCache(tmp_path)._load()) == 40  # under the cap: nothing evicted
+    _at(monkeypatch, 1_000 + 2 * codecache.REFRESH_MINUTES)
+    second = CodeCache(tmp_path)
+    for s in recent:
+        second.compile(env, s, None)  # used again two days later
+    second.flush()
+    _at(monkeypatch, 1_000 + 3 * codecache.REFRESH_MINUTES)
+    third = CodeCache(tmp_path)
+    for s in _sources(10, start=200):
+        third.compile(env, s, None)  # new work pushes the file over the cap again
+    third.flush()
+    entries = CodeCache(tmp_path)._load()
+    assert third.path is not None and third.path.stat().st_size <= codecache.cap_bytes()
+    keys = {s: _entry_key(third, env, s) for s in old + recent + _sources(10, start=200)}
+    assert all(keys[s] in entries for s in _sources(10, start=200))  # the newest stay
+    assert all(keys[s] in entries for s in recent)  # used two days ago: kept
+    # 50 entries over the cap of 44: down to three quarters of it (33), the oldest first
+    assert len([s for s in old if keys[s] in entries]) < 5
+    # without a cap the same entries all stay
+    monkeypatch.delenv("KVALIDATE_CACHE_MAX_MB")
+    big = CodeCache(tmp_path / "big")
+    for s in old + recent:
+        big.compile(env, s, None)
+    big.flush()
+    assert len(CodeCache(tmp_path / "big")._load()) == 40
+
+
+def test_a_run_that_only_reads_recent_entries_does_not_rewrite_the_file(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    env = jinja2.Environment()
+    _at(monkeypatch, 5_000)
+    _warm(tmp_path, env)
+    cache = CodeCache(tmp_path)
+    assert cache.path is not None
+    before = cache.path.read_bytes()
+    _at(monkeypatch, 5_000 + 60)
+    assert _render(cache, env) == "1,2,"
+    cache.flush()
+    assert cache.path.read_bytes() == before  # used an hour later: nothing written
+    _at(monkeypatch, 5_000 + codecache.REFRESH_MINUTES + 1)
+    later = CodeCache(tmp_path)
+    assert _render(later, env) == "1,2,"
+    later.flush()  # a day later: its last use is recorded
+    assert later.path is not None and later.path.read_bytes() != before
+    assert set(CodeCache(tmp_path)._read_entries()[1].values()) == {5_000 + codecache.REFRESH_MINUTES + 1}
+
+
+def test_other_fingerprints_files_are_removed_when_stale_or_too_big(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    env = jinja2.Environment()
+    stale = tmp_path / "jinja-code-3.11-jinja3.1.0-f2-0123456789abcdef.marshal"
+    fresh = tmp_path / "jinja-code-3.11-jinja3.1.0-f2-fedcba9876543210.marshal"
+    unrelated = tmp_path / "notes.txt"
+    for p in (stale, fresh, unrelated):
+        p.write_bytes(b"x" * 1000)
+    month = os.path.getmtime(stale) - (codecache.STALE_DAYS + 1) * 86400
+    os.utime(stale, (month, month))
+    _warm(tmp_path, env)
+    assert not stale.exists() and fresh.exists() and unrelated.exists()
+    monkeypatch.setenv("KVALIDATE_CACHE_MAX_MB", str(1500 / 2**20))  # the other file alone is over half
+    cache = CodeCache(tmp_path)
+    cache.compile(env, "{{ other }}", None)
+    cache.flush()
+    assert not fresh.exists() and unrelated.exists() and cache.path is not None and cache.path.is_file()
+
+
+def _checkout_templates(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.j2") if p.is_file())
+
+
+def test_a_new_checkout_commit_reuses_the_templates_that_did_not_change(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries are keyed by template source and its path inside the checkout: a second clone at
+    another commit, where one template differs, compiles that one template only (the engine's own
+    environment, as a run compiles them)."""
+    from kvalidate.ansible.templar import Templar
+
+    demo = Path(__file__).resolve().parents[2] / "templates_under_test"
+    old, new = tmp_path / "clone-a", tmp_path / "elsewhere" / "clone-b"
+    for root in (old, new):
+        for t in _checkout_templates(demo):
+            dest = root / t.relative_to(demo)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(t.read_text(encoding="utf-8"), encoding="utf-8")
+    changed = _checkout_templates(new)[0]
+    changed.write_text(changed.read_text(encoding="utf-8") + "# changed in the new commit\n", encoding="utf-8")
+    assert len(_checkout_templates(old)) >= 5
+
+    def run(root: Path) -> CodeCache:
+        cache = CodeCache(tmp_path / "cache")
+        monkeypatch.setattr(codecache, "CODE_CACHE", cache)  # what a new process starts with
+        env = Templar().env
+        for t in _checkout_templates(root):
+            env.compile_cached(t.read_text(encoding="utf-8"), name=t.relative_to(root).as_posix())
+        return cache
+
+    first = run(old)
+    assert len(first._new) == len(_checkout_templates(old))
+    first.flush()
+    second = run(new)
+    assert len(second._new) == 1  # only the changed template was compiled
+    assert len(second._used) == len(_checkout_templates(old)) - 1
+    second.flush()
+    assert len(run(new)._new) == 0 and len(run(old)._new) == 0  # both commits' templates are kept
+
+
+def test_entries_are_unmarshalled_when_used_and_a_bad_one_is_recompiled(tmp_path: Path) -> None:
+    env = jinja2.Environment()
+    cache = CodeCache(tmp_path)
+    for s in _sources(3):
+        cache.compile(env, s, None)
+    cache.flush()
+    fresh = CodeCache(tmp_path)
+    assert len(fresh._load()) == 3 and all(isinstance(v, bytes) for v in fresh._load().values())
+    fresh.compile(env, _sources(3)[1], None)
+    assert len(fresh._live) == 1 and not fresh._new  # one entry unmarshalled, none compiled
+    key = _entry_key(fresh, env, SOURCE)
+    _write_signed(fresh, {})  # a signed file whose entry is not marshal data
+    assert fresh.path is not None
+    payload = marshal.dumps(({key: b"\xff not marshal"}, {}))
+    signing = fresh.key()
+    assert signing is not None
+    fresh.path.write_bytes(MAGIC + hmac.new(signing, payload, hashlib.sha256).digest() + payload)
+    again = CodeCache(tmp_path)
+    assert key in again._load() and _render(again, env) == "1,2," and again._new.keys() == {key}

@@ -119,3 +119,17 @@ def test_spec_is_a_copy() -> None:
 ])
 def test_deep_merge(a: dict[str, Any], b: dict[str, Any] | None, expected: dict[str, Any]) -> None:
     assert deep_merge(a, b) == expected
+
+
+def test_packaged_data_reads_the_same_with_libyaml() -> None:
+    """facts*.yml and sim-rules*.yml are read with CSafeLoader (start-up time): the same data, of
+    the same types, as PyYAML's pure-Python safe_load."""
+    import yaml
+
+    data = Path(__file__).resolve().parents[2] / "kvalidate" / "kubespray" / "data"
+    files = sorted(data.glob("*.yml"))
+    assert {"facts.yml", "facts-extra.yml", "sim-rules.yml", "sim-rules-extra.yml"} <= {f.name for f in files}
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        fast, slow = yaml.load(text, Loader=yaml.CSafeLoader), yaml.safe_load(text)
+        assert fast == slow and repr(fast) == repr(slow), f.name

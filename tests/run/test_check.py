@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shlex
 from pathlib import Path
@@ -374,3 +375,32 @@ def test_limited_upgrade_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixtur
     code, out, _ = run(["check", str(repo), "--playbook", "upgrade-cluster.yml", "--limit", "node3",
                         "--fact-cache", "none"], capsys)
     assert code == 1 and "--fact-cache none: nothing is cached" in out[0]
+
+
+def test_cells_are_handed_out_largest_first_and_merged_in_task_order(tmp_path: Path) -> None:
+    """Scheduling changes when a cell runs, never the result: two workers with the largest cell
+    first give the same Result, field for field and in the same order, as one worker in task order."""
+    from kvalidate.model import Cell
+    from kvalidate.report.json_report import write
+    from kvalidate.run.check import CheckOptions, Worker, cell_cost, largest_first, run_check
+
+    tut = Path(__file__).resolve().parents[2] / "templates_under_test"
+    on = {"typha_enabled": True}
+    cells = (Cell("one", extra_vars=on, layout="all-in-one"), Cell("three", extra_vars=on, layout="separate"),
+             Cell("bug", extra_vars={**on, "typha_secure": True, "calico_ipam_host_local": True}, layout="ha"),
+             Cell("also-one", extra_vars=on, layout="all-in-one"))
+    worker = Worker(CheckOptions(checkout=tut, cells=cells))
+    assert [cell_cost(worker, "", c) for c in cells] == [1, 3, 3, 1]
+    assert largest_first(worker, [("", c) for c in cells]) == [1, 2, 0, 3]
+    assert cell_cost(worker, "", Cell("bad", layout="no-such-layout")) == 1  # its run reports the problem
+    one = run_check(CheckOptions(checkout=tut, cells=cells, jobs=1))
+    two = run_check(CheckOptions(checkout=tut, cells=cells, jobs=2))
+    assert one.errors > 0 and one.checked[0].startswith("one:") and one.checked[-1].startswith("also-one:")
+
+    def as_json(result: Any) -> str:
+        out = io.StringIO()
+        write(result, out)
+        return out.getvalue()
+
+    assert as_json(two) == as_json(one)
+    assert two.checked == one.checked and list(two.stats.runs) == list(one.stats.runs)

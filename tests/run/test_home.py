@@ -33,7 +33,8 @@ def _files(path: Path) -> list[str]:
 @pytest.mark.parametrize(("home", "created"), [
     ("/proc", None),  # not writable: ansible-core used to fail creating /proc/.ansible/tmp
     ("{t}/missing-home", None),  # missing: never created
-    ("{t}/home", [".cache", ".cache/kvalidate", ".cache/kvalidate/jinja-code-", ".cache/kvalidate/key"]),
+    ("{t}/home", [".cache", ".cache/kvalidate", ".cache/kvalidate/jinja-code-", ".cache/kvalidate/key",
+                  ".cache/kvalidate/yaml-data-"]),
 ])
 def test_check_runs_whatever_home_is_and_leaves_no_ansible_dirs(tmp_path: Path, home: str,
                                                                 created: list[str] | None) -> None:
@@ -46,7 +47,7 @@ def test_check_runs_whatever_home_is_and_leaves_no_ansible_dirs(tmp_path: Path, 
     if created is None:
         assert not Path(h).exists() or h == "/proc"
     else:
-        names = _files(Path(h))  # the code cache, and nothing else
+        names = _files(Path(h))  # the code and parsed-YAML caches, and nothing else
         assert [n[:len(c)] for n, c in zip(names, created, strict=True)] == created
     assert _files(tmp_path / "tmp") == []  # the private directory is gone at exit
 

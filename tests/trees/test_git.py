@@ -153,3 +153,35 @@ def test_a_subdirectory_of_the_repository_is_its_own_tree(repo: Path) -> None:
             t.read_text("out/x")
     with pytest.raises(SetupError, match=r"Not a valid object name [0-9a-f]+:roles/b"):
         GitTree(repo / "roles" / "b", "v1")  # not there at v1
+
+
+def _read_many(tree: GitTree, paths: list[str], rounds: int, out: object) -> None:
+    texts = {p: tree.read_bytes(p) for p in paths}
+    ok = all(tree.read_bytes(p) == texts[p] for _ in range(rounds) for p in paths)
+    out.put(ok and texts == {p: (b"v2\n" if p.endswith("x.j2") else bytes(range(256))) for p in paths})  # type: ignore[attr-defined]
+
+
+def test_a_forked_worker_reads_through_its_own_git_process(repo: Path) -> None:
+    """A tree opened (and read) by the parent before it forks workers, as `kvalidate check --ref`
+    does: parent and workers read at the same time, each through its own `git cat-file`, never
+    through the parent's pipe (two readers on one pipe get each other's objects). `Popen.poll()`
+    in a fork happens to report the parent's process as ended (ECHILD); the tree checks its pid."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    tree = GitTree(repo, "main")
+    paths = ["roles/a/templates/x.j2", "bin.dat"]
+    assert tree.read_text(paths[0]) == "v2\n"  # the parent's git process is running
+    parent_proc = tree._proc
+    out = ctx.Queue()
+    kids = [ctx.Process(target=_read_many, args=(tree, paths, 300, out)) for _ in range(2)]
+    for k in kids:
+        k.start()
+    _read_many(tree, paths, 300, out)
+    results = [out.get(timeout=120) for _ in range(3)]
+    for k in kids:
+        k.join(60)
+        assert k.exitcode == 0
+    assert results == [True, True, True]
+    assert tree._proc is parent_proc  # the parent kept its own
+    tree.close()

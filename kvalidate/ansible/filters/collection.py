@@ -2,20 +2,21 @@
 `x509_certificate_info` (community.crypto, cryptography) and `community.general.dict`.
 
 Written after the collections shipped in ansible 11.13 (Kubespray's pin); the differential tests
-compare them with those collections' own functions.
+compare them with those collections' own functions. `cryptography`'s x509 and key modules are
+imported when a template first reads a certificate (~20 ms a run without one does not pay).
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jmespath
 from ansible.errors import AnsibleFilterError
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 def json_query(data: Any, expr: str) -> Any:
@@ -52,6 +53,8 @@ def _name(name: x509.Name) -> dict[str, str]:
 
 
 def _key_type(key: Any) -> str:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa  # deferred (docstring)
+
     for cls, label in ((rsa.RSAPublicKey, "RSA"), (dsa.DSAPublicKey, "DSA"),
                        (ec.EllipticCurvePublicKey, "ECC"), (ed25519.Ed25519PublicKey, "Ed25519"),
                        (ed448.Ed448PublicKey, "Ed448")):
@@ -67,6 +70,9 @@ def x509_certificate_info(data: Any, name_encoding: str = "ignore") -> dict[str,
     `serial_number`, `not_before`, `not_after`, `public_key`, `public_key_type`, `version`,
     `signature_algorithm`, `expired`.
     """
+    from cryptography import x509  # deferred (module docstring)
+    from cryptography.hazmat.primitives import serialization
+
     if not isinstance(data, str):
         raise AnsibleFilterError(
             f"The community.crypto.x509_certificate_info input must be a text type, not {type(data)}")
