@@ -17,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
+from kvalidate.ansible.reuse import taint
+
 
 def json_query(data: Any, expr: str) -> Any:
     """`data | json_query('items[?ready].name')`: a JMESPath query."""
@@ -84,7 +86,7 @@ def x509_certificate_info(data: Any, name_encoding: str = "ignore") -> dict[str,
         "serial_number": cert.serial_number,
         "not_before": cert.not_valid_before_utc.strftime("%Y%m%d%H%M%SZ"),
         "not_after": not_after.strftime("%Y%m%d%H%M%SZ"),
-        "expired": not_after < datetime.now(UTC),
+        "expired": _expired(not_after),
         "version": cert.version.value + 1,
         "signature_algorithm": getattr(cert.signature_algorithm_oid, "_name", ""),
         "public_key": pem.decode(),
@@ -92,3 +94,9 @@ def x509_certificate_info(data: Any, name_encoding: str = "ignore") -> dict[str,
         "public_key_fingerprints": _fingerprints(spki),
         "fingerprints": _fingerprints(cert.public_bytes(serialization.Encoding.DER)),
     }
+
+
+def _expired(not_after: datetime) -> bool:
+    """Whether a certificate has expired: depends on the time of the run, so never reused (`reuse`)."""
+    taint()
+    return not_after < datetime.now(UTC)
