@@ -24,8 +24,9 @@ the templating would take exactly the same path, so the stored result is returne
 the first difference: the reads up to it are the very reads the evaluation would do itself (the path
 a template takes depends only on what it read before), so no extra work with side effects is done.
 
-Never stored (recomputed every time): an evaluation that raised, that called a lookup (files,
-renderings as a side effect, the engine's state), iterated over a scope (`vars` or a host's
+Never stored (recomputed every time): an evaluation that raised, that called a lookup other than
+`PURE_LOOKUPS` (files, renderings as a side effect, the engine's state; `vars` reads variables,
+recorded as any read, the loop lookups only shape their terms), iterated over a scope (`vars` or a host's
 variables: the set of names), read a scope that is neither its own nor a `hostvars` one, or used
 something time- or randomness-dependent (`lipsum`, a certificate's `expired`). Such a taint does not
 spread to the evaluations that read the value it produced: they record the value, which is compared.
@@ -49,6 +50,8 @@ from jinja2.utils import missing as _JINJA_MISSING
 
 Read = tuple[Any, ...]
 MAX_ENTRIES = 400_000  # all keys together: past it the store starts again empty (memory bound)
+PURE_LOOKUPS = frozenset({"vars", "items", "list", "flattened", "dict", "nested", "together", "subelements",
+                          "sequence", "indexed_items"})
 HOSTVARS_KINDS = {"v": "hv", "h": "hh", "x": "hx"}
 NOT_FAST: Any = object()  # the raw value of a bare `{{ name }}` that Templar templates (not returned as is)
 _PLAIN = (str, int, bool, type(None), bytes, datetime.date, datetime.datetime, datetime.time)
@@ -106,11 +109,26 @@ def _container_key(value: Any) -> Any:
 
 
 class Frame:
-    __slots__ = ("scope", "reads", "tainted")
+    """The reads of one running evaluation, each once: a variable read again during the same
+    evaluation has the same value (nothing changes variables while a template renders)."""
+
+    __slots__ = ("scope", "reads", "seen", "tainted")
 
     def __init__(self, scope: Any) -> None:
         self.scope = scope
         self.reads: list[Read] = []
+        self.seen: set[Read] = set()
+        self.tainted = False
+
+    def add(self, read: Read) -> None:
+        desc = read[:-1]
+        if desc not in self.seen:
+            self.seen.add(desc)
+            self.reads.append(read)
+
+    def reset(self) -> None:
+        self.reads.clear()
+        self.seen.clear()
         self.tainted = False
 
 
@@ -175,14 +193,14 @@ class Store:
             return
         frame = self.stack[-1]
         if scope is frame.scope:
-            frame.reads.append(read)
+            frame.add(read)
             return
         host = getattr(scope, "hv_host", None)
         kind = HOSTVARS_KINDS.get(read[0])
         if host is None or kind is None:
             frame.tainted = True
             return
-        frame.reads.append((kind, host, *read[1:]))
+        frame.add((kind, host, *read[1:]))
 
     def taint_now(self) -> None:
         if self.stack:
@@ -191,7 +209,7 @@ class Store:
     def note_global(self, read: Read) -> None:
         """A read that does not go through a scope (`hostvars` keys, included template texts)."""
         if self.stack:
-            self.stack[-1].reads.append(read)
+            self.stack[-1].add(read)
 
     # -- fingerprints --------------------------------------------------------------------------
     def fingerprint(self, value: Any) -> Any:
@@ -237,8 +255,7 @@ class Store:
             if node is not None:
                 self.reused += 1
                 return node.result
-            frame.reads.clear()
-            frame.tainted = False
+            frame.reset()
             value = compute()
         finally:
             self.stack.pop()

@@ -30,7 +30,7 @@ from kvalidate.ansible.filters.core import FILTERS
 from kvalidate.ansible.filters.tests import TESTS
 from kvalidate.ansible.linemap import Trace
 from kvalidate.ansible.private import count_newlines_from_end, escape_backslashes
-from kvalidate.ansible.reuse import NOT_FAST, Store, Unkeyable, value_key
+from kvalidate.ansible.reuse import NOT_FAST, PURE_LOOKUPS, Store, Unkeyable, value_key
 from kvalidate.ansible.variables import (
     MISSING,
     ChainedUndefined,
@@ -220,7 +220,8 @@ class Templar:
     @pass_context
     def _lookup(self, context: Context, name: str, /, *args: Any, **kwargs: Any) -> Any:
         wantlist = bool(kwargs.pop("wantlist", False))
-        self.reuse.taint_now()  # files, the engine's state, renderings: never reused
+        if name.removeprefix("ansible.builtin.") not in PURE_LOOKUPS:
+            self.reuse.taint_now()  # files, the engine's state, renderings: never reused
         if self.lookup_handler is None:
             raise LookupError(f"lookup('{name}') is not available here")
         out = self.lookup_handler(context.parent, name, list(args), kwargs, wantlist)
