@@ -77,7 +77,8 @@ def _diff(what: str, cell: str, on: list[Any], off: list[Any], out: list[str]) -
         out.append(f"{cell}: {what}: {len(on)} with reuse, {len(off)} without")
     for i, (a, b) in enumerate(zip(on, off, strict=False)):
         if a != b:
-            out.append(f"{cell}: {what} #{i} differs:\n  with reuse:    {str(a)[:400]}\n  without reuse: {str(b)[:400]}")
+            out.append(f"{cell}: {what} #{i} differs:\n  with reuse:    {str(a)[:400]}\n"
+                       f"  without reuse: {str(b)[:400]}")
             break
 
 
@@ -125,7 +126,8 @@ def compare(checkout: Path, cells: Sequence[Cell], pipeline: bool = False,
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkout", type=Path)
-    ap.add_argument("--config", type=Path, help="matrix file (default: the checkout's kvalidate.yaml, else its scenarios)")
+    ap.add_argument("--config", type=Path,
+                    help="matrix file (default: the checkout's kvalidate.yaml, else its scenarios)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N cells")
     ap.add_argument("--pipeline", action="store_true", help="also compare check_cell's findings")
     ns = ap.parse_args()

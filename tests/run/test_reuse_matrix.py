@@ -23,7 +23,8 @@ def test_demo_matrix_is_the_same_with_and_without_reuse() -> None:
     demo = embedded_demo()
     cells = plan(CheckRequest(checkout=demo)).cells
     assert len(cells) >= 20
-    limited = [replace(c, name=c.name + "-limited", limit="instance-3", fact_cache="none") for c in cells if c.layout == "ha"]
+    limited = [replace(c, name=c.name + "-limited", limit="instance-3", fact_cache="none")
+               for c in cells if c.layout == "ha"]
     assert limited
     report = compare(demo, [*cells, *limited], pipeline=True)
     assert report.differences == []
