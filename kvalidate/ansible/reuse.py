@@ -80,6 +80,10 @@ def pin_parsed(data: Any) -> None:
             pin_parsed(v)
 
 
+def is_parsed(data: Any) -> bool:
+    return id(data) in _PARSED
+
+
 def value_key(value: Any) -> Any:
     """A hashable key equal for two values exactly when they are `same`."""
     t = type(value)

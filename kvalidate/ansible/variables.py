@@ -120,15 +120,22 @@ class Scope(Mapping[str, Any]):
             self.overrides = frozenset((host, n) for n in self._differing(parent))
 
     def _differing(self, parent: Scope) -> set[str]:
-        names: set[str] = set()
-        shared = {id(m) for m in parent.raw.maps}
-        for layer in self.raw.maps:
-            if id(layer) in shared:
-                continue
-            for n in layer:
-                if n not in names and self.raw_get(n) is not parent.raw_get(n):
-                    names.add(n)
-        return names
+        shared = parent.map_ids()
+        own = [m for m in self.maps if id(m) not in shared]
+        if not own:
+            return set()
+        candidates: set[str] = set().union(*own)
+        if len(candidates) > 16 and all(type(m) is dict for m in (*self.maps, *parent.maps)):
+            # many names (a role's defaults): resolve all of both scopes at once
+            mine, theirs = _resolved(self.maps), _resolved(parent.maps)
+            return {n for n in candidates if mine.get(n, MISSING) is not theirs.get(n, MISSING)}
+        return {n for n in candidates if self.raw_get(n) is not parent.raw_get(n)}
+
+    def map_ids(self) -> frozenset[int]:
+        ids = self.__dict__.get("_map_ids")
+        if ids is None:
+            ids = self.__dict__["_map_ids"] = frozenset(id(m) for m in self.maps)
+        return ids  # type: ignore[no-any-return]
 
     def derive(self, layers: list[Mapping[str, Any]], persistent: bool = False) -> Scope:
         return Scope(self.resolver, self.host, layers, parent=self, persistent=persistent)
@@ -303,6 +310,14 @@ class ExplainedScope(Scope):
     def get(self, name: str, default: Any = None) -> Any:
         value = self.get_value(name)
         return default if value is MISSING else value
+
+
+def _resolved(maps: tuple[Mapping[str, Any], ...]) -> dict[str, Any]:
+    """Every name of `maps` (highest precedence first) with the value `raw_get` gives it."""
+    out: dict[str, Any] = {}
+    for m in reversed(maps):
+        out.update(m)
+    return out
 
 
 def is_possibly_template(text: str) -> bool:
