@@ -135,7 +135,7 @@ class Scope(Mapping[str, Any]):
         ids = self.__dict__.get("_map_ids")
         if ids is None:
             ids = self.__dict__["_map_ids"] = frozenset(id(m) for m in self.maps)
-        return ids  # type: ignore[no-any-return]
+        return ids
 
     def derive(self, layers: list[Mapping[str, Any]], persistent: bool = False) -> Scope:
         return Scope(self.resolver, self.host, layers, parent=self, persistent=persistent)
