@@ -31,6 +31,10 @@ variables: the set of names), read a scope that is neither its own nor a `hostva
 something time- or randomness-dependent (`lipsum`, a certificate's `expired`). Such a taint does not
 spread to the evaluations that read the value it produced: they record the value, which is compared.
 
+Lazy templating of large data: an entry of a large dict templated inside an evaluation (each entry
+of `downloads`) is an evaluation of its own (`part`), whose reads are also those of the dict's: when
+one input of the dict changes, only the entries that read it are templated again.
+
 Stored results are shared between cells and are never mutated: their containers are kept in
 `Store.kept` (the sandbox refuses to mutate them, as it does the variable cache's).
 
@@ -49,7 +53,8 @@ from typing import Any
 from jinja2.utils import missing as _JINJA_MISSING
 
 Read = tuple[Any, ...]
-MAX_ENTRIES = 400_000  # all keys together: past it the store starts again empty (memory bound)
+MAX_ENTRIES = 400_000
+PART_MIN_ENTRIES = 8  # a dict with at least this many entries has its container entries reused one by one  # all keys together: past it the store starts again empty (memory bound)
 PURE_LOOKUPS = frozenset({"vars", "items", "list", "flattened", "dict", "nested", "together", "subelements",
                           "sequence", "indexed_items"})
 HOSTVARS_KINDS = {"v": "hv", "h": "hh", "x": "hx"}
@@ -242,27 +247,41 @@ class Store:
 
     # -- evaluating ----------------------------------------------------------------------------
     def evaluate(self, key: Any, scope: Any, compute: Callable[[], Any],
-                 read: Callable[[Read], Any]) -> Any:
+                 read: Callable[[Read], Any], part: bool = False) -> Any:
         """The result of `compute()`, or of an earlier evaluation with the same `key` whose reads,
-        made again by `read` (a read without its value -> the value now), give the same values."""
+        made again by `read` (a read without its value -> the value now), give the same values.
+
+        `part`: a piece of the running evaluation (an entry of a large dict it templates): its
+        reads (and a taint) are also the running evaluation's."""
         self.done += 1
         frame = Frame(scope)
         self.stack.append(frame)
+        walked: list[Read] = []
+        value: Any = None
         try:
             node = self.roots.get(key)
             try:
                 while node is not None and not node.done:
                     assert node.read is not None
-                    node = node.branches.get(self.fingerprint(read(node.read)))
+                    got = read(node.read)
+                    walked.append((*node.read, got))
+                    node = node.branches.get(self.fingerprint(got))
             except Exception:  # noqa: BLE001 - the evaluation itself meets (and reports) it
                 node = None
             if node is not None:
                 self.reused += 1
-                return node.result
+                value = node.result
+                frame.reads = walked
+                return value
             frame.reset()
             value = compute()
         finally:
             self.stack.pop()
+            if part and self.stack:
+                outer = self.stack[-1]
+                for r in frame.reads:
+                    outer.add(r)
+                outer.tainted = outer.tainted or frame.tainted
         if not frame.tainted:
             value = self._store(key, frame.reads, value)
         return value

@@ -30,7 +30,7 @@ from kvalidate.ansible.filters.core import FILTERS
 from kvalidate.ansible.filters.tests import TESTS
 from kvalidate.ansible.linemap import Trace
 from kvalidate.ansible.private import count_newlines_from_end, escape_backslashes
-from kvalidate.ansible.reuse import NOT_FAST, PURE_LOOKUPS, Store, Unkeyable, value_key
+from kvalidate.ansible.reuse import NOT_FAST, PART_MIN_ENTRIES, PURE_LOOKUPS, Store, Unkeyable, value_key
 from kvalidate.ansible.variables import (
     MISSING,
     ChainedUndefined,
@@ -266,8 +266,21 @@ class Templar:
         if isinstance(value, list | tuple):
             return [self._template(v, scope, locals) for v in value]
         if isinstance(value, dict):
+            store = self.reuse
+            if store.stack and scope is not None and not locals and len(value) >= PART_MIN_ENTRIES:
+                return {k: self._part(v, scope) for k, v in value.items()}
             return {k: self._template(v, scope, locals) for k, v in value.items()}
         return value
+
+    def _part(self, value: Any, scope: Scope) -> Any:
+        """An entry of a large dict templated inside an evaluation: reused on its own (`reuse`)."""
+        if not isinstance(value, dict | list):
+            return self._template(value, scope)
+        try:
+            key = ("p", value_key(value))
+        except Unkeyable:
+            return self._template(value, scope)
+        return self.reuse.evaluate(key, scope, lambda: self._template(value, scope), scope.read_again, part=True)
 
     def template_lenient(self, value: Any, scope: Scope | None) -> Any:
         """Templar.template(fail_on_undefined=False): a string whose templating hits an undefined

@@ -5,6 +5,7 @@ happen when nothing an evaluation read changed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,27 @@ def test_fingerprints_of_unkeyable_values_are_by_identity() -> None:
     assert store.fingerprint(a) == store.fingerprint(a) != store.fingerprint(b)
     assert store.fingerprint([1, {"x": 2}]) == store.fingerprint([1, {"x": 2}])
     assert store.fingerprint([1]) != store.fingerprint([True])
+
+
+def test_large_dict_templates_only_the_entries_whose_inputs_changed(tmp_path: Path) -> None:
+    """Lazy templating of large data: a dict of many entries (`downloads`) whose one input changed is
+    templated again entry by entry, the entries that did not read it being reused; what it gives
+    is what a run without reuse gives."""
+    root = _tree(tmp_path)
+    entries = {f"e{i}": {"url": f"https://x/{i}/{{{{ v{i % 3} }}}}", "n": i} for i in range(12)}
+    entries["e0"]["bad"] = "{{ undefined_name if fail | default(false) else 'ok' }}"
+    (root / "roles/r/defaults/main.yml").write_text(
+        DEFAULTS + "v0: a\nv1: b\nv2: c\ndl: " + json.dumps(entries) + "\n", encoding="utf-8")
+    (root / "roles/r/templates/t.j2").write_text("{{ dl.e4.url }} {{ dl | length }}\n", encoding="utf-8")
+    templar = Templar()
+    tree = DirTree(root)
+    cells: list[dict[str, Any]] = [{}, {"v1": "B"}, {"v1": "B", "fail": True}, {}]
+    for extra in cells:
+        before = (templar.reuse.done, templar.reuse.reused)
+        got = _run(tree, extra, templar)
+        assert got[:2] == _run(tree, extra, Templar())[:2], extra
+        if extra == {"v1": "B"}:
+            assert any("https://x/4/B 12" in t for _, _, t in got[0]), got
+            # 12 entries, 4 of which read v1: the others come from the store
+            assert templar.reuse.reused - before[1] >= 8
+    assert any("undefined_name" in m for m in _run(tree, cells[2], Templar())[1])
