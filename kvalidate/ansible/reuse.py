@@ -53,8 +53,8 @@ from typing import Any
 from jinja2.utils import missing as _JINJA_MISSING
 
 Read = tuple[Any, ...]
-MAX_ENTRIES = 400_000
-PART_MIN_ENTRIES = 8  # a dict with at least this many entries has its container entries reused one by one  # all keys together: past it the store starts again empty (memory bound)
+MAX_ENTRIES = 400_000  # all keys together: past it the store starts again empty (memory bound)
+PART_MIN_ENTRIES = 8  # a dict with at least this many entries has its container entries reused one by one
 PURE_LOOKUPS = frozenset({"vars", "items", "list", "flattened", "dict", "nested", "together", "subelements",
                           "sequence", "indexed_items"})
 HOSTVARS_KINDS = {"v": "hv", "h": "hh", "x": "hx"}
