@@ -246,14 +246,21 @@ class RunStats:
 
     runs: dict[str, RunInfo] = field(default_factory=dict)  # RunInfo.label -> run
     kube_minor: dict[str, str] = field(default_factory=dict)  # cell name -> minor
+    # the engine's evaluations at reuse points ("done") and those served by earlier cells' ("reused")
+    reuse: dict[str, int] = field(default_factory=dict)
 
     def add(self, run: RunInfo) -> None:
         self.runs[run.label] = run
         self.kube_minor[run.cell] = run.kube
 
+    def add_reuse(self, counts: Mapping[str, int]) -> None:
+        for k, v in counts.items():
+            self.reuse[k] = self.reuse.get(k, 0) + int(v)
+
     def update(self, other: RunStats) -> None:
         self.runs.update(other.runs)
         self.kube_minor.update(other.kube_minor)
+        self.add_reuse(other.reuse)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -261,6 +268,8 @@ class RunStats:
             out["kube_minor"] = dict(self.kube_minor)
         if self.runs:
             out["runs"] = {k: r.to_dict() for k, r in self.runs.items()}
+        if self.reuse:
+            out["reuse"] = dict(self.reuse)
         return out
 
     @classmethod
@@ -274,6 +283,9 @@ class RunStats:
                           for k, r in runs.items()}
         if isinstance(minors, Mapping):
             stats.kube_minor = {str(k): str(v) for k, v in minors.items()}
+        reuse = summary.get("reuse")
+        if isinstance(reuse, Mapping):
+            stats.reuse = {str(k): int(v) for k, v in reuse.items()}
         return stats
 
 

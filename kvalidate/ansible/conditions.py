@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ansible.parsing.splitter import parse_kv
 
+from kvalidate.ansible.reuse import is_parsed, pin_parsed
 from kvalidate.ansible.variables import Scope, is_possibly_template
 
 if TYPE_CHECKING:
@@ -31,8 +32,24 @@ def short(module: str) -> str:
     return module
 
 
+# action_of of the tasks of parsed files (held and never mutated for the whole process), by id
+_ACTIONS: dict[int, tuple[Mapping[str, Any], tuple[str, Any]]] = {}
+
+
 def action_of(task: Mapping[str, Any]) -> tuple[str, Any]:
-    """(module name, raw args) of a task, for the `module: args`, `action:` and k=v forms."""
+    """(module name, raw args) of a task, for the `module: args`, `action:` and k=v forms. The
+    answer for a task of a parsed file is computed once and shared: it is never mutated."""
+    hit = _ACTIONS.get(id(task))
+    if hit is not None and hit[0] is task:
+        return hit[1]
+    out = _action_of(task)
+    if is_parsed(task):
+        _ACTIONS[id(task)] = (task, out)
+        pin_parsed(out[1])
+    return out
+
+
+def _action_of(task: Mapping[str, Any]) -> tuple[str, Any]:
     for key in ("action", "local_action"):
         if key in task:
             value = task[key]

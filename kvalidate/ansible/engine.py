@@ -31,6 +31,7 @@ from kvalidate.ansible.loader import Files, LoadError, Role, cached_tree, find_r
 from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, LookupEnv, run_lookup
 from kvalidate.ansible.patterns import limit_hosts
 from kvalidate.ansible.playbook import run_playbook_file
+from kvalidate.ansible.reuse import enabled_by_env
 from kvalidate.ansible.templar import OMIT_TOKEN, RenderVars, Templar
 from kvalidate.ansible.types import (
     HostState,
@@ -101,20 +102,27 @@ class HostVars(Mapping[str, Any]):
     group and host vars, facts, include_vars, set_fact/register, extra vars and magic variables,
     but no role defaults, role vars or play vars."""
 
+    kv_view = True  # reuse: what is read through it is recorded read by read
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def __getitem__(self, host: str) -> Scope:
+        store = self.engine.templar.reuse
         if host not in self.engine.inventory.hosts:
             if host not in LOCALHOST_NAMES:
+                store.note_global(("hk", host, False))
                 raise KeyError(host)
             self.engine.implicit_localhost(host)
+        store.note_global(("hk", host, True))
         return self.engine.hostvars_scope(host)
 
     def __iter__(self) -> Any:
+        self.engine.templar.reuse.note_global(("hi", tuple(self.engine.inventory.hosts)))
         return iter(self.engine.inventory.hosts)
 
     def __len__(self) -> int:
+        self.engine.templar.reuse.note_global(("hi", tuple(self.engine.inventory.hosts)))
         return len(self.engine.inventory.hosts)
 
 
@@ -142,6 +150,7 @@ class Engine:
         self.templar.lookup_handler = self._lookup
         self.templar.env.frozen.clear()  # values of earlier engines' caches
         self.resolver = Resolver(self.templar)
+        self.templar.reuse.enabled = enabled_by_env()
         self.lookup_env = LookupEnv(tree, self.templar, dict(env or {}), inventory.match,
                                     on_template=self._lookup_rendered, passwords=dict(passwords or {}))
         # keep_going: a failed task is a finding but does not stop its host (the oracle's
@@ -159,6 +168,7 @@ class Engine:
         self.groups: dict[str, list[str]] = inventory.groups_map()
         self.group_names: dict[str, list[str]] = {h: inventory.group_names(h) for h in inventory.hosts}
         self.hostvars = HostVars(self)
+        self.resolver.hostvars = self.hostvars
         # `ansible_version`: the version the run reports (2.18's by default)
         self.ansible_version = version_var(ansible_version or ANSIBLE_VERSION)
         self.result = RunResult()
@@ -182,8 +192,12 @@ class Engine:
     def run_playbook(self, path: str) -> RunResult:
 
         self.templar.lookup_handler = self._lookup
+        store = self.templar.reuse
+        done, reused = store.done, store.reused
         run_playbook_file(self, path, posixpath.dirname(path))
         self.result.groups = {g: list(m) for g, m in self.groups.items()}
+        self.result.reuse["done"] = self.result.reuse.get("done", 0) + store.done - done
+        self.result.reuse["reused"] = self.result.reuse.get("reused", 0) + store.reused - reused
         return self.result
 
     def fact_cache(self) -> dict[str, dict[str, Any]]:
@@ -369,6 +383,7 @@ class Engine:
                 scope = Scope(self.resolver, host, layers, persistent=True)
             else:
                 scope = ExplainedScope(self.resolver, host, layers, persistent=True, explain=self._explained)
+            scope.hv_host = host
             self._hostvars_scopes[host] = scope
         return scope
 

@@ -60,6 +60,7 @@ from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
 from kvalidate.ansible.codecache import template_from_source
 from kvalidate.ansible.linemap import LineCodeGenerator, Trace
 from kvalidate.ansible.private import create_overlay
+from kvalidate.ansible.reuse import taint
 
 __all__ = ["AnsibleUndefined", "RenderLimitError", "SandboxEnvironment", "check_format", "check_printf",
            "check_str_method", "eval_concat", "text_concat", "text_size"]
@@ -441,6 +442,7 @@ def _guarded_lipsum(lipsum: Callable[..., str]) -> Callable[..., str]:
     def guarded(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:  # noqa: A002
         if n > 1000 or max > 10_000:
             raise RenderLimitError("lipsum() is too large")
+        taint()  # random text: never reused
         return lipsum(n, html, min, max)
 
     return guarded
@@ -480,6 +482,8 @@ class SandboxEnvironment(SandboxedEnvironment):
         self.deadline = _Deadline()
         # containers held by the variable cache, by id: templates must not mutate them.
         self.frozen: dict[int, Any] = {}
+        # containers of values reused across cells (`reuse.Store.kept`): never mutated either
+        self.kept: dict[int, Any] = {}
         # shared with `#jinja2:` overlays: whether the template rendering now may mutate containers
         # (its source names a mutator, so its variables are copies: templar.RenderVars.copying)
         self.render_state: dict[str, bool] = {"mutable": False}
@@ -490,7 +494,8 @@ class SandboxEnvironment(SandboxedEnvironment):
     # -- untrusted-template guards ---------------------------------------------------------
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         self.deadline.check()
-        if _mutation(obj, attr) and (id(obj) in self.frozen or not self.render_state["mutable"]):
+        if _mutation(obj, attr) and (id(obj) in self.frozen or id(obj) in self.kept
+                                     or not self.render_state["mutable"]):
             # a template that names no mutator has the cached values themselves: it may not
             # mutate anything (only a method name built at run time gets here)
             return False

@@ -27,6 +27,7 @@ import yaml
 from ansible.utils.unsafe_proxy import AnsibleUnsafeText
 
 from kvalidate.ansible.codecache import DATA_CACHE
+from kvalidate.ansible.reuse import pin_parsed
 from kvalidate.trees.directory import Tree, TreeError
 
 VAULT_PLACEHOLDER = "kvalidate-vaulted-value"
@@ -258,6 +259,7 @@ class Files:
                 mark = getattr(e, "problem_mark", None)
                 raise LoadError(f"YAML error: {e}", path, (mark.line + 1) if mark else 0) from e
             _PARSED[text] = data
+            pin_parsed(data)
         self._cache[path] = data
         return data
 

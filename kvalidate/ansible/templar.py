@@ -20,7 +20,7 @@ from typing import Any
 
 from jinja2 import pass_context
 from jinja2.environment import Template
-from jinja2.exceptions import UndefinedError
+from jinja2.exceptions import TemplateNotFound, UndefinedError
 from jinja2.loaders import BaseLoader
 from jinja2.runtime import Context, Undefined
 from jinja2.utils import missing
@@ -30,6 +30,7 @@ from kvalidate.ansible.filters.core import FILTERS
 from kvalidate.ansible.filters.tests import TESTS
 from kvalidate.ansible.linemap import Trace
 from kvalidate.ansible.private import count_newlines_from_end, escape_backslashes
+from kvalidate.ansible.reuse import NOT_FAST, PART_MIN_ENTRIES, PURE_LOOKUPS, Store, Unkeyable, value_key
 from kvalidate.ansible.variables import (
     MISSING,
     ChainedUndefined,
@@ -190,6 +191,9 @@ class Templar:
                            now=self._now, undef=self._undef)
         self.env = env
         self.lookup_handler = lookup_handler  # callable(context_vars, name, terms, kwargs, wantlist)
+        # evaluations reused across the engines (cells) of this templar (`reuse`)
+        self.reuse = Store()
+        env.kept = self.reuse.kept
         self._depth = 0
         self.deadline_s = DEADLINE_S
 
@@ -216,6 +220,8 @@ class Templar:
     @pass_context
     def _lookup(self, context: Context, name: str, /, *args: Any, **kwargs: Any) -> Any:
         wantlist = bool(kwargs.pop("wantlist", False))
+        if name.removeprefix("ansible.builtin.") not in PURE_LOOKUPS:
+            self.reuse.taint_now()  # files, the engine's state, renderings: never reused
         if self.lookup_handler is None:
             raise LookupError(f"lookup('{name}') is not available here")
         out = self.lookup_handler(context.parent, name, list(args), kwargs, wantlist)
@@ -229,7 +235,19 @@ class Templar:
 
     # -- templating ----------------------------------------------------------------------------
     def template(self, value: Any, scope: Scope | None, locals: Mapping[str, Any] | None = None) -> Any:
-        """Template a variable value or task argument, as Templar.template(convert_data=True)."""
+        """Template a variable value or task argument, as Templar.template(convert_data=True).
+        A top-level call (a task's arguments, `when`, `loop`...) is an evaluation `reuse` may serve."""
+        store = self.reuse
+        if (store.enabled and scope is not None and not store.stack and self._depth == 0
+                and (isinstance(value, dict | list) or (type(value) is str and is_possibly_template(value)))):
+            try:
+                key = ("t", value_key(value), value_key(dict(locals)) if locals else None)
+            except Unkeyable:
+                return self._template(value, scope, locals)
+            return store.evaluate(key, scope, lambda: self._template(value, scope, locals), scope.read_again)
+        return self._template(value, scope, locals)
+
+    def _template(self, value: Any, scope: Scope | None, locals: Mapping[str, Any] | None = None) -> Any:
         if getattr(value, "__UNSAFE__", False):
             return value
         if isinstance(value, str):
@@ -238,15 +256,31 @@ class Templar:
             one = SINGLE_VAR.match(value)
             if one and scope is not None and not locals:
                 raw = scope.raw_get(one.group(1))
-                if isinstance(raw, bool | int | float) or raw is None:
+                fast = isinstance(raw, bool | int | float) or raw is None
+                if self.reuse.stack:
+                    self.reuse.note(scope, ("r", one.group(1), raw if fast else NOT_FAST))
+                if fast:
                     scope.get_value(one.group(1))  # records the dependency
                     return raw
             return self.do_template(value, RenderVars(scope, locals, self.env.globals), convert_data=True)
         if isinstance(value, list | tuple):
-            return [self.template(v, scope, locals) for v in value]
+            return [self._template(v, scope, locals) for v in value]
         if isinstance(value, dict):
-            return {k: self.template(v, scope, locals) for k, v in value.items()}
+            store = self.reuse
+            if store.stack and scope is not None and not locals and len(value) >= PART_MIN_ENTRIES:
+                return {k: self._part(v, scope) for k, v in value.items()}
+            return {k: self._template(v, scope, locals) for k, v in value.items()}
         return value
+
+    def _part(self, value: Any, scope: Scope) -> Any:
+        """An entry of a large dict templated inside an evaluation: reused on its own (`reuse`)."""
+        if not isinstance(value, dict | list):
+            return self._template(value, scope)
+        try:
+            key = ("p", value_key(value))
+        except Unkeyable:
+            return self._template(value, scope)
+        return self.reuse.evaluate(key, scope, lambda: self._template(value, scope), scope.read_again, part=True)
 
     def template_lenient(self, value: Any, scope: Scope | None) -> Any:
         """Templar.template(fail_on_undefined=False): a string whose templating hits an undefined
@@ -269,7 +303,24 @@ class Templar:
                            locals: Mapping[str, Any] | None = None,
                            loader: BaseLoader | None = None) -> tuple[str, LineMap]:
         """The text the `template` module writes, and which template line wrote each of its lines.
-        `loader` serves the template's `{% include %}`s, `{% import %}`s and `{% extends %}`."""
+        `loader` serves the template's `{% include %}`s, `{% import %}`s and `{% extends %}`.
+        An evaluation `reuse` may serve (what the included templates say is part of what it reads)."""
+        store = self.reuse
+        if store.enabled and scope is not None and not store.stack and self._depth == 0:
+            try:
+                key = ("f", text, name, value_key(dict(locals)) if locals else None)
+            except Unkeyable:
+                key = None
+            if key is not None:
+                recording = RecordingLoader(loader, store, self.env) if loader is not None else None
+                result: tuple[str, LineMap] = store.evaluate(
+                    key, scope, lambda: self._render_file(text, scope, name, locals, recording),
+                    lambda read: scope.read_again(read, recording))
+                return result
+        return self._render_file(text, scope, name, locals, loader)
+
+    def _render_file(self, text: str, scope: Scope | None, name: str, locals: Mapping[str, Any] | None,
+                     loader: BaseLoader | None) -> tuple[str, LineMap]:
         out, lines = self._render(text, RenderVars(scope, locals, self.env.globals), convert_data=False,
                                   escape_backslashes=False, name=name, loader=loader, trace=True)
         assert lines is not None
@@ -345,6 +396,41 @@ class Templar:
             return res, None
         text = res if isinstance(res, str) else str(res)
         return res, traced.line_map(text, data.count("\n") + (not data.endswith("\n")))
+
+
+class RecordingLoader(BaseLoader):
+    """A render's include loader whose answers are reads of the evaluation (`reuse`): the name,
+    and the text and path found (None when there is none)."""
+
+    def __init__(self, inner: BaseLoader, store: Store, env: Any) -> None:
+        self.inner = inner
+        self.store = store
+        self.env = env
+
+    def _source(self, name: str) -> tuple[str | None, str | None]:
+        try:
+            source, path, _ = self.inner.get_source(self.env, name)
+        except TemplateNotFound:
+            return None, None
+        return source, path
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+        source, path = self._source(template)
+        self.store.note_global(("inc", template, (source, path)))
+        if source is None or path is None:
+            raise TemplateNotFound(template)
+        return source, path, _up_to_date
+
+    def load(self, environment: Any, name: str, globals: Any = None) -> Any:  # noqa: A002 - Jinja's name
+        source, path, _ = self.get_source(environment, name)
+        return environment.compile_include(source, path)
+
+    def read_again(self, name: str) -> tuple[str | None, str | None]:
+        return self._source(name)
+
+
+def _up_to_date() -> bool:
+    return True
 
 
 def _undefined_from(exc: TypeError) -> UndefinedVariable:

@@ -104,6 +104,7 @@ class RunResult:
     checks: list[CheckGate] = field(default_factory=list)  # only with Engine(record_gates=True)
     choices: list[NameChoice] = field(default_factory=list)  # only with Engine(record_gates=True)
     groups: dict[str, list[str]] = field(default_factory=dict)  # `groups` at the end of the run (group_by included)
+    reuse: dict[str, int] = field(default_factory=dict)  # evaluations done and reused (`reuse`)
 
 
 @dataclass

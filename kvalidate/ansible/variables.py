@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from kvalidate.ansible.environment import AnsibleUndefined
+from kvalidate.ansible.reuse import NOT_FAST, Read, Unkeyable, value_key
 
 if TYPE_CHECKING:
     from kvalidate.ansible.templar import Templar
@@ -58,6 +59,7 @@ class ChainedUndefined(AnsibleUndefined):  # type: ignore[misc]
 
     chain: tuple[str, ...] = ()
     missing: str | None = None
+    kv_undefined = True  # reuse.same compares what two undefined values say
 
     def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> Any:
         if issubclass(self._undefined_exception, SecurityError):
@@ -85,6 +87,7 @@ class Resolver:
         self.active: dict[tuple[int, str], int] = {}
         self.chain: list[str] = []
         self.index: dict[DepKey, list[tuple[dict[str, Any], str]]] = {}
+        self.hostvars: Mapping[str, Any] = {}  # the engine's `hostvars` (reuse: replaying its reads)
 
     def note(self, keys: Any) -> None:
         if self.deps:
@@ -98,7 +101,10 @@ class Resolver:
 
 
 class Scope(Mapping[str, Any]):
-    """One host's variables at one point of a play. `layers` are highest precedence first."""
+    """One host's variables at one point of a play. `layers` are highest precedence first.
+    `hv_host`: the host whose `hostvars[host]` this scope is (reuse records reads through it)."""
+
+    hv_host: str | None = None
 
     def __init__(self, resolver: Resolver, host: str, layers: list[Mapping[str, Any]],
                  parent: Scope | None = None, persistent: bool = False) -> None:
@@ -114,15 +120,22 @@ class Scope(Mapping[str, Any]):
             self.overrides = frozenset((host, n) for n in self._differing(parent))
 
     def _differing(self, parent: Scope) -> set[str]:
-        names: set[str] = set()
-        shared = {id(m) for m in parent.raw.maps}
-        for layer in self.raw.maps:
-            if id(layer) in shared:
-                continue
-            for n in layer:
-                if n not in names and self.raw_get(n) is not parent.raw_get(n):
-                    names.add(n)
-        return names
+        shared = parent.map_ids()
+        own = [m for m in self.maps if id(m) not in shared]
+        if not own:
+            return set()
+        candidates: set[str] = set().union(*own)
+        if len(candidates) > 16 and all(type(m) is dict for m in (*self.maps, *parent.maps)):
+            # many names (a role's defaults): resolve all of both scopes at once
+            mine, theirs = _resolved(self.maps), _resolved(parent.maps)
+            return {n for n in candidates if mine.get(n, MISSING) is not theirs.get(n, MISSING)}
+        return {n for n in candidates if self.raw_get(n) is not parent.raw_get(n)}
+
+    def map_ids(self) -> frozenset[int]:
+        ids = self.__dict__.get("_map_ids")
+        if ids is None:
+            ids = self.__dict__["_map_ids"] = frozenset(id(m) for m in self.maps)
+        return ids
 
     def derive(self, layers: list[Mapping[str, Any]], persistent: bool = False) -> Scope:
         return Scope(self.resolver, self.host, layers, parent=self, persistent=persistent)
@@ -143,17 +156,58 @@ class Scope(Mapping[str, Any]):
 
     def __contains__(self, name: object) -> bool:
         self.resolver.note(((self.host, str(name)),))
-        return self.raw_get(str(name)) is not MISSING
+        found = self.raw_get(str(name)) is not MISSING
+        self.resolver.templar.reuse.note(self, ("h", str(name), found))
+        return found
 
     def __iter__(self) -> Iterator[str]:
         self.resolver.note(((self.host, ANY_NAME),))
+        self.resolver.templar.reuse.taint_now()
         return iter(self.raw)
 
     def __len__(self) -> int:
+        self.resolver.templar.reuse.taint_now()
         return len(self.raw)
+
+    def read_again(self, read: Read, loader: Any = None) -> Any:
+        """What `read` (a read an evaluation recorded, without its value: `reuse`) gives here."""
+        kind = read[0]
+        if kind == "v":
+            return self.get_value(read[1])
+        if kind == "hv":
+            return self.resolver.hostvars[read[1]].get_value(read[2])
+        if kind == "r":
+            raw = self.raw_get(read[1])
+            return raw if isinstance(raw, bool | int | float) or raw is None else NOT_FAST
+        if kind == "h":
+            return read[1] in self
+        if kind == "hh":
+            return read[2] in self.resolver.hostvars[read[1]]
+        if kind == "x" or kind == "hx":
+            scope = self if kind == "x" else self.resolver.hostvars[read[1]]
+            explain = getattr(scope, "explain", None)
+            return explain(scope.host, read[-1]) if explain is not None else None
+        if kind == "hk":
+            try:
+                self.resolver.hostvars[read[1]]
+            except KeyError:
+                return False
+            return True
+        if kind == "hi":
+            return tuple(self.resolver.hostvars)
+        if kind == "inc" and loader is not None:
+            return loader.read_again(read[1])
+        raise LookupError(f"cannot read {read!r} again")
 
     # -- lazy, memoized templating ----------------------------------------------------------
     def get_value(self, name: str) -> Any:
+        value = self._get_value(name)
+        store = self.resolver.templar.reuse
+        if store.stack:
+            store.note(self, ("v", name, value))
+        return value
+
+    def _get_value(self, name: str) -> Any:
         key = (self.host, name)
         hit = self._cached(name)
         if hit is not None:
@@ -188,13 +242,25 @@ class Scope(Mapping[str, Any]):
         r.active[marker] = len(r.chain)
         r.chain.append(name)
         r.deps.append({(self.host, name)})
+
+        def compute() -> Any:
+            try:
+                return r.templar.template(raw, self)
+            except UndefinedVariable as e:
+                return undefined(hint=f"{raw}: {e.message}", name=name, chain=(name, *e.chain),
+                                 missing=e.missing)
+            except UndefinedError as e:
+                return undefined(hint=f"{raw}: {e.message}", name=name, chain=(name,))
+
         try:
-            value = r.templar.template(raw, self)
-        except UndefinedVariable as e:
-            value = undefined(hint=f"{raw}: {e.message}", name=name, chain=(name, *e.chain),
-                              missing=e.missing)
-        except UndefinedError as e:
-            value = undefined(hint=f"{raw}: {e.message}", name=name, chain=(name,))
+            store = r.templar.reuse
+            key = None
+            if store.enabled:
+                try:
+                    key = ("c", name, value_key(raw))
+                except Unkeyable:
+                    pass
+            value = compute() if key is None else store.evaluate(key, self, compute, self.read_again)
         except Exception as e:
             chain = getattr(e, "kv_chain", None)
             if chain is None:
@@ -235,6 +301,7 @@ class ExplainedScope(Scope):
         value = self.get_value(name)
         if value is MISSING:
             reason = self.explain(self.host, name)
+            self.resolver.templar.reuse.note(self, ("x", name, reason))
             if reason is None:
                 raise KeyError(name)
             return reason
@@ -243,6 +310,14 @@ class ExplainedScope(Scope):
     def get(self, name: str, default: Any = None) -> Any:
         value = self.get_value(name)
         return default if value is MISSING else value
+
+
+def _resolved(maps: tuple[Mapping[str, Any], ...]) -> dict[str, Any]:
+    """Every name of `maps` (highest precedence first) with the value `raw_get` gives it."""
+    out: dict[str, Any] = {}
+    for m in reversed(maps):
+        out.update(m)
+    return out
 
 
 def is_possibly_template(text: str) -> bool:

@@ -192,6 +192,7 @@ def check_cell(checkout: Checkout, cell: Cell, ref: str, options: CellOptions, c
     # gives one finding, not one per rendering
     result.findings = list(dict.fromkeys(result.findings))
     result.stats.add(RunInfo(cell.name, ref, result.files, kube))
+    result.stats.add_reuse(run.reuse)
     if options.emit_root is not None:
         emit(renderings, options.emit_root)
     return result

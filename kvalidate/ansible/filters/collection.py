@@ -18,6 +18,8 @@ from ansible.errors import AnsibleFilterError
 if TYPE_CHECKING:
     from cryptography import x509
 
+from kvalidate.ansible.reuse import taint
+
 
 def json_query(data: Any, expr: str) -> Any:
     """`data | json_query('items[?ready].name')`: a JMESPath query."""
@@ -90,7 +92,7 @@ def x509_certificate_info(data: Any, name_encoding: str = "ignore") -> dict[str,
         "serial_number": cert.serial_number,
         "not_before": cert.not_valid_before_utc.strftime("%Y%m%d%H%M%SZ"),
         "not_after": not_after.strftime("%Y%m%d%H%M%SZ"),
-        "expired": not_after < datetime.now(UTC),
+        "expired": _expired(not_after),
         "version": cert.version.value + 1,
         "signature_algorithm": getattr(cert.signature_algorithm_oid, "_name", ""),
         "public_key": pem.decode(),
@@ -98,3 +100,9 @@ def x509_certificate_info(data: Any, name_encoding: str = "ignore") -> dict[str,
         "public_key_fingerprints": _fingerprints(spki),
         "fingerprints": _fingerprints(cert.public_bytes(serialization.Encoding.DER)),
     }
+
+
+def _expired(not_after: datetime) -> bool:
+    """Whether a certificate has expired: depends on the time of the run, so never reused (`reuse`)."""
+    taint()
+    return not_after < datetime.now(UTC)
