@@ -157,6 +157,13 @@ class Node:
 _STORES: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
+def forget_all() -> None:
+    """Empty every store of this process: a long-lived process (the library API, a test session)
+    between unrelated runs, so that what one run kept neither costs memory nor slows the next."""
+    for store in list(_STORES):
+        store.clear()
+
+
 def taint() -> None:
     """The evaluations running now used something that is not an input (time, randomness): not stored."""
     for store in _STORES:
