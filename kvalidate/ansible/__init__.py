@@ -25,6 +25,10 @@ from kvalidate.ansible import private_home  # noqa: F401 - first: ansible-core's
 
 # isort: split
 
+from kvalidate.ansible import coreconfig  # noqa: F401 - next: ansible.constants with base.yml from the cache
+
+# isort: split
+
 import yaml
 from ansible.parsing.splitter import parse_kv
 

@@ -37,6 +37,7 @@ taken from the same deadline (`filters.patterns`).
 from __future__ import annotations
 
 import ast
+import marshal
 import math
 import operator
 import re
@@ -352,11 +353,45 @@ def eval_concat(nodes_: Any) -> Any:
         values = chain(head, nodes_) if isinstance(nodes_, Iterator) else nodes_
         out = _join_output(values, nodes_)
     if out.startswith(("{", "[")) or out in ("True", "False"):
-        try:
-            out = ast.literal_eval(ast.fix_missing_locations(Json2Python().visit(ast.parse(out, mode="eval"))))
-        except (TypeError, ValueError, SyntaxError, MemoryError, RecursionError):
-            pass
+        return _literal(out)
     return out
+
+
+# Native outputs read as Python literals, per process: output text -> its value, marshalled (each
+# use gets a fresh copy, as a new literal_eval would give), or None when the text is no literal.
+# A Kubespray scenario reads ~300 such outputs, half of them repeats (the same dict rendered for
+# several tasks); parsing them was ~5% of a cold run. Only texts with few brackets are kept (the
+# nesting bounds the recursion of the parse: a kept result never depends on the caller's stack
+# depth), and at most `_LITERALS_MAX` of them.
+_LITERALS: dict[str, bytes | None] = {}
+_LITERALS_MAX = 8192
+_LITERAL_BRACKETS = 64
+_MISSING = b""
+
+
+def _literal(out: str) -> Any:
+    """`out` as ansible_eval_concat reads it: its Python literal value (JSON's true/false/null
+    too), or `out` itself when it is none."""
+    kept = _LITERALS.get(out, _MISSING)
+    if kept is None:
+        return out
+    if kept:
+        return marshal.loads(kept)
+    keep = len(_LITERALS) < _LITERALS_MAX and out.count("[") + out.count("{") + out.count("(") <= _LITERAL_BRACKETS
+    try:
+        value = ast.literal_eval(ast.fix_missing_locations(Json2Python().visit(ast.parse(out, mode="eval"))))
+    except (TypeError, ValueError, SyntaxError):
+        if keep:
+            _LITERALS[out] = None
+        return out
+    except (MemoryError, RecursionError):
+        return out
+    if keep:
+        try:
+            _LITERALS[out] = marshal.dumps(value)
+        except ValueError:
+            pass
+    return value
 
 
 def text_concat(nodes_: Any) -> str:

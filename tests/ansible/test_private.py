@@ -8,9 +8,14 @@ import ast
 import inspect
 from pathlib import Path
 
+import ansible.constants
 import ansible.template
+import yaml
+from ansible.config.manager import ConfigManager
 from jinja2 import Environment
 
+from kvalidate.ansible import coreconfig
+from kvalidate.ansible.codecache import DATA_PREFIX, CodeCache
 from kvalidate.ansible.private import count_newlines_from_end, create_overlay, escape_backslashes
 
 PACKAGE = Path(__file__).resolve().parent.parent.parent / "kvalidate"
@@ -21,6 +26,32 @@ def test_signatures() -> None:
     assert list(inspect.signature(ansible.template._create_overlay).parameters) == ["data", "overrides",
                                                                                      "jinja_env"]
     assert list(inspect.signature(ansible.template._escape_backslashes).parameters) == ["data", "jinja_env"]
+
+
+def test_config_definitions_hook(tmp_path: Path) -> None:
+    """`coreconfig` replaces the reading of ansible-core's base.yml while ansible.constants is
+    imported: the private method it wraps exists with that signature, is restored afterwards, and the
+    definitions ansible.constants was built from are those ansible-core parses itself."""
+    assert list(inspect.signature(ConfigManager._read_config_yaml_file).parameters) == ["self", "yml_file"]
+    assert ConfigManager._read_config_yaml_file is coreconfig._ORIGINAL
+    fresh = ConfigManager()  # parses base.yml itself (the hook is gone)
+    assert fresh._base_defs == ansible.constants.config._base_defs and len(fresh._base_defs) > 100
+    with open(coreconfig.BASE_DEFS, "rb") as f:
+        source = f.read()
+    parsed = yaml.load(source, Loader=yaml.CSafeLoader)
+    calls = []
+
+    def parse(self: object, yml_file: object) -> object:
+        calls.append(yml_file)
+        return yaml.load(source, Loader=yaml.CSafeLoader)
+
+    cache = CodeCache(tmp_path, DATA_PREFIX)
+    assert coreconfig.base_defs(parse, None, coreconfig.BASE_DEFS, cache) == parsed and len(calls) == 1
+    cache.flush()
+    kept = coreconfig.base_defs(parse, None, coreconfig.BASE_DEFS, CodeCache(tmp_path, DATA_PREFIX))
+    assert kept == parsed and len(calls) == 1  # the next run reads the cache, does not parse
+    other = b"/elsewhere/base.yml"
+    assert coreconfig.base_defs(lambda self, f: {"other": f}, None, other) == {"other": other}
 
 
 def test_behaviour() -> None:
