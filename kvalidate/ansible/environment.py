@@ -352,11 +352,51 @@ def eval_concat(nodes_: Any) -> Any:
         values = chain(head, nodes_) if isinstance(nodes_, Iterator) else nodes_
         out = _join_output(values, nodes_)
     if out.startswith(("{", "[")) or out in ("True", "False"):
-        try:
-            out = ast.literal_eval(ast.fix_missing_locations(Json2Python().visit(ast.parse(out, mode="eval"))))
-        except (TypeError, ValueError, SyntaxError, MemoryError, RecursionError):
-            pass
+        return _literal(out)
     return out
+
+
+# eval_concat's literal_eval of an output, by output text: parsing is the costly part of a render
+# whose result is a list or dict (about 6 % of a matrix cell once its evaluations are reused). A
+# pure function of the text; each call gets its own containers (`_fresh`), as a new parse would.
+_LITERALS: dict[str, tuple[bool, Any]] = {}
+LITERAL_CACHE_ENTRIES = 4096
+LITERAL_CACHE_MAX_CHARS = 1 << 16  # longer texts are parsed every time (memory bound)
+
+
+def _literal(out: str) -> Any:
+    key = str(out)
+    hit = _LITERALS.get(key) if len(key) <= LITERAL_CACHE_MAX_CHARS else None
+    if hit is not None:
+        return _fresh(hit[1]) if hit[0] else out
+    try:
+        value = ast.literal_eval(ast.fix_missing_locations(Json2Python().visit(ast.parse(out, mode="eval"))))
+    except (TypeError, ValueError, SyntaxError):
+        parsed: tuple[bool, Any] = (False, None)
+        value = out
+    except (MemoryError, RecursionError):  # not a property of the text alone: not remembered
+        return out
+    else:
+        parsed = (True, _fresh(value))
+    if len(key) <= LITERAL_CACHE_MAX_CHARS:
+        if len(_LITERALS) >= LITERAL_CACHE_ENTRIES:
+            _LITERALS.clear()
+        _LITERALS[key] = parsed
+    return value
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a literal_eval result with containers of its own (immutable leaves shared)."""
+    t = type(value)
+    if t is dict:
+        return {_fresh(k): _fresh(v) for k, v in value.items()}
+    if t is list:
+        return [_fresh(v) for v in value]
+    if t is tuple:
+        return tuple(_fresh(v) for v in value)
+    if t is set:
+        return {_fresh(v) for v in value}
+    return value
 
 
 def text_concat(nodes_: Any) -> str:
