@@ -180,6 +180,9 @@ class Engine:
         self._group_vars: dict[str, list[Mapping[str, Any]]] = {}
         self._role_magic: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
         self._deps: dict[str, list[Role]] = {}
+        # id of a RoleCtx -> (it, its own vars layers, its own defaults layers, its params layer)
+        self._role_layers: dict[int, tuple[RoleCtx, list[Mapping[str, Any]], list[Mapping[str, Any]],
+                                           list[Mapping[str, Any]]]] = {}
         self.current: dict[str, Any] = {}  # task context for lookups and renderings
         self.task_runs: dict[str, int] = {}  # host -> tasks run (not skipped), for role deduplication
         self.record_gates = record_gates  # automatic coverage: RunResult.gates (tasks.record_gate)
@@ -318,12 +321,16 @@ class Engine:
         own_defaults: list[Mapping[str, Any]] = []
         params: list[Mapping[str, Any]] = []
         if role is not None:
-            # Role.get_vars / get_default_vars(dep_chain): own > parents > all dependencies
-            deps = self.all_dependencies(role.role)
-            own_vars = [role.role.vars, *(p.vars for p in role.parents), *(d.vars for d in reversed(deps))]
-            own_defaults = [role.role.defaults, *(p.defaults for p in role.parents),
-                            *(d.defaults for d in reversed(deps))]
-            params = [role.params]
+            hit = self._role_layers.get(id(role))
+            if hit is None or hit[0] is not role:
+                # Role.get_vars / get_default_vars(dep_chain): own > parents > all dependencies
+                # (fixed for a RoleCtx: its roles, their dependencies and its params never change)
+                deps = self.all_dependencies(role.role)
+                hit = self._role_layers[id(role)] = (
+                    role, [role.role.vars, *(p.vars for p in role.parents), *(d.vars for d in reversed(deps))],
+                    [role.role.defaults, *(p.defaults for p in role.parents), *(d.defaults for d in reversed(deps))],
+                    [role.params])
+            own_vars, own_defaults, params = hit[1], hit[2], hit[3]
         out: list[Mapping[str, Any]] = []
         if top:
             out.append(top)

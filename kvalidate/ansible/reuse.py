@@ -121,24 +121,39 @@ class Frame:
     """The reads of one running evaluation, each once: a variable read again during the same
     evaluation has the same value (nothing changes variables while a template renders)."""
 
-    __slots__ = ("scope", "reads", "seen", "tainted")
+    __slots__ = ("scope", "reads", "seen", "tainted", "replaying")
 
     def __init__(self, scope: Any) -> None:
         self.scope = scope
         self.reads: list[Read] = []
         self.seen: set[Read] = set()
         self.tainted = False
+        # while a stored evaluation's reads are replayed, the reads it makes are those replayed
+        # (kept by `Store.evaluate`), not recorded again
+        self.replaying = False
 
     def add(self, read: Read) -> None:
+        if self.replaying:
+            return
         desc = read[:-1]
         if desc not in self.seen:
             self.seen.add(desc)
             self.reads.append(read)
 
+    def add_value(self, name: str, value: Any) -> None:
+        """`add(("v", name, value))` without building the read when it is not recorded."""
+        if self.replaying:
+            return
+        desc = ("v", name)
+        if desc not in self.seen:
+            self.seen.add(desc)
+            self.reads.append(("v", name, value))
+
     def reset(self) -> None:
         self.reads.clear()
         self.seen.clear()
         self.tainted = False
+        self.replaying = False
 
 
 class Node:
@@ -267,12 +282,16 @@ class Store:
         value: Any = None
         try:
             node = self.roots.get(key)
+            frame.replaying = True
             try:
+                fingerprint = self.fingerprint
                 while node is not None and not node.done:
-                    assert node.read is not None
-                    got = read(node.read)
-                    walked.append((*node.read, got))
-                    node = node.branches.get(self.fingerprint(got))
+                    desc = node.read
+                    assert desc is not None
+                    got = read(desc)
+                    if part:  # only a part's reads are kept (the running evaluation's too)
+                        walked.append((*desc, got))
+                    node = node.branches.get(fingerprint(got))
             except Exception:  # noqa: BLE001 - the evaluation itself meets (and reports) it
                 node = None
             if node is not None:

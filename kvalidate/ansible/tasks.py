@@ -95,8 +95,9 @@ def set_search_dirs(engine: Engine, ctx: TaskCtx) -> None:
 
 
 def _skipped(conds: Any) -> dict[str, Any]:
+    flat = conditions_of(conds)
     return {"changed": False, "skipped": True, "skip_reason": "Conditional result was False",
-            "false_condition": conditions_of(conds)[-1] if conditions_of(conds) else None}
+            "false_condition": flat[-1] if flat else None}
 
 
 def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any, hosts: list[str],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from kvalidate.ansible.loader import Role
@@ -127,7 +128,7 @@ class RoleCtx:
     public: bool = True
     included: bool = False  # by include_role/import_role from a task of `parents[0]`
 
-    @property
+    @cached_property  # every field is fixed (frozen; a Role's path and the params' identity too)
     def key(self) -> tuple[str, ...]:
         return (self.role.path, *(p.path for p in self.parents), str(id(self.params)), "i" * self.included)
 

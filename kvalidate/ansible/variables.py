@@ -202,9 +202,13 @@ class Scope(Mapping[str, Any]):
     # -- lazy, memoized templating ----------------------------------------------------------
     def get_value(self, name: str) -> Any:
         value = self._get_value(name)
-        store = self.resolver.templar.reuse
-        if store.stack:
-            store.note(self, ("v", name, value))
+        stack = self.resolver.templar.reuse.stack
+        if stack:
+            frame = stack[-1]
+            if frame.scope is self:
+                frame.add_value(name, value)
+            else:
+                self.resolver.templar.reuse.note(self, ("v", name, value))
         return value
 
     def _get_value(self, name: str) -> Any:

@@ -175,6 +175,23 @@ def matches(rule: SimRule, call: ModuleCall) -> bool:
     return True
 
 
+# (id of a rules tuple, module) -> (that tuple, its rules whose `module` matches, in order)
+_MODULE_RULES: dict[tuple[int, str], tuple[tuple[SimRule, ...], tuple[SimRule, ...]]] = {}
+
+
+def _module_rules(rules: tuple[SimRule, ...], mod: str) -> tuple[SimRule, ...]:
+    """The rules that may match a call of module `mod` (`matches`'s module test, done once per
+    module): the first of them that `matches` is the first of all rules that does."""
+    hit = _MODULE_RULES.get((id(rules), mod))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    out = tuple(r for r in rules if r.module == "*" or re.fullmatch(r.module, mod))
+    if len(_MODULE_RULES) > 4096:
+        _MODULE_RULES.clear()
+    _MODULE_RULES[(id(rules), mod)] = (rules, out)
+    return out
+
+
 def _finish(result: dict[str, Any]) -> dict[str, Any]:
     for k in ("stdout", "stderr"):
         if k in result and f"{k}_lines" not in result:
@@ -192,7 +209,7 @@ def simulate(call: ModuleCall, rules: SimRules | None = None) -> dict[str, Any] 
         return None
     rs = rules or default_rules()
     chosen: Mapping[str, Any] | None = None
-    for rule in rs.rules:
+    for rule in _module_rules(rs.rules, mod):
         if matches(rule, call):
             chosen = rule.result
             break

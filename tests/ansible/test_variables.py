@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kvalidate.ansible import Engine, Inventory
+from kvalidate.ansible.environment import _literal
 from kvalidate.trees.directory import DirTree
 
 DEFAULTS: dict[str, Any] = {
@@ -59,3 +60,16 @@ def test_task_scope_reuses_values_that_do_not_read_its_vars(tmp_path: Path) -> N
     assert task.get_value("uses_item") == "i1-c0"
     assert "uses_item" in task.cache and "uses_item" not in base.cache
     assert base.get_value("uses_item") == "noitem-c0"
+
+
+def test_rendered_literals_are_fresh_each_time() -> None:
+    # eval_concat memoizes the parse of an output by its text: each render still gets its own
+    # containers, equal to a fresh parse, and a failed parse still returns the text itself
+    text = "{'a': [1, {'b': (2, 3)}], 'c': true, 'd': null}"
+    first, second = _literal(text), _literal(text)
+    assert first == second == {"a": [1, {"b": (2, 3)}], "c": True, "d": None}
+    assert first is not second and first["a"] is not second["a"] and first["a"][1] is not second["a"][1]
+    first["a"].append(9)
+    assert _literal(text) == {"a": [1, {"b": (2, 3)}], "c": True, "d": None}
+    bad = "[1, 2"
+    assert _literal(bad) is bad and _literal(bad) is bad

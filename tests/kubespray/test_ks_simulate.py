@@ -236,3 +236,21 @@ def test_other_playbooks_answers() -> None:
     assert members is not None
     assert [m["peerURLs"] for m in json.loads(members["stdout"])["members"]] == [
         [f"https://10.0.0.{i}:2380"] for i in (11, 12, 13)]
+
+
+def test_rules_filtered_by_module_choose_the_first_matching_rule() -> None:
+    # the per-module filter (`_module_rules`) must pick what a scan of every rule picks: a regex
+    # module, a later rule of the same module, a "*" rule between them
+    rules = parse_rules({"rules": [
+        {"module": "com.*", "match": {"cmd": "^a"}, "result": {"stdout": "regex a"}},
+        {"module": "*", "match": {"_task": "star"}, "result": {"stdout": "star"}},
+        {"module": "command", "match": {"cmd": "b"}, "result": {"stdout": "exact b"}},
+        {"module": "shell", "match": {}, "result": {"stdout": "shell"}},
+    ], "defaults": {"*": {"stdout": "default"}}})
+    cases = [("command", {"cmd": "abc"}, "t", "regex a"), ("command", {"cmd": "b"}, "star", "star"),
+             ("ansible.builtin.command", {"cmd": "xb"}, "t", "exact b"), ("shell", {"cmd": "a"}, "t", "shell"),
+             ("copy", {}, "t", "default"), ("command", {"cmd": "z"}, "t", "default")]
+    for _ in range(2):  # the second time from the per-module cache
+        for module, args, task, stdout in cases:
+            result = simulate(call(module, args, task=task, role=""), rules)
+            assert result is not None and result["stdout"] == stdout, (module, args, task)
