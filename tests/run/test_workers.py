@@ -9,6 +9,7 @@ import resource
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +165,10 @@ def test_results_and_progress_are_those_of_an_in_process_run(hooked: Path, tmp_p
     workers = run_check(CheckOptions(checkout=checkout, cells=cells, jobs=3, limits=Limits()),
                         lambda done, total, found: calls.append((done, total, found)))
     assert workers.findings == inproc.findings and workers.files == inproc.files
-    assert workers.checked == inproc.checked and workers.stats == inproc.stats
+    # stats alike, but for how many evaluations were reused: that depends on which cells each process ran before
+    assert workers.checked == inproc.checked
+    assert replace(workers.stats, reuse={}) == replace(inproc.stats, reuse={})
+    assert workers.stats.reuse["done"] > 0 and inproc.stats.reuse["done"] > 0
     assert [c[:2] for c in calls] == [(i, 8) for i in range(1, 9)]
     # findings so far: non-decreasing, all of them once every cell is done
     assert [c[2] for c in calls] == sorted(c[2] for c in calls) and calls[-1][2] == len(workers.findings) > 0
