@@ -13,7 +13,8 @@ optional fields before validating; it applies defaults before validating. So:
 - `x-kubernetes-int-or-string` is an integer or a string; `x-kubernetes-embedded-resource` needs
   `apiVersion` and `kind` and may carry `metadata`; `x-kubernetes-list-type: set` means unique items;
 - a property with a `default` is not required (the default fills it first);
-- descriptions, examples and CEL rules (`x-kubernetes-validations`, not evaluated) are dropped;
+- descriptions, examples and CEL rules (`x-kubernetes-validations`) are dropped from the JSON schema: the rules
+  are evaluated from the CRD's original schema (`SchemaEntry.structural`, `kvalidate.cel`);
   only the formats apiextensions validates are kept.
 """
 
@@ -190,43 +191,4 @@ def schemas_in(documents: Iterable[Any]) -> dict[tuple[str, str], dict[str, Any]
         if (isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
                 and str(doc.get("apiVersion", "")).startswith("apiextensions.k8s.io/")):
             out.update(schemas_from_crd(doc))
-    return out
-
-
-def list_map_duplicates(schema: dict[str, Any], data: Any) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
-    """Items of `x-kubernetes-list-type: map` lists whose keys repeat an earlier item's, as
-    (path of the later item, its key values). The API server refuses them for custom resources
-    (`Duplicate value: map[string]interface {}{...}`); JSON Schema cannot say it, so the
-    validation stage asks this after the schema."""
-    defs = schema.get("$defs", {})
-    out: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
-
-    def walk(node: Any, value: Any, path: tuple[str | int, ...], depth: int) -> None:
-        if not isinstance(node, dict) or depth > 64:
-            return
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            walk(defs.get(ref[len("#/$defs/"):]), value, path, depth + 1)
-        for sub in node.get("allOf", ()):
-            walk(sub, value, path, depth + 1)
-        if isinstance(value, list):
-            keys = node.get("x-kubernetes-list-map-keys")
-            if node.get("x-kubernetes-list-type") == "map" and isinstance(keys, list):
-                seen: set[str] = set()
-                for i, item in enumerate(value):
-                    if isinstance(item, dict):
-                        ident = {k: item.get(k) for k in keys if k in item}
-                        marker = repr(sorted(ident.items()))
-                        if marker in seen:
-                            out.append(((*path, i), ident))
-                        seen.add(marker)
-            for i, item in enumerate(value):
-                walk(node.get("items"), item, (*path, i), depth + 1)
-        elif isinstance(value, dict):
-            props = node.get("properties") or {}
-            extra = node.get("additionalProperties")
-            for k, v in value.items():
-                walk(props.get(k, extra if isinstance(extra, dict) else None), v, (*path, k), depth + 1)
-
-    walk(schema, data, (), 0)
     return out

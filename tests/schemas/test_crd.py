@@ -144,16 +144,3 @@ def test_validate_with_crds_option(tmp_path: Path, capsys: pytest.CaptureFixture
     report = json.loads(capsys.readouterr().out)
     assert [(f["rule"], f["path"], f["line"]) for f in report["findings"]] == [
         ("unknown-field", "spec.avoidBuggyIps", 7)]
-
-
-@pytest.mark.parametrize(("ports", "dups"), [
-    ([{"port": 80}, {"port": 443}], []),
-    ([{"port": 80, "name": "a"}, {"port": 80, "name": "b"}], [(("spec", "ports", 1), {"port": 80})]),
-    ([{"port": 80}, {"port": 443}, {"port": 80}, {"port": 80}],
-     [(("spec", "ports", 2), {"port": 80}), (("spec", "ports", 3), {"port": 80})]),
-    ([], []),
-])
-def test_list_map_duplicates(ports: list[dict[str, Any]], dups: list[tuple[tuple[str | int, ...], Any]]) -> None:
-    from kvalidate.schemas.crd_convert import list_map_duplicates
-
-    assert list_map_duplicates(SCHEMAS[WIDGET], _widget({"ports": ports})) == dups
