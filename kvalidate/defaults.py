@@ -11,7 +11,8 @@ import copy
 from typing import Any
 
 
-def _props(node: dict[str, Any]) -> dict[str, Any]:
+def properties(node: dict[str, Any]) -> dict[str, Any]:
+    """A schema node's `properties` (an empty map when it has none or they are malformed)."""
     props = node.get("properties")
     return props if isinstance(props, dict) else {}
 
@@ -31,7 +32,7 @@ def _default(x: Any, node: Any) -> None:
     if not isinstance(node, dict):
         return
     if isinstance(x, dict):
-        props = _props(node)
+        props = properties(node)
         for k, prop in props.items():
             if isinstance(prop, dict) and prop.get("default") is not None:
                 if k not in x or _non_nullable_null(x[k], prop):

@@ -7,6 +7,7 @@ a render failure, a YAML error or a missing schema each becomes a Finding and th
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -186,6 +187,20 @@ def field_path(path: tuple[str | int, ...] | list[str | int]) -> str:
         else:
             out.append(("." if out else "") + part)
     return "".join(out)
+
+
+def go_value(v: Any) -> str:
+    """A bad value as the API server's field.Error prints it: %v for numbers and booleans, %q for
+    strings, compact JSON otherwise (`Duplicate value: {"containerPort":88,"protocol":"TCP"}`)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if v is None:
+        return "null"
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from kvalidate.cel.limits import MAX_MESSAGE_BYTES, OBJECT_TIME_LIMIT_S, PER_CAL
 from kvalidate.cel.runtime import BudgetExceeded, CELError, Meter, TimeLimit, to_cel_typed
 from kvalidate.cel.runtime import evaluate as run
 from kvalidate.defaults import apply_defaults
+from kvalidate.model import go_value
 
 Path_ = tuple[str | int, ...]
 
@@ -87,19 +88,6 @@ def evaluate(schema: dict[str, Any], obj: Any, minor: str, *, defaulted: bool = 
     return walker.outcome
 
 
-def _go_value(value: Any) -> str:
-    """A value as Go's field.Error prints it (%v for numbers and bools, %q for strings)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if value is None:
-        return "null"
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
 def _type_of(node: dict[str, Any]) -> str:
     t = node.get("type")
     return t if isinstance(t, str) else ""
@@ -113,8 +101,8 @@ def error_body(reason: str, node_type: str, value: Any, detail: str) -> str:
     if reason == "FieldValueRequired":
         return f"Required value: {detail}" if detail else "Required value"
     if reason == "FieldValueDuplicate":
-        return "Duplicate value" if omit else f"Duplicate value: {_go_value(value)}"
-    return f"Invalid value: {detail}" if omit else f"Invalid value: {_go_value(value)}: {detail}"
+        return "Duplicate value" if omit else f"Duplicate value: {go_value(value)}"
+    return f"Invalid value: {detail}" if omit else f"Invalid value: {go_value(value)}: {detail}"
 
 
 def _cel_error_text(e: Any) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 import jsonschema_rs
 
 from kvalidate import cel
+from kvalidate.model import go_value
 from kvalidate.schemas.crd_convert import attach_defs, convert, schemas_from_crd
 from kvalidate.schemas.entry import SchemaEntry
 
@@ -109,19 +110,6 @@ _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 
 
 # --- the API server's message forms (apimachinery util/validation/field) -------------------------------------
-
-def go_value(v: Any) -> str:
-    """A bad value as field.Error prints it: %v for numbers and booleans, %q for strings, JSON otherwise."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return str(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if v is None:
-        return "null"
-    return json.dumps(v, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
-
 
 def _required(loc: Loc, detail: str = "") -> Problem:
     return Problem(loc.doc, f"{loc.api}: Required value" + (f": {detail}" if detail else ""))

@@ -20,13 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kvalidate.defaults import properties
+
 Path_ = tuple[str | int, ...]
 Duplicate = tuple[Path_, Any]  # (path of the item, the value the server quotes)
-
-
-def _props(node: dict[str, Any]) -> dict[str, Any]:
-    props = node.get("properties")
-    return props if isinstance(props, dict) else {}
 
 
 def _identity(v: Any) -> Any:
@@ -90,7 +87,7 @@ def _walk(node: Any, value: Any, path: Path_, out: list[Duplicate], resolve: Res
             for i, item in enumerate(value):
                 _walk(items, item, (*path, i), out, resolve, depth + 1)
     elif isinstance(value, dict):
-        props = _props(node)
+        props = properties(node)
         extra = node.get("additionalProperties")
         for k, v in value.items():
             if isinstance(extra, dict):

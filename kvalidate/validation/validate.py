@@ -16,9 +16,9 @@ from typing import Any
 
 from kvalidate.defaults import apply_defaults
 from kvalidate.documents import expand_lists, internal_message, iter_inputs, parse_text
-from kvalidate.model import Document, Finding, Position, Result, Severity, Source, field_path
+from kvalidate.model import Document, Finding, Position, Result, Severity, Source, field_path, go_value
 from kvalidate.schemas.core import BASE64_PATTERN, QUANTITY_MESSAGE, QUANTITY_PATTERN
-from kvalidate.schemas.crd_structure import crd_problems, go_value
+from kvalidate.schemas.crd_structure import crd_problems
 from kvalidate.schemas.entry import API_CONSUMER, SchemaEntry
 from kvalidate.schemas.kinds import unknown_kind
 from kvalidate.schemas.store import SchemaStore
