@@ -280,6 +280,6 @@ def run_action(engine: Engine, task: Mapping[str, Any], module: str, args: Any, 
                 engine.host_state(t).failed = True
         return {"changed": False, "failed": True, "msg": str(e)}
     if "failed_when" in task and task.get("register"):
-        s = scope.derive([{str(task["register"]): result}, *scope.raw.maps])
+        s = scope.derive_inner({str(task["register"]): result})
         result["failed"] = check_when(engine, [task["failed_when"]], s)
     return result

@@ -190,6 +190,10 @@ class Engine:
         self.peeked_files: set[tuple[Any, ...]] = set()
         self.gate_index: dict[Any, Any] = {}  # tasks.record_gate: each recorded gate, by itself
         self._gate_defaults: dict[tuple[str, ...], dict[str, Any]] = {}
+        # whole-task reuse (taskmemo.py): what the run depends on besides variables and the task,
+        # set by the caller (None: tasks are not memoized); `effects` logs what a task sets
+        self.memo: Any = None
+        self.effects: list[tuple[Any, ...]] | None = None
 
     # -- public entry points ------------------------------------------------------------------------
     def run_playbook(self, path: str) -> RunResult:
@@ -457,10 +461,14 @@ class Engine:
         target: dict[str, Any] = getattr(st, layer)
         target.update(values)
         self.resolver.changed(host, list(values))
+        if self.effects is not None:
+            self.effects.append(("var", host, layer, dict(values)))
 
     def set_facts(self, host: str, values: Mapping[str, Any]) -> None:
         """Facts a task gave `host` (cacheable set_fact, module facts): injected as variables and
         under `ansible_facts` without their `ansible_` prefix (namespace_facts)."""
+        if self.effects is not None:
+            self.effects.append(("facts", host, dict(values)))
         st = self.host_state(host)
         st.facts.update(values)
         bare = {(k[8:] if k.startswith("ansible_") and k != "ansible_local" else k): v for k, v in values.items()}

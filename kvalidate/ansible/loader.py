@@ -17,6 +17,7 @@ A role is `roles/<name>` next to the playbook or at the top of the tree (Kubespr
 from __future__ import annotations
 
 import hashlib
+import itertools
 import posixpath
 import weakref
 from collections.abc import Mapping
@@ -194,11 +195,15 @@ def cached_tree(tree: Tree) -> CachedTree:
         return CachedTree(tree)
 
 
+_SERIALS = itertools.count(1)
+
+
 class CachedTree:
     """A `Tree` whose answers are memoized (a checkout does not change while kvalidate reads it)."""
 
     def __init__(self, tree: Tree) -> None:
         self.inner = tree
+        self.serial = next(_SERIALS)  # names this tree in keys of work reused across cells (ids may be reused)
         self._is_file: dict[str, bool] = {}
         self._is_dir: dict[str, bool] = {}
         self._list: dict[str, list[str]] = {}

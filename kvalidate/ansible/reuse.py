@@ -184,6 +184,7 @@ def taint() -> None:
     for store in _STORES:
         if store.stack:
             store.stack[-1].tainted = True
+            store.taints += 1
 
 
 class Store:
@@ -201,6 +202,7 @@ class Store:
         self.stack: list[Frame] = []
         self.done = 0
         self.reused = 0
+        self.taints = 0  # frames tainted so far (a whole task is not stored when one inside it was)
         # containers of stored values, by id (held, so an id is never reused): never mutated
         self.kept: dict[int, Any] = {}
         # fingerprints: value key -> number; id of a kept (or unkeyable, held) value -> (value, number)
@@ -226,16 +228,42 @@ class Store:
         if scope is frame.scope:
             frame.add(read)
             return
+        if getattr(scope, "inner_of", None) is not None and self._inner(scope, frame, read):
+            return
         host = getattr(scope, "hv_host", None)
         kind = HOSTVARS_KINDS.get(read[0])
         if host is None or kind is None:
             frame.tainted = True
+            self.taints += 1
             return
         frame.add((kind, host, *read[1:]))
+
+    def _inner(self, scope: Any, frame: Frame, read: Read) -> bool:
+        """A read through a scope derived inside the running task (`Scope.derive_inner`): skipped when
+        a layer the task made gives it, recorded as a read of the frame's scope when its value does not
+        depend on such a layer, else the frame is tainted. False: `scope` is not derived from the frame's."""
+        name = read[1]
+        chain = []
+        sc = scope
+        while sc is not frame.scope:
+            if sc.inner_of is None:
+                return False
+            chain.append(sc)
+            sc = sc.inner_of
+        for sc in chain:
+            if name in sc.inner_names:
+                return True  # made by the task itself, from what it read
+            if read[0] == "v" and name in sc.cache:
+                frame.tainted = True  # its value depends on a layer the task made
+                self.taints += 1
+                return True
+        frame.add(read)
+        return True
 
     def taint_now(self) -> None:
         if self.stack:
             self.stack[-1].tainted = True
+            self.taints += 1
 
     def note_global(self, read: Read) -> None:
         """A read that does not go through a scope (`hostvars` keys, included template texts)."""

@@ -8,6 +8,7 @@ simulator.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ansible.utils.unsafe_proxy import AnsibleUnsafeText
@@ -18,6 +19,8 @@ from kvalidate.ansible.conditions import action_of, check_when, conditions_of, s
 from kvalidate.ansible.errors import is_internal, render_finding
 from kvalidate.ansible.loader import yaml_line
 from kvalidate.ansible.lookups.core import CHECKOUT_ROOT, find_file, run_lookup
+from kvalidate.ansible.reuse import PURE_LOOKUPS
+from kvalidate.ansible.taskmemo import run_memoized, task_key
 from kvalidate.ansible.templar import RenderVars
 from kvalidate.ansible.types import CheckGate, TemplateGate
 from kvalidate.ansible.variables import Scope
@@ -49,6 +52,8 @@ def loop_items(engine: Engine, task: Mapping[str, Any], scope: Scope, ctx: TaskC
                 if name == "first_found":
                     kwargs["_subdir"] = {"include_vars": "vars", "template": "templates"}.get(short(module), "files")
                 set_search_dirs(engine, ctx)
+                if name not in PURE_LOOKUPS:
+                    engine.templar.reuse.taint_now()  # files, the inventory: not reused (as in a template)
                 items = run_lookup(engine.lookup_env, RenderVars(scope, None, engine.templar.env.globals),
                                    name, terms, kwargs, True)
                 break
@@ -114,51 +119,65 @@ def execute_task(engine: Engine, task: Mapping[str, Any], module: str, args: Any
         targets = run_once_hosts(engine, hosts) if run_once else [host]
         scope = engine.task_scope(host, ctx.role, task_vars)
         engine.current = {"host": host, "task": name, "role": role, "item": None}
+        key = task_key(engine, task, module, args, host, targets, ctx, run_once)
+        if key is None:
+            _run_on(engine, task, module, args, host, targets, scope, ctx, conds, task_vars, name)
+        else:
+            run_memoized(engine, key, scope, partial(_run_on, engine, task, module, args, host, targets, scope, ctx,
+                                                     conds, task_vars, name, inner=True))
+
+
+def _run_on(engine: Engine, task: Mapping[str, Any], module: str, args: Any, host: str, targets: list[str],
+            scope: Scope, ctx: TaskCtx, conds: Any, task_vars: list[Mapping[str, Any]], name: str,
+            inner: bool = False) -> None:
+    """One host's run of a task (`targets`: where its result and facts go). `inner` (a memoized run,
+    taskmemo.py): each loop item's scope is derived from `scope` itself, so that what the task reads
+    through it is recorded as read in `scope` (the same layers, read when the item starts: a memoized
+    task changes no group or role scope)."""
+    try:
         try:
-            try:
-                items = loop_items(engine, task, scope, ctx)
-            except UndefinedError as loop_error:
-                if engine.record_gates:
-                    record_lenient(engine, task, module, args, scope, conds, ctx)
-                if not when_despite_loop_error(engine, conds, scope, loop_error):
-                    items = []
-                    _register(engine, task, targets, _skipped(conds), ctx)
-                    continue
-                raise
-            if items is None:
-                if engine.record_gates:
-                    record_gate(engine, module, args, scope, conds, ctx)
-                if check_when(engine, conds, scope):
-                    result = run_action(engine, task, module, args, scope, host, targets, ctx)
-                else:
-                    result = _skipped(conds)
+            items = loop_items(engine, task, scope, ctx)
+        except UndefinedError as loop_error:
+            if engine.record_gates:
+                record_lenient(engine, task, module, args, scope, conds, ctx)
+            if not when_despite_loop_error(engine, conds, scope, loop_error):
+                _register(engine, task, targets, _skipped(conds), ctx)
+                return
+            raise
+        if items is None:
+            if engine.record_gates:
+                record_gate(engine, module, args, scope, conds, ctx)
+            if check_when(engine, conds, scope):
+                result = run_action(engine, task, module, args, scope, host, targets, ctx)
             else:
-                results = []
-                for top in items:
-                    s = engine.task_scope(host, ctx.role, task_vars, top)
-                    var = top["ansible_loop_var"]
-                    engine.current["item"] = top[var]
-                    if engine.record_gates:
-                        record_gate(engine, module, args, s, conds, ctx)
-                    if check_when(engine, conds, s):
-                        r = run_action(engine, task, module, args, s, host, targets, ctx)
-                    else:
-                        r = _skipped(conds)
-                    results.append({**r, var: top[var], "ansible_loop_var": var})
-                result = {"results": results, "changed": any(r.get("changed") for r in results),
-                          "msg": "All items completed", "skipped": bool(results) and all(
-                              r.get("skipped") for r in results)}
-        except Exception as e:
-            engine.add_finding(render_finding(e, host=host, task=name, task_file=ctx.file, task_line=yaml_line(task)))
-            if not engine.ignores_errors(task):
-                for t in targets:
-                    engine.host_state(t).failed = True
-            # TaskExecutor.run: an error of the task (its loop, `when` or arguments) is its result,
-            # registered as any other (what `ignore_errors` and `rescue` then see), unsafe as every
-            # registered result (its message may quote the `{{ }}` that failed)
-            _register(engine, task, targets, {"failed": True, "msg": AnsibleUnsafeText(str(e))}, ctx)
-            continue
-        _register(engine, task, targets, result, ctx)
+                result = _skipped(conds)
+        else:
+            results = []
+            for top in items:
+                s = scope.derive_inner(top) if inner else engine.task_scope(host, ctx.role, task_vars, top)
+                var = top["ansible_loop_var"]
+                engine.current["item"] = top[var]
+                if engine.record_gates:
+                    record_gate(engine, module, args, s, conds, ctx)
+                if check_when(engine, conds, s):
+                    r = run_action(engine, task, module, args, s, host, targets, ctx)
+                else:
+                    r = _skipped(conds)
+                results.append({**r, var: top[var], "ansible_loop_var": var})
+            result = {"results": results, "changed": any(r.get("changed") for r in results),
+                      "msg": "All items completed", "skipped": bool(results) and all(
+                          r.get("skipped") for r in results)}
+    except Exception as e:
+        engine.add_finding(render_finding(e, host=host, task=name, task_file=ctx.file, task_line=yaml_line(task)))
+        if not engine.ignores_errors(task):
+            for t in targets:
+                engine.host_state(t).failed = True
+        # TaskExecutor.run: an error of the task (its loop, `when` or arguments) is its result,
+        # registered as any other (what `ignore_errors` and `rescue` then see), unsafe as every
+        # registered result (its message may quote the `{{ }}` that failed)
+        _register(engine, task, targets, {"failed": True, "msg": AnsibleUnsafeText(str(e))}, ctx)
+        return
+    _register(engine, task, targets, result, ctx)
 
 
 def run_once_hosts(engine: Engine, hosts: list[str]) -> list[str]:

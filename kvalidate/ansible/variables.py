@@ -105,6 +105,10 @@ class Scope(Mapping[str, Any]):
     `hv_host`: the host whose `hostvars[host]` this scope is (reuse records reads through it)."""
 
     hv_host: str | None = None
+    # a scope derived from another with layers made inside one task (a loop item, `failed_when`'s
+    # registered result): `reuse` records its reads as reads of `inner_of` (taskmemo.py)
+    inner_of: Scope | None = None
+    inner_names: frozenset[str] = frozenset()
 
     def __init__(self, resolver: Resolver, host: str, layers: list[Mapping[str, Any]],
                  parent: Scope | None = None, persistent: bool = False) -> None:
@@ -139,6 +143,14 @@ class Scope(Mapping[str, Any]):
 
     def derive(self, layers: list[Mapping[str, Any]], persistent: bool = False) -> Scope:
         return Scope(self.resolver, self.host, layers, parent=self, persistent=persistent)
+
+    def derive_inner(self, top: Mapping[str, Any]) -> Scope:
+        """This scope under `top`, a layer of values the running task made (a loop item, a
+        registered result): what is read through it that `top` does not shadow is read here."""
+        scope = Scope(self.resolver, self.host, [top, *self.maps], parent=self)
+        scope.inner_of = self
+        scope.inner_names = frozenset(top)
+        return scope
 
     def raw_get(self, name: str) -> Any:
         """The untemplated value of the highest layer that has `name`, or MISSING."""

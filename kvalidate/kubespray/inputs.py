@@ -62,6 +62,7 @@ class CellInputs:
     extra_vars: Mapping[str, Any]
     simulator: Simulator
     playbook: str  # tree path
+    custom_sim_rules: bool = False  # the simulator answers from rules other than the default ones
     passwords: Mapping[str, str] = field(default_factory=lambda: dict(PASSWORD_SEEDS))
     environment: Mapping[str, str] = field(default_factory=dict)
     skip_task_files: tuple[str, ...] = SKIP_TASK_FILES  # fnmatch patterns of tree paths
@@ -114,7 +115,8 @@ def cell_inputs(checkout: Checkout, cell: CellSpec, facts_overlays: Sequence[Map
         checkout=checkout, cell=cell, hosts=inv.hosts, groups=inv.groups, children=inv.children,
         group_vars=group_vars, host_vars=host_vars,
         facts=inventory_facts(inv.hosts, cell.os, overlays), extra_vars=dict(cell.extra_vars),
-        simulator=make_simulator(sim_rules), playbook=cell.playbook or checkout.playbook,
+        simulator=make_simulator(sim_rules), custom_sim_rules=sim_rules is not None,
+        playbook=cell.playbook or checkout.playbook,
         limit=cell.limit, fact_cache=cell.fact_cache, facts_playbook=facts_playbook(checkout) if cell.limit else "",
     )
 

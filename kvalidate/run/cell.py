@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from kvalidate.ansible.engine import Engine, Origins
+from kvalidate.ansible.loader import cached_tree
 from kvalidate.ansible.patterns import limit_hosts
+from kvalidate.ansible.reuse import Unkeyable, value_key
 from kvalidate.ansible.types import Rendering, RunResult
 from kvalidate.documents import parse_text
 from kvalidate.kubespray.checkout import Checkout, declared_kube_version, fresh_install
@@ -126,6 +128,16 @@ def _engine(inputs: CellInputs, *, oracle_parity: bool, record_gates: bool = Fal
                     skip_task_files=inputs.skip_task_files if oracle_parity else FETCH_TASK_FILES,
                     keep_going=True, record_gates=record_gates,
                     ansible_version=inputs.checkout.ansible_version or None, **limited)
+    if not record_gates and not inputs.custom_sim_rules and limited.get("origins") is None \
+            and limited.get("limit") is None:
+        # whole tasks are reused across cells (ansible/taskmemo.py) on what is the same for every cell
+        # of this process besides variables: the tree, the simulator's rules and how it sees files
+        try:
+            engine.memo = ("cell", cached_tree(engine.tree).serial, oracle_parity, engine.keep_going,
+                           engine.skip_task_files, value_key(dict(inputs.environment)),
+                           value_key(dict(inputs.passwords)))
+        except Unkeyable:
+            engine.memo = None
     return engine
 
 
