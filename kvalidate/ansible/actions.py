@@ -178,6 +178,7 @@ def _add_host(engine: Engine, task: Mapping[str, Any], args: Any, scope: Scope, 
     for g in [groups] if isinstance(groups, str) else list(groups):
         engine.add_to_group(name, str(g))
     engine.inventory.host_vars.setdefault(name, {}).update(a)
+    engine.resolver.changed(name, list(a))  # values cached from its old variables
     return {"changed": True, "failed": False, "add_host": {"host_name": name}}
 
 

@@ -41,7 +41,7 @@ from kvalidate.ansible.types import (
     RunResult,
     Simulator,
 )
-from kvalidate.ansible.variables import ExplainedScope, Resolver, Scope, undefined
+from kvalidate.ansible.variables import HOSTS, ExplainedScope, Resolver, Scope, undefined
 from kvalidate.model import Finding, LineMap
 from kvalidate.trees.directory import Tree
 
@@ -109,6 +109,7 @@ class HostVars(Mapping[str, Any]):
 
     def __getitem__(self, host: str) -> Scope:
         store = self.engine.templar.reuse
+        self.engine.resolver.note((HOSTS,))
         if host not in self.engine.inventory.hosts:
             if host not in LOCALHOST_NAMES:
                 store.note_global(("hk", host, False))
@@ -118,10 +119,12 @@ class HostVars(Mapping[str, Any]):
         return self.engine.hostvars_scope(host)
 
     def __iter__(self) -> Any:
+        self.engine.resolver.note((HOSTS,))
         self.engine.templar.reuse.note_global(("hi", tuple(self.engine.inventory.hosts)))
         return iter(self.engine.inventory.hosts)
 
     def __len__(self) -> int:
+        self.engine.resolver.note((HOSTS,))
         self.engine.templar.reuse.note_global(("hi", tuple(self.engine.inventory.hosts)))
         return len(self.engine.inventory.hosts)
 
@@ -151,6 +154,10 @@ class Engine:
         self.templar.env.frozen.clear()  # values of earlier engines' caches
         self.resolver = Resolver(self.templar)
         self.templar.reuse.enabled = enabled_by_env()
+        # values shared between the scopes of a host (variables.Scope._shared): with reuse, and not under
+        # --limit (what a host outside it says for a missing name depends on what the run set so far)
+        self.resolver.share = self.templar.reuse.enabled and limit is None
+        self.templar.reuse.on_taint = self.resolver.impure
         self.lookup_env = LookupEnv(tree, self.templar, dict(env or {}), inventory.match,
                                     on_template=self._lookup_rendered, passwords=dict(passwords or {}))
         # keep_going: a failed task is a finding but does not stop its host (the oracle's
@@ -200,6 +207,7 @@ class Engine:
 
         self.templar.lookup_handler = self._lookup
         store = self.templar.reuse
+        store.on_taint = self.resolver.impure
         done, reused = store.done, store.reused
         run_playbook_file(self, path, posixpath.dirname(path))
         self.result.groups = {g: list(m) for g, m in self.groups.items()}
@@ -454,6 +462,7 @@ class Engine:
         self._magic.clear()
         self._role_magic.clear()
         self.resolver.index.clear()
+        self.resolver.reindex_shared()  # shared values outlive the scopes: still dropped when what they read changes
 
     # -- changes made by tasks ---------------------------------------------------------------------
     def set_var(self, host: str, layer: str, values: Mapping[str, Any]) -> None:
@@ -483,6 +492,8 @@ class Engine:
 
     def add_to_group(self, host: str, group: str, parents: Iterable[str] = ()) -> None:
         before = {g.name: list(g.vars) for g in self.inventory.group_chain(host)} if host in self.hosts else {}
+        if host not in self.inventory.hosts:
+            self.resolver.changed(HOSTS[0], ())  # a new host: what read the set of hosts is stale
         self.inventory.add_host_to_group(host, group, parents)
         self.host_state(host)
         new_map = self.inventory.groups_map()

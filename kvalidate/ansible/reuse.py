@@ -182,9 +182,7 @@ def forget_all() -> None:
 def taint() -> None:
     """The evaluations running now used something that is not an input (time, randomness): not stored."""
     for store in _STORES:
-        if store.stack:
-            store.stack[-1].tainted = True
-            store.taints += 1
+        store.taint_now()
 
 
 class Store:
@@ -203,6 +201,7 @@ class Store:
         self.done = 0
         self.reused = 0
         self.taints = 0  # frames tainted so far (a whole task is not stored when one inside it was)
+        self.on_taint: Callable[[], None] | None = None  # the running engine's (variables.Resolver.impure)
         # containers of stored values, by id (held, so an id is never reused): never mutated
         self.kept: dict[int, Any] = {}
         # fingerprints: value key -> number; id of a kept (or unkeyable, held) value -> (value, number)
@@ -261,6 +260,8 @@ class Store:
         return True
 
     def taint_now(self) -> None:
+        if self.on_taint is not None:
+            self.on_taint()
         if self.stack:
             self.stack[-1].tainted = True
             self.taints += 1

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 DepKey = tuple[str, str]
 MISSING: Any = object()
 ANY_NAME = "*"  # dependency on the set of names itself (varnames, vars iteration)
+# dependency keys that are not a host's variable: something impure was used (a lookup that renders or
+# reads the engine's state, time, randomness), the set of inventory hosts (`hostvars` keys)
+IMPURE: DepKey = ("\0impure", ANY_NAME)
+HOSTS: DepKey = ("\0hosts", ANY_NAME)
 
 
 class VariableCycle(Exception):
@@ -88,6 +92,22 @@ class Resolver:
         self.chain: list[str] = []
         self.index: dict[DepKey, list[tuple[dict[str, Any], str]]] = {}
         self.hostvars: Mapping[str, Any] = {}  # the engine's `hostvars` (reuse: replaying its reads)
+        # values computed in a persistent scope, offered to every other scope of their host (`Scope._shared`):
+        # (host, name) -> {name: (scope, value, deps)}, emptied by `changed` as the scope caches are
+        self.share = False
+        self.shared: dict[DepKey, dict[str, tuple[Scope, Any, frozenset[DepKey]]]] = {}
+
+    def reindex_shared(self) -> None:
+        """After the index was emptied (a new play drops its scopes): index the shared values again."""
+        index = self.index
+        for holder in self.shared.values():
+            for name, (_, _, deps) in holder.items():
+                for key in deps:
+                    index.setdefault(key, []).append((holder, name))
+
+    def impure(self) -> None:
+        """Something impure was used (reuse.Store.on_taint): the values being computed are never shared."""
+        self.note((IMPURE,))
 
     def note(self, keys: Any) -> None:
         if self.deps:
@@ -126,6 +146,10 @@ class Scope(Mapping[str, Any]):
     def _differing(self, parent: Scope) -> set[str]:
         shared = parent.map_ids()
         own = [m for m in self.maps if id(m) not in shared]
+        if not _same_order(self.maps, parent.maps, shared):
+            # the layers both have are not in the same precedence order (a role's own defaults above
+            # the play's other public roles' defaults, which the parent has above them): their names too
+            own = [m for m in self.maps if id(m) in shared and len(m)] + own
         if not own:
             return set()
         candidates: set[str] = set().union(*own)
@@ -233,7 +257,36 @@ class Scope(Mapping[str, Any]):
         if raw is MISSING or not _templatable(raw):
             self.resolver.note((key,))
             return raw
+        if self.resolver.share:
+            hit = self._shared(name)
+            if hit is not None:
+                self._store(name, hit[0], hit[1], publish=False)
+                self.resolver.note(hit[1])
+                return hit[0]
         return self._compute(name, raw)
+
+    def _shared(self, name: str) -> tuple[Any, frozenset[DepKey]] | None:
+        """The value of `name` another scope of this host computed, when it holds here: every variable
+        of this host it read (transitively) has here the very raw value it has there, it used nothing
+        impure, and nothing it read changed since (`changed` drops it then). Reads of other hosts'
+        variables go through their `hostvars`, the same for every scope."""
+        holder = self.resolver.shared.get((self.host, name))
+        entry = holder.get(name) if holder is not None else None
+        if entry is None:
+            return None
+        other, value, deps = entry
+        if other is self or IMPURE in deps:
+            return None
+        host = self.host
+        for h, n in deps:
+            if h != host:
+                continue
+            if n == ANY_NAME:
+                return None
+            mine, theirs = self.raw_get(n), other.raw_get(n)
+            if mine is not theirs and not (type(mine) is type(theirs) and type(mine) in _SCALARS and mine == theirs):
+                return None
+        return value, deps
 
     def _cached(self, name: str) -> tuple[Any, frozenset[DepKey]] | None:
         hit = self.cache.get(name)
@@ -290,7 +343,7 @@ class Scope(Mapping[str, Any]):
         r.note(deps)
         return value
 
-    def _store(self, name: str, value: Any, deps: frozenset[DepKey]) -> None:
+    def _store(self, name: str, value: Any, deps: frozenset[DepKey], publish: bool = True) -> None:
         target: Scope = self
         overridden = self.overrides
         while target.parent is not None and deps.isdisjoint(overridden):
@@ -298,8 +351,15 @@ class Scope(Mapping[str, Any]):
             overridden = overridden | target.overrides
         target.cache[name] = (value, deps)
         if target.persistent:
+            r = self.resolver
+            index = r.index
             for key in deps:
-                self.resolver.index.setdefault(key, []).append((target.cache, name))
+                index.setdefault(key, []).append((target.cache, name))
+            if publish and r.share and IMPURE not in deps:
+                holder = {name: (target, value, deps)}
+                r.shared[(self.host, name)] = holder
+                for key in deps:
+                    index[key].append((holder, name))
         _register_containers(value, self.resolver.templar.env.frozen)
 
 
@@ -326,6 +386,22 @@ class ExplainedScope(Scope):
     def get(self, name: str, default: Any = None) -> Any:
         value = self.get_value(name)
         return default if value is MISSING else value
+
+
+def _same_order(child: tuple[Mapping[str, Any], ...], parent: tuple[Mapping[str, Any], ...],
+                parent_ids: frozenset[int]) -> bool:
+    """Whether the layers `child` shares with `parent` come in the parent's order (the first
+    occurrence of each, which is the one `raw_get` sees)."""
+    mine = list(dict.fromkeys(id(m) for m in child if id(m) in parent_ids))
+    theirs = list(dict.fromkeys(id(m) for m in parent))
+    if len(mine) == len(theirs):
+        return mine == theirs
+    position = {ident: i for i, ident in enumerate(theirs)}
+    order = [position[i] for i in mine]
+    return order == sorted(order)
+
+
+_SCALARS = (str, int, bool, type(None))  # equal values of these exact types are the same (not floats: -0.0)
 
 
 def _resolved(maps: tuple[Mapping[str, Any], ...]) -> dict[str, Any]:
