@@ -432,7 +432,8 @@ class Engine:
         base = self.role_scope(host, role)
         if not any(task_vars) and not top:
             return base
-        return base.derive(self.layers(host, role, task_vars, top))
+        # the role scope's layers with the task's (and the loop item's) added: in the same order
+        return base.derive(self.layers(host, role, task_vars, top), ordered=True)
 
     def add_play_role(self, role: Role) -> None:
         """IncludeRole.get_block_list, once per include: `myplay.roles.append(actual_role)`."""
@@ -461,8 +462,8 @@ class Engine:
         self._hostvars_scopes.clear()
         self._magic.clear()
         self._role_magic.clear()
-        self.resolver.index.clear()
-        self.resolver.reindex_shared()  # shared values outlive the scopes: still dropped when what they read changes
+        # the index is kept: values of the dropped scopes may still be shared (variables.Scope._shared)
+        # and must still be dropped when what they read changes
 
     # -- changes made by tasks ---------------------------------------------------------------------
     def set_var(self, host: str, layer: str, values: Mapping[str, Any]) -> None:

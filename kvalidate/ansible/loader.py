@@ -196,6 +196,7 @@ def cached_tree(tree: Tree) -> CachedTree:
 
 
 _SERIALS = itertools.count(1)
+_MERGED: dict[tuple[int, ...], dict[str, Any]] = {}  # vars_dir merges of parsed files (kept: ids stay theirs)
 
 
 class CachedTree:
@@ -284,13 +285,25 @@ class Files:
             files = _yaml_files(self.tree, f"{base}/{name}")
         else:
             files = []
+        parts = []
         for f in files:
             data = self.yaml(f)
             if isinstance(data, Mapping):
-                merged.update(data)
+                parts.append(data)
             elif data is not None:
                 raise LoadError("a vars file must be a mapping", f)
-        return merged
+        if len(parts) == 1 and type(parts[0]) is dict:
+            return parts[0]  # the parsed file itself (kept for the process, never mutated)
+        # the same parsed files give the same merged dict for the process: one object, so that what is
+        # keyed by layers (variables._moved_names) holds across cells
+        key = tuple(id(p) for p in parts)
+        hit = _MERGED.get(key)
+        if hit is None:
+            for part in parts:
+                merged.update(part)
+            hit = _MERGED[key] = merged
+            pin_parsed(merged)
+        return hit
 
 
 def _yaml_files(tree: Tree, directory: str) -> list[str]:

@@ -27,6 +27,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from kvalidate.ansible.environment import AnsibleUndefined
 from kvalidate.ansible.reuse import NOT_FAST, Read, Unkeyable, value_key
+from kvalidate.ansible.reuse import is_parsed as reuse_is_parsed
 
 if TYPE_CHECKING:
     from kvalidate.ansible.templar import Templar
@@ -93,17 +94,10 @@ class Resolver:
         self.index: dict[DepKey, list[tuple[dict[str, Any], str]]] = {}
         self.hostvars: Mapping[str, Any] = {}  # the engine's `hostvars` (reuse: replaying its reads)
         # values computed in a persistent scope, offered to every other scope of their host (`Scope._shared`):
-        # (host, name) -> {name: (scope, value, deps)}, emptied by `changed` as the scope caches are
+        # (host, name) -> (the scope whose cache holds it, its cache entry); valid while that cache still
+        # holds that very entry (`changed` drops it when something it read changes)
         self.share = False
-        self.shared: dict[DepKey, dict[str, tuple[Scope, Any, frozenset[DepKey]]]] = {}
-
-    def reindex_shared(self) -> None:
-        """After the index was emptied (a new play drops its scopes): index the shared values again."""
-        index = self.index
-        for holder in self.shared.values():
-            for name, (_, _, deps) in holder.items():
-                for key in deps:
-                    index.setdefault(key, []).append((holder, name))
+        self.shared: dict[DepKey, tuple[Scope, tuple[Any, frozenset[DepKey]]]] = {}
 
     def impure(self) -> None:
         """Something impure was used (reuse.Store.on_taint): the values being computed are never shared."""
@@ -131,7 +125,7 @@ class Scope(Mapping[str, Any]):
     inner_names: frozenset[str] = frozenset()
 
     def __init__(self, resolver: Resolver, host: str, layers: list[Mapping[str, Any]],
-                 parent: Scope | None = None, persistent: bool = False) -> None:
+                 parent: Scope | None = None, persistent: bool = False, ordered: bool = False) -> None:
         self.resolver = resolver
         self.host = host
         self.raw: ChainMap[str, Any] = ChainMap(*layers)  # type: ignore[arg-type]
@@ -141,23 +135,21 @@ class Scope(Mapping[str, Any]):
         self.persistent = persistent
         self.overrides: frozenset[DepKey] = frozenset()
         if parent is not None:
-            self.overrides = frozenset((host, n) for n in self._differing(parent))
+            self.overrides = frozenset((host, n) for n in self._differing(parent, ordered))
 
-    def _differing(self, parent: Scope) -> set[str]:
+    def _differing(self, parent: Scope, ordered: bool = False) -> set[str] | frozenset[str]:
+        """`ordered`: the layers both have come in the same order (only layers were added)."""
         shared = parent.map_ids()
+        moved = frozenset() if ordered else _moved_names(self, parent)
         own = [m for m in self.maps if id(m) not in shared]
-        if not _same_order(self.maps, parent.maps, shared):
-            # the layers both have are not in the same precedence order (a role's own defaults above
-            # the play's other public roles' defaults, which the parent has above them): their names too
-            own = [m for m in self.maps if id(m) in shared and len(m)] + own
         if not own:
-            return set()
+            return set(moved)
         candidates: set[str] = set().union(*own)
         if len(candidates) > 16 and all(type(m) is dict for m in (*self.maps, *parent.maps)):
             # many names (a role's defaults): resolve all of both scopes at once
             mine, theirs = _resolved(self.maps), _resolved(parent.maps)
-            return {n for n in candidates if mine.get(n, MISSING) is not theirs.get(n, MISSING)}
-        return {n for n in candidates if self.raw_get(n) is not parent.raw_get(n)}
+            return moved.union(n for n in candidates if mine.get(n, MISSING) is not theirs.get(n, MISSING))
+        return moved.union(n for n in candidates if self.raw_get(n) is not parent.raw_get(n))
 
     def map_ids(self) -> frozenset[int]:
         ids = self.__dict__.get("_map_ids")
@@ -165,13 +157,15 @@ class Scope(Mapping[str, Any]):
             ids = self.__dict__["_map_ids"] = frozenset(id(m) for m in self.maps)
         return ids
 
-    def derive(self, layers: list[Mapping[str, Any]], persistent: bool = False) -> Scope:
-        return Scope(self.resolver, self.host, layers, parent=self, persistent=persistent)
+    def derive(self, layers: list[Mapping[str, Any]], persistent: bool = False, ordered: bool = False) -> Scope:
+        """A scope over `layers` below this one (`ordered`: `layers` are this scope's, in their order, with
+        layers added)."""
+        return Scope(self.resolver, self.host, layers, parent=self, persistent=persistent, ordered=ordered)
 
     def derive_inner(self, top: Mapping[str, Any]) -> Scope:
         """This scope under `top`, a layer of values the running task made (a loop item, a
         registered result): what is read through it that `top` does not shadow is read here."""
-        scope = Scope(self.resolver, self.host, [top, *self.maps], parent=self)
+        scope = Scope(self.resolver, self.host, [top, *self.maps], parent=self, ordered=True)
         scope.inner_of = self
         scope.inner_names = frozenset(top)
         return scope
@@ -270,12 +264,14 @@ class Scope(Mapping[str, Any]):
         of this host it read (transitively) has here the very raw value it has there, it used nothing
         impure, and nothing it read changed since (`changed` drops it then). Reads of other hosts'
         variables go through their `hostvars`, the same for every scope."""
-        holder = self.resolver.shared.get((self.host, name))
-        entry = holder.get(name) if holder is not None else None
-        if entry is None:
+        hit = self.resolver.shared.get((self.host, name))
+        if hit is None:
             return None
-        other, value, deps = entry
-        if other is self or IMPURE in deps:
+        other, entry = hit
+        if other is self or other.cache.get(name) is not entry:
+            return None
+        value, deps = entry
+        if IMPURE in deps:
             return None
         host = self.host
         for h, n in deps:
@@ -349,17 +345,14 @@ class Scope(Mapping[str, Any]):
         while target.parent is not None and deps.isdisjoint(overridden):
             target = target.parent
             overridden = overridden | target.overrides
-        target.cache[name] = (value, deps)
+        entry = target.cache[name] = (value, deps)
         if target.persistent:
             r = self.resolver
             index = r.index
             for key in deps:
                 index.setdefault(key, []).append((target.cache, name))
             if publish and r.share and IMPURE not in deps:
-                holder = {name: (target, value, deps)}
-                r.shared[(self.host, name)] = holder
-                for key in deps:
-                    index[key].append((holder, name))
+                r.shared[(self.host, name)] = (target, entry)
         _register_containers(value, self.resolver.templar.env.frozen)
 
 
@@ -388,17 +381,59 @@ class ExplainedScope(Scope):
         return default if value is MISSING else value
 
 
-def _same_order(child: tuple[Mapping[str, Any], ...], parent: tuple[Mapping[str, Any], ...],
-                parent_ids: frozenset[int]) -> bool:
-    """Whether the layers `child` shares with `parent` come in the parent's order (the first
-    occurrence of each, which is the one `raw_get` sees)."""
-    mine = list(dict.fromkeys(id(m) for m in child if id(m) in parent_ids))
-    theirs = list(dict.fromkeys(id(m) for m in parent))
-    if len(mine) == len(theirs):
-        return mine == theirs
+_MOVED: dict[tuple[tuple[int, ...], tuple[int, ...]], frozenset[str]] = {}
+
+
+def _moved_names(child: Scope, parent: Scope) -> frozenset[str]:
+    """Names whose value may come from another layer in `child` than in `parent` because layers they
+    both have come in another precedence order (a role's own defaults and vars above the other public
+    roles', which the parent has above them): every name of the layers in an inverted pair whose
+    winner among them differs (a superset of the names that differ: they only cache less).
+
+    Only the layers parsed from files (`reuse.is_parsed`: role defaults and vars, kept for the
+    process) move in the engine's scopes; when so, the answer is memoized by their ids."""
+    theirs = parent.__dict__.get("_order")
+    if theirs is None:
+        theirs = parent.__dict__["_order"] = list(dict.fromkeys(id(m) for m in parent.maps))
+        parent.__dict__["_order_kept"] = tuple(i for i, m in {id(m): m for m in parent.maps}.items()
+                                               if reuse_is_parsed(m))
+    ids = parent.map_ids()
+    mine = list(dict.fromkeys(i for i in map(id, child.maps) if i in ids))
+    if mine == theirs:
+        return frozenset()
+    kept_theirs: tuple[int, ...] = parent.__dict__["_order_kept"]
+    kept = set(kept_theirs)
+    present = set(mine)
+    if [i for i in mine if i not in kept] == [i for i in theirs if i not in kept and i in present]:
+        key = (tuple(i for i in mine if i in kept), kept_theirs)
+        hit = _MOVED.get(key)
+        if hit is None:
+            maps = {id(m): m for m in child.maps if id(m) in kept}
+            hit = _MOVED[key] = _inverted(key[0], key[1], maps)
+        return hit
+    return _inverted(tuple(mine), tuple(theirs), {id(m): m for m in child.maps})
+
+
+def _inverted(mine: tuple[int, ...], theirs: tuple[int, ...], maps: Mapping[int, Mapping[str, Any]]) -> frozenset[str]:
+    """The names of the layers (by id, in two precedence orders) in an inverted pair whose winner
+    among those layers differs between the two orders."""
     position = {ident: i for i, ident in enumerate(theirs)}
     order = [position[i] for i in mine]
-    return order == sorted(order)
+    involved: set[int] = set()
+    for a in range(len(order)):
+        for b in range(a + 1, len(order)):
+            if order[a] > order[b]:
+                involved.update((mine[a], mine[b]))
+    if not involved:
+        return frozenset()
+    first = [i for i in mine if i in involved]
+    second = [i for i in theirs if i in involved]
+    names: set[str] = set().union(*(maps[i] for i in involved))
+
+    def winner(order: list[int], name: str) -> int | None:
+        return next((i for i in order if name in maps[i]), None)
+
+    return frozenset(n for n in names if winner(first, n) != winner(second, n))
 
 
 _SCALARS = (str, int, bool, type(None))  # equal values of these exact types are the same (not floats: -0.0)
