@@ -102,6 +102,8 @@ class KubeVip:
 def kube_vips(ctx: CellContext) -> Iterator[KubeVip]:
     """Every kube-vip container the cell renders, on every host."""
     for r in ctx.renderings:
+        if "kube-vip" not in r.text and "\\" not in r.text:
+            continue  # neither its image nor its name (an escaped spelling has a backslash): not parsed
         for doc in ctx.documents(r):
             found = pod_spec(doc)
             if found is None:

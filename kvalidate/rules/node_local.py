@@ -44,6 +44,8 @@ def _documents(ctx: CellContext) -> dict[str, list[tuple[Document, dict[tuple[st
     """template -> [(ClusterConfiguration document, its flattened values)], one per host."""
     out: dict[str, list[tuple[Document, dict[tuple[str | int, ...], Any]]]] = {}
     for r in ctx.renderings:
+        if not any(k in r.text for k in KINDS) and "\\" not in r.text:
+            continue  # no such kind in it (a kind spelled with escapes has a backslash): not parsed
         for doc in ctx.documents(r):
             if doc.kind in KINDS and doc.api_version.startswith("kubeadm.k8s.io/") and isinstance(doc.data, dict):
                 out.setdefault(r.template, []).append((doc, flatten(doc.data)))

@@ -228,3 +228,11 @@ def test_metallb_message_names_where_metallb_is() -> None:
 )
 def test_image_repository(image: str, repository: str) -> None:
     assert image_repository(image) == repository
+
+
+def test_a_kube_vip_spelled_with_escapes_is_found() -> None:
+    """The rules read only renderings that can hold kube-vip: its name, or an escape that spells it."""
+    escaped = [R(h, kube_vip(h).text.replace("kube-vip", '"kube\\u002dvip"').replace('""', '"'))
+               for h in ("cp1", "cp2")]
+    assert all("kube-vip" not in r.text for r in escaped)
+    assert found(ctx(escaped), ADMIN) == [("cp1", VOLUME, 31)]

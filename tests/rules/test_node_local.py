@@ -96,3 +96,11 @@ def test_message_names_the_flag_and_the_address() -> None:
     assert f.message.startswith(
         "apiServer.extraArgs[0].value (advertise-address): '10.0.0.11' is this host's own address (10.0.0.11)"
     )
+
+
+def test_a_kind_spelled_with_escapes_is_read() -> None:
+    """The rule parses only renderings that can hold a ClusterConfiguration: the kind's name, or an
+    escape that spells it."""
+    escaped = V1BETA3.replace("kind: ClusterConfiguration", 'kind: "ClusterConfigurati\\u006fn"')
+    assert "ClusterConfiguration" not in escaped
+    assert run(escaped, "advertise-address", True) == run(V1BETA3, "advertise-address", True) != []
