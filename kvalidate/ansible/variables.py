@@ -138,18 +138,27 @@ class Scope(Mapping[str, Any]):
             self.overrides = frozenset((host, n) for n in self._differing(parent, ordered))
 
     def _differing(self, parent: Scope, ordered: bool = False) -> set[str] | frozenset[str]:
-        """`ordered`: the layers both have come in the same order (only layers were added)."""
+        """Names whose raw value may differ here from the parent's (a superset: a name counted that does
+        not differ only caches less). `ordered`: the layers both have come in the same order (only
+        layers were added)."""
         shared = parent.map_ids()
         moved = frozenset() if ordered else _moved_names(self, parent)
         own = [m for m in self.maps if id(m) not in shared]
         if not own:
-            return set(moved)
-        candidates: set[str] = set().union(*own)
-        if len(candidates) > 16 and all(type(m) is dict for m in (*self.maps, *parent.maps)):
-            # many names (a role's defaults): resolve all of both scopes at once
+            return moved
+        # layers parsed from files (a role's own defaults and vars, its dependencies'): all their names,
+        # memoized (resolving thousands of names for each role scope cost more than it saved)
+        kept = [m for m in own if reuse_is_parsed(m)]
+        names = moved | _names_of(kept) if kept else moved
+        rest = [m for m in own if not reuse_is_parsed(m)]
+        if not rest:
+            return names
+        candidates: set[str] = set().union(*rest)
+        candidates.difference_update(names)
+        if len(candidates) > 256 and all(type(m) is dict for m in (*self.maps, *parent.maps)):
             mine, theirs = _resolved(self.maps), _resolved(parent.maps)
-            return moved.union(n for n in candidates if mine.get(n, MISSING) is not theirs.get(n, MISSING))
-        return moved.union(n for n in candidates if self.raw_get(n) is not parent.raw_get(n))
+            return names.union(n for n in candidates if mine.get(n, MISSING) is not theirs.get(n, MISSING))
+        return names.union(n for n in candidates if self.raw_get(n) is not parent.raw_get(n))
 
     def map_ids(self) -> frozenset[int]:
         ids = self.__dict__.get("_map_ids")
@@ -382,6 +391,16 @@ class ExplainedScope(Scope):
 
 
 _MOVED: dict[tuple[tuple[int, ...], tuple[int, ...]], frozenset[str]] = {}
+_NAMES: dict[tuple[int, ...], frozenset[str]] = {}
+
+
+def _names_of(kept: list[Mapping[str, Any]]) -> frozenset[str]:
+    """Every name of layers kept for the process (`reuse.is_parsed`), memoized by their ids."""
+    key = tuple(id(m) for m in kept)
+    hit = _NAMES.get(key)
+    if hit is None:
+        hit = _NAMES[key] = frozenset().union(*kept)
+    return hit
 
 
 def _moved_names(child: Scope, parent: Scope) -> frozenset[str]:
