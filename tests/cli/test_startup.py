@@ -39,3 +39,30 @@ def test_a_check_loads_neither_unused_libraries_nor_the_limit_machinery(tmp_path
     limited = _run(["check", demo, "--no-config", "--limit", "kube_control_plane", "-e", "typha_enabled=true",
                     "-f", f"json={tmp_path}/l.json"], tmp_path)
     assert "ansible.inventory.manager" in limited["loaded"]
+
+
+def test_a_command_built_alone_parses_and_helps_as_in_the_whole_group() -> None:
+    import click.testing
+    import typer
+
+    from kvalidate.cli.app import _command, app
+
+    whole = typer.main.get_command(app)
+    assert isinstance(whole, click.Group)
+    runner = click.testing.CliRunner()
+    for name in whole.commands:
+        alone = _command([name, "--help"])
+        assert isinstance(alone, click.Group)
+        if name == "schemas":  # a sub-app: built with the whole group
+            assert set(alone.commands) == set(whole.commands)
+            continue
+        assert list(alone.commands) == [name]
+        for args in ([name, "--help"], [name, "--no-such-option"]):
+            expected = runner.invoke(whole, args, prog_name="kvalidate")
+            got = runner.invoke(alone, args, prog_name="kvalidate")
+            assert (got.exit_code, got.output) == (expected.exit_code, expected.output), args
+            assert f"kvalidate {name}" in got.output, args
+    # options before the command name, and unknown names, get the whole group
+    for argv in (["--version"], ["nonsense"], []):
+        group = _command(argv)
+        assert isinstance(group, click.Group) and set(group.commands) == set(whole.commands)
