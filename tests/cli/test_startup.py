@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # loaded only by the commands or the inputs that need them
-DEFERRED = ("kubernetes_validate", "jsonschema", "ansible.inventory.manager", "cryptography.x509", "rich")
+DEFERRED = ("kubernetes_validate", "jsonschema", "ansible.inventory.manager", "cryptography.x509", "rich", "jmespath",
+            "xml.etree.ElementTree")
 
 PROBE = """
 import json, sys
