@@ -67,3 +67,19 @@ def test_a_command_built_alone_parses_and_helps_as_in_the_whole_group() -> None:
     for argv in (["--version"], ["nonsense"], []):
         group = _command(argv)
         assert isinstance(group, click.Group) and set(group.commands) == set(whole.commands)
+
+
+def test_the_command_skips_teardown_but_not_exit_handlers_nor_output(tmp_path: Path) -> None:
+    """`python -m kvalidate` (and the installed script) end with os._exit: the report on stdout is
+    whole, stderr's lines are there, and the compiled-code cache was flushed (an exit handler)."""
+    demo = str(ROOT / "templates_under_test")
+    cache = tmp_path / "cache"
+    env = {**os.environ, "KVALIDATE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "kvalidate", "check", demo, "--no-config", "-e", "typha_enabled=true",
+                           "-f", "json"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert json.loads(proc.stdout)["summary"]["documents"] > 0
+    assert sorted(p.name.split("-")[0] for p in cache.glob("*.marshal")) == ["jinja", "yaml"]
+    bad = subprocess.run([sys.executable, "-m", "kvalidate", "check", str(tmp_path / "missing")], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.startswith("kvalidate: ") and bad.stdout == ""
