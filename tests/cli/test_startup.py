@@ -79,7 +79,15 @@ def test_the_command_skips_teardown_but_not_exit_handlers_nor_output(tmp_path: P
                            "-f", "json"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert proc.returncode in (0, 1), proc.stderr
     assert json.loads(proc.stdout)["summary"]["documents"] > 0
-    assert sorted(p.name.split("-")[0] for p in cache.glob("*.marshal")) == ["jinja", "yaml"]
+    # `render` compiles in this process (no worker flushes for it): only the exit handler writes the cache
+    template = tmp_path / "t.j2"
+    template.write_text("{% for i in range(n | int) %}{{ i }}\n{% endfor %}", encoding="utf-8")
+    alone = tmp_path / "alone"
+    rendered = subprocess.run([sys.executable, "-m", "kvalidate", "render", str(template), "-e", "n=3"],
+                              capture_output=True, text=True, env={**env, "KVALIDATE_CACHE_DIR": str(alone)},
+                              cwd=tmp_path, timeout=300)
+    assert (rendered.returncode, rendered.stdout) == (0, "0\n1\n2\n")
+    assert "jinja" in [p.name.split("-")[0] for p in alone.glob("*.marshal")]
     bad = subprocess.run([sys.executable, "-m", "kvalidate", "check", str(tmp_path / "missing")], capture_output=True,
                          text=True, env=env, cwd=tmp_path, timeout=300)
     assert bad.returncode == 2 and bad.stderr.startswith("kvalidate: ") and bad.stdout == ""
