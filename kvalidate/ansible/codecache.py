@@ -47,7 +47,6 @@ import atexit
 import functools
 import hashlib
 import hmac
-import importlib.metadata
 import marshal
 import os
 import re
@@ -63,6 +62,7 @@ from typing import Any
 import jinja2
 import jinja2.runtime
 import yaml
+from ansible.release import __version__ as ansible_version  # importlib.metadata: ~10 ms at start-up
 
 _FORMAT = 4
 MAGIC = b"KVJC\x04\n"
@@ -244,7 +244,7 @@ def engine_fingerprint() -> str:
     """A hash of the code compiled templates may have run at compile time: kvalidate's engine sources
     (filters, tests, the sandbox's operators) and the ansible-core version whose filters they call."""
     h = hashlib.blake2b(digest_size=8)
-    h.update(importlib.metadata.version("ansible-core").encode())
+    h.update(ansible_version.encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")):
         h.update(path.relative_to(package).as_posix().encode() + b"\x00" + path.read_bytes())

@@ -24,9 +24,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
-from importlib.metadata import version as dist_version
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -134,6 +133,23 @@ def closure_bundle(root: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, A
     return bundle
 
 
+@cache
+def _kubernetes_validate_version() -> str:
+    """kubernetes-validate's version, from its `version.py` (`__version__ = '1.37.0'`) read as text:
+    neither importing the package nor `importlib.metadata` (~10 ms of start-up, for one string);
+    the distribution's metadata when that file does not say it so."""
+    try:
+        text = (_package_files("kubernetes_validate") / "version.py").read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    m = re.fullmatch(r"""__version__ = (['"])([0-9A-Za-z.+-]+)\1\s*""", text)
+    if m:
+        return m.group(2)
+    from importlib.metadata import version  # stdlib, only for an unexpected layout
+
+    return version("kubernetes-validate")
+
+
 def _package_files(package: str) -> Any:
     """The directory of an installed `package` without importing it (its import spec's location);
     `importlib.resources` (which imports it) for a package that is not a plain directory."""
@@ -153,7 +169,7 @@ class CoreSchemas:
                              f"{MINORS[0]} to {MINORS[-1]}")
         self.minor = minor
         self.dirname = f"v{minor}.0-local-strict"
-        self.source = f"kubernetes-validate {dist_version('kubernetes-validate')} {self.dirname}"
+        self.source = f"kubernetes-validate {_kubernetes_validate_version()} {self.dirname}"
 
     @cached_property
     def _raw(self) -> dict[str, Any]:

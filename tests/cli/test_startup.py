@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # loaded only by the commands or the inputs that need them
 DEFERRED = ("kubernetes_validate", "jsonschema", "ansible.inventory.manager", "cryptography.x509", "rich", "jmespath",
-            "xml.etree.ElementTree")
+            "xml.etree.ElementTree", "importlib.metadata")
 
 PROBE = """
 import json, sys

@@ -108,3 +108,13 @@ def test_list_items_are_judged_one_by_one() -> None:
     assert findings(text, store) == [
         ("unknown-kind", Severity.ERROR, 5, "items[0]", "kind configmap not found in v1 groupversion: did you mean "
          "ConfigMap?")]
+
+
+def test_the_api_schemas_name_the_installed_kubernetes_validate() -> None:
+    """Findings name the version of the schema data: read from the package's version.py as text
+    (start-up time), it is the distribution's own version."""
+    from importlib.metadata import version
+
+    from kvalidate.schemas.core import CoreSchemas
+
+    assert CoreSchemas("1.33").source == f"kubernetes-validate {version('kubernetes-validate')} v1.33.0-local-strict"
