@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Mapping
 from functools import cache, cached_property
 from importlib import resources
@@ -160,6 +161,19 @@ def _package_files(package: str) -> Any:
     return resources.files(package)
 
 
+# Minors whose ObjectMeta definitions (with what they reference, as `lookup` patches them) are the
+# newest minor's, identical (tests/schemas/test_kinds.py checks the data): a CRD's schema may take
+# them from whichever of these a run has already read (`crd_convert.attach_defs`) instead of
+# reading the newest minor's 1.4 MB of definitions for them too (~12 ms of a one-scenario check).
+SAME_OBJECT_META = tuple(m for m in MINORS if minor_key(m) >= minor_key("1.30"))
+_READ: weakref.WeakValueDictionary[str, CoreSchemas] = weakref.WeakValueDictionary()  # minor -> definitions read
+
+
+def read_with_newest_object_meta() -> CoreSchemas | None:
+    """A minor of `SAME_OBJECT_META` whose definitions this process has read already, if any."""
+    return next((c for m in reversed(SAME_OBJECT_META) if (c := _READ.get(m)) is not None), None)
+
+
 class CoreSchemas:
     """The built-in API kinds of one Kubernetes minor, from kubernetes-validate's strict data."""
 
@@ -175,6 +189,7 @@ class CoreSchemas:
     def _raw(self) -> dict[str, Any]:
         base = _package_files("kubernetes_validate") / "kubernetes-json-schema" / self.dirname
         defs: dict[str, Any] = json.loads((base / "_definitions.json").read_text(encoding="utf-8"))["$defs"]
+        _READ[self.minor] = self
         return defs
 
     @cached_property
