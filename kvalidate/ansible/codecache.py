@@ -62,7 +62,7 @@ from typing import Any
 import jinja2
 import jinja2.runtime
 import yaml
-from ansible.release import __version__ as ansible_version  # importlib.metadata: ~10 ms at start-up
+from ansible import release
 
 _FORMAT = 4
 MAGIC = b"KVJC\x04\n"
@@ -75,6 +75,7 @@ CODE_PREFIX = "jinja-code"
 DATA_PREFIX = "yaml-data"  # parsed YAML of the checkout's files (ansible.loader)
 KEY_BYTES = 32
 KEY_FILE = "key"
+ansible_version: str = release.__version__  # ansible-core's (importlib.metadata: ~10 ms at start-up)
 _KEY_RE = re.compile(r"[0-9a-f]{40}")
 
 # Names Jinja-generated code may hold in `co_names` (globals, attributes, imports alike): what
