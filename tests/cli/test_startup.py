@@ -36,6 +36,9 @@ def test_a_check_loads_neither_unused_libraries_nor_the_limit_machinery(tmp_path
                  tmp_path)
     assert plain["code"] in (0, 1) and json.loads((tmp_path / "r.json").read_text())["summary"]["documents"] > 0
     assert plain["loaded"] == []
+    text = _run(["check", demo, "--no-config", "-e", "typha_enabled=true", "-f", f"text={tmp_path}/r.txt"], tmp_path)
+    assert text["code"] in (0, 1) and "document(s)" in (tmp_path / "r.txt").read_text()
+    assert text["loaded"] == []
     # the same run with a limit does load ansible-core's inventory (the test can fail)
     limited = _run(["check", demo, "--no-config", "--limit", "kube_control_plane", "-e", "typha_enabled=true",
                     "-f", f"json={tmp_path}/l.json"], tmp_path)
