@@ -11,6 +11,11 @@ imported here: everything else ansible-core does with its configuration (ansible
 variables, the deprecation entries it adds) runs unchanged on the same data. Anything unexpected
 (no file, an entry of another shape) falls back to ansible-core's own parsing.
 
+The same import compiles the ~25 defaults written as templates (`{{ ANSIBLE_HOME ~ "/tmp" }}`) with
+a fresh Jinja `NativeEnvironment` each (~10 ms); while it runs, that environment's `from_string`
+goes through the compiled-code cache (`codecache.template_from_source`, what `from_string` does
+with the code compiled once and kept; entries checked as every cached entry is).
+
 `kvalidate/ansible/__init__.py` imports this module right after `private_home`, before anything
 else of ansible.
 """
@@ -23,7 +28,7 @@ from typing import Any
 
 from ansible.config import manager
 
-from kvalidate.ansible.codecache import DATA_CACHE, CodeCache
+from kvalidate.ansible.codecache import DATA_CACHE, CodeCache, template_from_source
 
 BASE_DEFS = os.path.join(os.path.dirname(manager.__file__), "base.yml")
 
@@ -54,14 +59,26 @@ def base_defs(parse: Any, self: Any, yml_file: Any, cache: CodeCache = DATA_CACH
     return data
 
 
+class CachedNativeEnvironment(manager.NativeEnvironment):  # type: ignore[misc]
+    """`NativeEnvironment` whose `from_string(source)` uses the compiled-code cache."""
+
+    def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:  # noqa: A002
+        if isinstance(source, str) and globals is None and template_class is None:
+            return template_from_source(self, source)
+        return super().from_string(source, globals, template_class)
+
+
 # ansible-core's private method (its only caller is `ConfigManager.__init__`); tests/ansible/
 # test_private.py checks its signature, as for the names of `kvalidate.ansible.private`
 _ORIGINAL = getattr(manager.ConfigManager, "_read_config_yaml_file", None)
+_NATIVE = manager.NativeEnvironment  # what `ConfigManager.template_default` compiles defaults with
 if _ORIGINAL is not None:
     manager.ConfigManager._read_config_yaml_file = (
         lambda self, yml_file: base_defs(_ORIGINAL, self, yml_file))
+manager.NativeEnvironment = CachedNativeEnvironment
 try:
     import ansible.constants  # noqa: E402, F401 - here, with base.yml read through the cache
 finally:
     if _ORIGINAL is not None:
         manager.ConfigManager._read_config_yaml_file = _ORIGINAL
+    manager.NativeEnvironment = _NATIVE

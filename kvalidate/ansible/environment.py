@@ -37,6 +37,7 @@ taken from the same deadline (`filters.patterns`).
 from __future__ import annotations
 
 import ast
+import hashlib
 import marshal
 import math
 import operator
@@ -58,7 +59,7 @@ from jinja2.nodes import Concat
 from jinja2.runtime import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
 
-from kvalidate.ansible.codecache import template_from_source
+from kvalidate.ansible.codecache import DATA_CACHE, template_from_source
 from kvalidate.ansible.linemap import LineCodeGenerator, Trace
 from kvalidate.ansible.private import create_overlay
 from kvalidate.ansible.reuse import taint
@@ -362,7 +363,9 @@ def eval_concat(nodes_: Any) -> Any:
 # A Kubespray scenario reads ~300 such outputs, half of them repeats (the same dict rendered for
 # several tasks); parsing them was ~5% of a cold run. Only texts with few brackets are kept (the
 # nesting bounds the recursion of the parse: a kept result never depends on the caller's stack
-# depth), and at most `_LITERALS_MAX` of them.
+# depth), and at most `_LITERALS_MAX` of them. Those kept are also kept across runs, in the
+# parsed-YAML cache (`codecache.DATA_CACHE`, keyed by the text's hash): a cold run parsed its ~300
+# texts in ~50 ms, of which reading them back costs a few.
 _LITERALS: dict[str, bytes | None] = {}
 _LITERALS_MAX = 8192
 _LITERAL_BRACKETS = 64
@@ -378,17 +381,30 @@ def _literal(out: str) -> Any:
     if kept:
         return marshal.loads(kept)
     keep = len(_LITERALS) < _LITERALS_MAX and out.count("[") + out.count("{") + out.count("(") <= _LITERAL_BRACKETS
+    key = hashlib.blake2b(b"literal\x00" + out.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+    stored = DATA_CACHE.get_data(key) if keep else None
+    if isinstance(stored, tuple) and len(stored) <= 1:  # (value,) or (): no literal
+        if not stored:
+            _LITERALS[out] = None
+            return out
+        try:
+            _LITERALS[out] = marshal.dumps(stored[0])
+            return stored[0]
+        except ValueError:
+            pass
     try:
         value = ast.literal_eval(ast.fix_missing_locations(Json2Python().visit(ast.parse(out, mode="eval"))))
     except (TypeError, ValueError, SyntaxError):
         if keep:
             _LITERALS[out] = None
+            DATA_CACHE.put_data(key, ())
         return out
     except (MemoryError, RecursionError):
         return out
     if keep:
         try:
             _LITERALS[out] = marshal.dumps(value)
+            DATA_CACHE.put_data(key, (value,))
         except ValueError:
             pass
     return value

@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 # The engine's hook, re-exported: a module call in, a result out (None: the engine's default).
+from kvalidate.ansible.loader import plain_yaml
 from kvalidate.ansible.types import ModuleCall as ModuleCall
 from kvalidate.ansible.types import Simulator as Simulator
 from kvalidate.model import SetupError
@@ -116,8 +117,9 @@ def parse_rules(data: Any, source: str = "sim rules") -> SimRules:
 
 def _packaged(name: str) -> SimRules:
     text = resources.files("kvalidate.kubespray").joinpath("data", name).read_text("utf-8")
-    # libyaml (CSafeLoader): the same data as safe_load, ~10x faster (tests/kubespray compares them)
-    return parse_rules(yaml.load(text, Loader=yaml.CSafeLoader), f"kvalidate/kubespray/data/{name}")
+    # libyaml (CSafeLoader): the same data as safe_load, ~10x faster (tests/kubespray compares them),
+    # kept across runs (`plain_yaml`)
+    return parse_rules(plain_yaml(text), f"kvalidate/kubespray/data/{name}")
 
 
 @cache

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kvalidate.ansible.codecache import DATA_CACHE
 from kvalidate.ansible.engine import Engine, Origins
 from kvalidate.ansible.loader import cached_tree
 from kvalidate.ansible.patterns import limit_hosts
@@ -171,7 +172,8 @@ class SchemaCache:
         """`exact`: the cell renders `minor` itself (not a minor outside the bundled ones)."""
         key = (minor, tuple(sorted(versions.items())), exact)
         if key not in self.stores:
-            self.stores[key] = SchemaStore.for_version(minor, dict(versions), exact=exact)
+            # the API kinds' schemas built once and kept across runs, beside the parsed YAML
+            self.stores[key] = SchemaStore.for_version(minor, dict(versions), exact=exact, kept=DATA_CACHE)
         return self.stores[key]
 
     def findings_cache(self, store: SchemaStore) -> dict[bytes, Checked]:

@@ -236,8 +236,9 @@ def cell_pool(options: CheckOptions, refs: Sequence[str] = ()) -> Iterator[RunCe
         merged = 0
         jobs = max(1, min(options.jobs, len(tasks)))
         # freeze what is loaded (forked workers share it copy-on-write) and collect rarely: the engine
-        # allocates many short-lived objects (0.43 -> 0.32 s CPU per Kubespray master cell)
-        tune_gc()
+        # allocates many short-lived objects (0.43 -> 0.32 s CPU per Kubespray master cell); one
+        # cell (a single-scenario check, a trigger round's re-render) skips the full collection
+        tune_gc(full=len(tasks) > 1)
         order = largest_first(_WORKER, tasks) if jobs > 1 else list(range(len(tasks)))
         if len(tasks) > 1 and not procs and limits.enforced:
             CODE_CACHE.preload()  # unmarshalled and checked once here, before the workers fork

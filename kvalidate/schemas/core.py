@@ -21,15 +21,17 @@ Component configs and CRDs come from `kvalidate.schemas.components` and `kvalida
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import weakref
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
-from importlib.metadata import version as dist_version
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kvalidate.model import SetupError
 from kvalidate.schemas.entry import SchemaEntry
@@ -134,6 +136,23 @@ def closure_bundle(root: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, A
     return bundle
 
 
+@cache
+def _kubernetes_validate_version() -> str:
+    """kubernetes-validate's version, from its `version.py` (`__version__ = '1.37.0'`) read as text:
+    neither importing the package nor `importlib.metadata` (~10 ms of start-up, for one string);
+    the distribution's metadata when that file does not say it so."""
+    try:
+        text = (_package_files("kubernetes_validate") / "version.py").read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    m = re.fullmatch(r"""__version__ = (['"])([0-9A-Za-z.+-]+)\1\s*""", text)
+    if m:
+        return m.group(2)
+    from importlib.metadata import version  # stdlib, only for an unexpected layout
+
+    return version("kubernetes-validate")
+
+
 def _package_files(package: str) -> Any:
     """The directory of an installed `package` without importing it (its import spec's location);
     `importlib.resources` (which imports it) for a package that is not a plain directory."""
@@ -144,21 +163,69 @@ def _package_files(package: str) -> Any:
     return resources.files(package)
 
 
-class CoreSchemas:
-    """The built-in API kinds of one Kubernetes minor, from kubernetes-validate's strict data."""
+# Minors whose ObjectMeta definitions (with what they reference, as `lookup` patches them) are the
+# newest minor's, identical (tests/schemas/test_kinds.py checks the data): a CRD's schema may take
+# them from whichever of these a run has at hand (`crd_convert.attach_defs`) instead of reading the
+# newest minor's 1.4 MB of definitions for them too (~12 ms of a one-scenario check).
+SAME_OBJECT_META = tuple(m for m in MINORS if minor_key(m) >= minor_key("1.30"))
+# minor -> its schemas, when their definitions have been read or are kept across runs (`kept`)
+_READ: weakref.WeakValueDictionary[str, CoreSchemas] = weakref.WeakValueDictionary()
+# what a kept entry was built by: this module's code (closure, patches), hashed into every key
+_CODE = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).hexdigest()
 
-    def __init__(self, minor: str) -> None:
+
+class KeptData(Protocol):
+    """Plain data kept across runs (`ansible.codecache.DATA_CACHE`, handed in by `run.cell`:
+    authenticated, `marshal` of data), keyed by 40 hex digits."""
+
+    def get_data(self, key: str) -> Any: ...
+
+    def put_data(self, key: str, value: Any) -> bool: ...
+
+
+def read_with_newest_object_meta() -> CoreSchemas | None:
+    """A minor of `SAME_OBJECT_META` whose schemas this process has at hand already, if any."""
+    return next((c for m in reversed(SAME_OBJECT_META) if (c := _READ.get(m)) is not None), None)
+
+
+class CoreSchemas:
+    """The built-in API kinds of one Kubernetes minor, from kubernetes-validate's strict data.
+
+    With `kept` (a command's runs), the index of kinds and each kind's schema, once built, are kept
+    across runs, keyed by the data file (kubernetes-validate's version, the file's size and time)
+    and this module's code: a one-scenario check then reads no 1.4 MB definitions file at all
+    (~25 ms). A kept entry of an unexpected shape is built again."""
+
+    def __init__(self, minor: str, kept: KeptData | None = None) -> None:
         if minor not in MINORS:
             raise SetupError(f"Kubernetes {minor} is not supported: kvalidate has API schemas for "
                              f"{MINORS[0]} to {MINORS[-1]}")
         self.minor = minor
         self.dirname = f"v{minor}.0-local-strict"
-        self.source = f"kubernetes-validate {dist_version('kubernetes-validate')} {self.dirname}"
+        self.source = f"kubernetes-validate {_kubernetes_validate_version()} {self.dirname}"
+        self.kept = kept if kept is not None and self._data_stamp else None
+        if self.kept is not None:
+            _READ.setdefault(self.minor, self)
+
+    def _definitions(self) -> Any:
+        return _package_files("kubernetes_validate") / "kubernetes-json-schema" / self.dirname / "_definitions.json"
+
+    @cached_property
+    def _data_stamp(self) -> str:
+        """The data file as kept entries are keyed by ("" when it is no plain file: nothing kept)."""
+        try:
+            st = os.stat(self._definitions())
+        except (OSError, TypeError):
+            return ""
+        return f"{self.source}\x00{st.st_size}\x00{st.st_mtime_ns}\x00{_CODE}"
+
+    def _kept_key(self, what: str) -> str:
+        return hashlib.blake2b(f"core-schemas\x00{self._data_stamp}\x00{what}".encode(), digest_size=20).hexdigest()
 
     @cached_property
     def _raw(self) -> dict[str, Any]:
-        base = _package_files("kubernetes_validate") / "kubernetes-json-schema" / self.dirname
-        defs: dict[str, Any] = json.loads((base / "_definitions.json").read_text(encoding="utf-8"))["$defs"]
+        defs: dict[str, Any] = json.loads(self._definitions().read_text(encoding="utf-8"))["$defs"]
+        _READ[self.minor] = self
         return defs
 
     @cached_property
@@ -166,6 +233,17 @@ class CoreSchemas:
         """(apiVersion, kind) -> definition name, from `x-kubernetes-group-version-kind` of kinds
         whose own `kind` property is an enum of that kind (this skips shared types such as
         DeleteOptions, which list every group)."""
+        if self.kept is not None:
+            kept = self.kept.get_data(self._kept_key("index"))
+            if isinstance(kept, tuple) and all(
+                    isinstance(x, tuple) and len(x) == 3 and all(isinstance(y, str) for y in x) for x in kept):
+                return {(api_version, kind): name for api_version, kind, name in kept}
+        out = self._index()
+        if self.kept is not None:
+            self.kept.put_data(self._kept_key("index"), tuple((a, k, n) for (a, k), n in out.items()))
+        return out
+
+    def _index(self) -> dict[tuple[str, str], str]:
         out: dict[tuple[str, str], str] = {}
         for name, d in self._raw.items():
             kind_enum = d.get("properties", {}).get("kind", {}).get("enum")
@@ -180,5 +258,12 @@ class CoreSchemas:
         name = self.index.get((api_version, kind))
         if name is None:
             return None
-        bundle = closure_bundle(self._raw[name], self._raw)
-        return SchemaEntry(_patch(bundle), self.source, native=True)
+        key = self._kept_key(f"kind\x00{name}") if self.kept is not None else ""
+        if self.kept is not None:
+            kept = self.kept.get_data(key)
+            if isinstance(kept, dict) and isinstance(kept.get("$defs"), dict):
+                return SchemaEntry(kept, self.source, native=True)
+        schema = _patch(closure_bundle(self._raw[name], self._raw))
+        if self.kept is not None:
+            self.kept.put_data(key, schema)
+        return SchemaEntry(schema, self.source, native=True)

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from kvalidate.schemas.core import DEFAULT_MINOR, CoreSchemas
+from kvalidate.schemas.core import DEFAULT_MINOR, CoreSchemas, read_with_newest_object_meta
 
 # apiextensions-apiserver pkg/apiserver/validation/formats.go: the formats it checks.
 CHECKED_FORMATS = {"bsonobjectid", "uri", "email", "hostname", "ipv4", "ipv6", "cidr", "mac", "uuid",
@@ -118,8 +118,9 @@ def _embedded(out: dict[str, Any], preserve: bool) -> None:
 
 @cache
 def _object_meta_defs() -> dict[str, Any]:
-    """ObjectMeta and what it references, strict, from the API schemas kvalidate already ships."""
-    core = CoreSchemas(DEFAULT_MINOR)
+    """ObjectMeta and what it references, strict, from the API schemas kvalidate already ships: the
+    newest minor's (those of a minor already read when they are the same, `core.SAME_OBJECT_META`)."""
+    core = read_with_newest_object_meta() or CoreSchemas(DEFAULT_MINOR)
     entry = core.lookup("v1", "ConfigMap")
     assert entry is not None
     return {k: v for k, v in entry.schema["$defs"].items() if k.startswith("io.k8s.apimachinery.pkg.apis.meta.v1.")}

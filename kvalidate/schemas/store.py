@@ -12,7 +12,7 @@ import jsonschema_rs
 
 from kvalidate.pinned import pinned_schemas
 from kvalidate.schemas import components
-from kvalidate.schemas.core import DEFAULT_MINOR, CoreSchemas, minor_of
+from kvalidate.schemas.core import DEFAULT_MINOR, CoreSchemas, KeptData, minor_of
 from kvalidate.schemas.entry import SchemaEntry
 from kvalidate.schemas.pinned_crds import pinned_crd_lookup
 
@@ -31,22 +31,23 @@ class SchemaStore:
     minor: str = DEFAULT_MINOR
     versions: Mapping[str, str] = field(default_factory=dict)
     exact: bool = True
+    kept: KeptData | None = None  # the API kinds' index and schemas kept across runs (`CoreSchemas`)
     _crds: dict[tuple[str, str], SchemaEntry] = field(default_factory=dict)
     _entries: dict[tuple[str, str], SchemaEntry | None] = field(default_factory=dict)
     _validators: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @classmethod
     def for_version(cls, kube_version: str | None, versions: Mapping[str, str] | None = None, *,
-                    exact: bool = True) -> SchemaStore:
+                    exact: bool = True, kept: KeptData | None = None) -> SchemaStore:
         minor = minor_of(kube_version)
-        store = cls(minor, dict(versions or {}), exact)
+        store = cls(minor, dict(versions or {}), exact, kept)
         store.core  # noqa: B018 - fail early (exit 2) on an unsupported minor
         pinned_schemas()  # and on missing pinned data, rather than a `no-schema` per document
         return store
 
     @cached_property
     def core(self) -> CoreSchemas:
-        return CoreSchemas(self.minor)
+        return CoreSchemas(self.minor, self.kept)
 
     def add_crd_schemas(self, schemas: Mapping[tuple[str, str], dict[str, Any]], source: str) -> None:
         """Register strict schemas converted from CustomResourceDefinitions (they win over

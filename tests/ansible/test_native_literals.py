@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
+from typing import Any
 
 import pytest
 from ansible.template.native_helpers import Json2Python
 
 from kvalidate.ansible import environment
+from kvalidate.ansible.codecache import DATA_PREFIX, CodeCache
 from kvalidate.ansible.environment import eval_concat
 
 
@@ -57,3 +60,29 @@ def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         assert eval_concat(iter([f"[{i}]"])) == [i]
     assert len(environment._LITERALS) == 3
     assert eval_concat(iter(["[9]"])) == [9]  # not kept, still read
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_a_later_process_reads_what_an_earlier_one_parsed(text: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept texts are kept across runs (the parsed-data cache): a fresh process gets the same value
+    without parsing; a text past the bracket bound is parsed again."""
+    expected = _plain(text)
+    environment._LITERALS.clear()
+    monkeypatch.setattr(environment, "DATA_CACHE", CodeCache(tmp_path, DATA_PREFIX))
+    assert repr(eval_concat(iter([text]))) == repr(expected)
+    environment.DATA_CACHE.flush()
+
+    environment._LITERALS.clear()  # a new process: an empty memo, the cache file read afresh
+    monkeypatch.setattr(environment, "DATA_CACHE", CodeCache(tmp_path, DATA_PREFIX))
+    parsed: list[str] = []
+    real_parse = ast.parse
+
+    def counting_parse(source: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(source)
+        return real_parse(source, *args, **kwargs)
+
+    monkeypatch.setattr(environment.ast, "parse", counting_parse)
+    got = eval_concat(iter([text]))
+    assert repr(got) == repr(expected) and type(got) is type(expected)
+    assert parsed == ([] if text.count("[") <= environment._LITERAL_BRACKETS else [text])

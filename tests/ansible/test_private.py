@@ -54,6 +54,23 @@ def test_config_definitions_hook(tmp_path: Path) -> None:
     assert coreconfig.base_defs(lambda self, f: {"other": f}, None, other) == {"other": other}
 
 
+def test_templated_config_defaults_hook() -> None:
+    """While ansible.constants is imported, `ConfigManager.template_default` compiles the defaults
+    written as templates through the compiled-code cache (`coreconfig.CachedNativeEnvironment`): it
+    renders each as Jinja's own NativeEnvironment does, and the module's name is restored after."""
+    import ansible.config.manager
+    from jinja2.nativetypes import NativeEnvironment
+
+    assert ansible.config.manager.NativeEnvironment is NativeEnvironment
+    variables = vars(ansible.constants)
+    templated = [d["default"] for d in ansible.constants.config._base_defs.values()
+                 if isinstance(d.get("default"), str) and d["default"].startswith("{{") and d["default"].endswith("}}")]
+    assert len(templated) > 10
+    for source in templated:
+        expected = NativeEnvironment().from_string(source).render(variables)
+        assert coreconfig.CachedNativeEnvironment().from_string(source).render(variables) == expected, source
+
+
 def test_behaviour() -> None:
     assert count_newlines_from_end("a\n\n") == 2 and count_newlines_from_end("a") == 0
     env = Environment()

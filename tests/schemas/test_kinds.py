@@ -108,3 +108,52 @@ def test_list_items_are_judged_one_by_one() -> None:
     assert findings(text, store) == [
         ("unknown-kind", Severity.ERROR, 5, "items[0]", "kind configmap not found in v1 groupversion: did you mean "
          "ConfigMap?")]
+
+
+def test_the_api_schemas_name_the_installed_kubernetes_validate() -> None:
+    """Findings name the version of the schema data: read from the package's version.py as text
+    (start-up time), it is the distribution's own version."""
+    from importlib.metadata import version
+
+    from kvalidate.schemas.core import CoreSchemas
+
+    assert CoreSchemas("1.33").source == f"kubernetes-validate {version('kubernetes-validate')} v1.33.0-local-strict"
+
+
+def test_crd_schemas_take_object_meta_from_a_minor_already_read_only_when_it_is_the_newest_ones() -> None:
+    """`core.SAME_OBJECT_META`: the minors whose patched ObjectMeta definitions are the newest
+    minor's, exactly (checked here against the data, for every bundled minor, both ways); a CRD's
+    schema then gets the same definitions without the newest minor's file being read."""
+    from kvalidate.schemas import core, crd_convert
+
+    def meta(minor: str) -> dict[str, object]:
+        entry = core.CoreSchemas(minor).lookup("v1", "ConfigMap")
+        assert entry is not None
+        return {k: v for k, v in entry.schema["$defs"].items() if k.startswith("io.k8s.apimachinery.pkg.apis.meta.v1.")}
+
+    newest = meta(core.DEFAULT_MINOR)
+    assert "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" in newest
+    assert [m for m in core.MINORS if meta(m) == newest] == list(core.SAME_OBJECT_META)
+
+    crd_convert._object_meta_defs.cache_clear()
+    core._READ.clear()
+    kept = core.CoreSchemas("1.31")
+    kept.lookup("v1", "Pod")  # a run validating as 1.31 has read 1.31's definitions
+    reads: list[str] = []
+    real = core.CoreSchemas._raw.func  # type: ignore[attr-defined]
+
+    def counted(self: core.CoreSchemas) -> object:
+        reads.append(self.minor)
+        return real(self)
+
+    try:
+        core.CoreSchemas._raw.func = counted  # type: ignore[attr-defined]
+        assert crd_convert._object_meta_defs() == newest
+        assert reads == []  # 1.31's, not the newest minor's file read again
+        crd_convert._object_meta_defs.cache_clear()
+        core._READ.clear()
+        assert crd_convert._object_meta_defs() == newest and reads == [core.DEFAULT_MINOR]
+    finally:
+        core.CoreSchemas._raw.func = real  # type: ignore[attr-defined]
+        crd_convert._object_meta_defs.cache_clear()
+    del kept

@@ -3,7 +3,8 @@
 
 Written after the collections shipped in ansible 11.13 (Kubespray's pin); the differential tests
 compare them with those collections' own functions. `cryptography`'s x509 and key modules are
-imported when a template first reads a certificate (~20 ms a run without one does not pay).
+imported when a template first reads a certificate (~20 ms a run without one does not pay), and
+`jmespath` at the first `json_query` (~2 ms).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import jmespath
 from ansible.errors import AnsibleFilterError
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ from kvalidate.ansible.reuse import taint
 
 def json_query(data: Any, expr: str) -> Any:
     """`data | json_query('items[?ready].name')`: a JMESPath query."""
+    import jmespath  # deferred: see the module docstring
+
     try:
         return jmespath.search(expr, data)
     except jmespath.exceptions.JMESPathError as e:
