@@ -278,7 +278,7 @@ def run_action(engine: Engine, task: Mapping[str, Any], module: str, args: Any, 
                                        message=f"task '{task.get('name', module)}': {e}"))
         if not engine.ignores_errors(task):
             for t in targets:
-                engine.host_state(t).failed = True
+                engine.fail_host(t)
         return {"changed": False, "failed": True, "msg": str(e)}
     if "failed_when" in task and task.get("register"):
         s = scope.derive_inner({str(task["register"]): result})

@@ -473,17 +473,31 @@ class Engine:
         self.resolver.changed(host, list(values))
         if self.effects is not None:
             self.effects.append(("var", host, layer, dict(values)))
+            self._seal()
 
     def set_facts(self, host: str, values: Mapping[str, Any]) -> None:
         """Facts a task gave `host` (cacheable set_fact, module facts): injected as variables and
         under `ansible_facts` without their `ansible_` prefix (namespace_facts)."""
         if self.effects is not None:
             self.effects.append(("facts", host, dict(values)))
+            self._seal()
         st = self.host_state(host)
         st.facts.update(values)
         bare = {(k[8:] if k.startswith("ansible_") and k != "ansible_local" else k): v for k, v in values.items()}
         st.facts["ansible_facts"] = {**(st.facts.get("ansible_facts") or {}), **bare}
         self.resolver.changed(host, [*values, "ansible_facts"])
+
+    def _seal(self) -> None:
+        """A memoized task set a variable: reads after this one would not be replayed as made (taskmemo)."""
+        stack = self.templar.reuse.stack
+        if stack:
+            stack[-1].sealed = True
+
+    def fail_host(self, host: str) -> None:
+        """`host` failed (a task's error): an effect of the task (taskmemo)."""
+        self.host_state(host).failed = True
+        if self.effects is not None:
+            self.effects.append(("failed", host))
 
     def note_origin(self, names: Iterable[str], cached: bool, where: Any) -> None:
         """Record where names were set (only when origins are kept: a --limit run)."""
@@ -507,6 +521,9 @@ class Engine:
                 gl[:] = names
                 self.resolver.changed(h, ["group_names"])
             self.resolver.changed(h, ["groups"])
+        for h in self.hosts:
+            if h not in self.inventory.hosts:  # the implicit localhost reads `groups` too
+                self.resolver.changed(h, ["groups"])
         changed = {n for g in self.inventory.group_chain(host) if g.name not in before for n in g.vars}
         self.resolver.changed(host, list(changed))
         self._limit_hosts = None  # the limit's groups may have changed

@@ -58,6 +58,7 @@ PART_MIN_ENTRIES = 8  # a dict with at least this many entries has its container
 PURE_LOOKUPS = frozenset({"vars", "items", "list", "flattened", "dict", "nested", "together", "subelements",
                           "sequence", "indexed_items"})
 HOSTVARS_KINDS = {"v": "hv", "h": "hh", "x": "hx"}
+_SCOPE_KINDS = frozenset({"v", "h", "r", "x"})  # reads relative to the scope they were made in
 NOT_FAST: Any = object()  # the raw value of a bare `{{ name }}` that Templar templates (not returned as is)
 _PLAIN = (str, int, bool, type(None), bytes, datetime.date, datetime.datetime, datetime.time)
 
@@ -121,19 +122,25 @@ class Frame:
     """The reads of one running evaluation, each once: a variable read again during the same
     evaluation has the same value (nothing changes variables while a template renders)."""
 
-    __slots__ = ("scope", "reads", "seen", "tainted", "replaying")
+    __slots__ = ("scope", "reads", "seen", "tainted", "replaying", "sealed")
 
     def __init__(self, scope: Any) -> None:
         self.scope = scope
         self.reads: list[Read] = []
         self.seen: set[Read] = set()
         self.tainted = False
+        # a whole task's frame once the task set a variable (taskmemo): a read after it may see the new
+        # value, which a replay (all reads before any effect) would not: the task is not stored
+        self.sealed = False
         # while a stored evaluation's reads are replayed, the reads it makes are those replayed
         # (kept by `Store.evaluate`), not recorded again
         self.replaying = False
 
     def add(self, read: Read) -> None:
         if self.replaying:
+            return
+        if self.sealed:
+            self.tainted = True
             return
         desc = read[:-1]
         if desc not in self.seen:
@@ -143,6 +150,9 @@ class Frame:
     def add_value(self, name: str, value: Any) -> None:
         """`add(("v", name, value))` without building the read when it is not recorded."""
         if self.replaying:
+            return
+        if self.sealed:
+            self.tainted = True
             return
         desc = ("v", name)
         if desc not in self.seen:
@@ -154,6 +164,7 @@ class Frame:
         self.seen.clear()
         self.tainted = False
         self.replaying = False
+        self.sealed = False
 
 
 class Node:
@@ -335,7 +346,10 @@ class Store:
             if part and self.stack:
                 outer = self.stack[-1]
                 for r in frame.reads:
-                    outer.add(r)
+                    if frame.scope is outer.scope or r[0] not in _SCOPE_KINDS:
+                        outer.add(r)
+                    else:  # read in another scope (a loop item's, derived from the outer's): as any such read
+                        self.note(frame.scope, r)
                 outer.tainted = outer.tainted or frame.tainted
         if not frame.tainted:
             value = self._store(key, frame.reads, value)

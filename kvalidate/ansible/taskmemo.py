@@ -7,8 +7,11 @@ did is kept as its *effects*: variables and facts it set (in order), renderings 
 added, hosts it failed, its count in `task_runs`. In a later cell, the same task on the same host
 with the same non-variable inputs (`task_key`) replays the recorded reads; when every value is the
 same, the effects are applied instead of running the task: no scope, `when`, argument templating,
-action or simulator runs. The reads are made in the order the run made them, before any effect
-(a task writes only after its last read), so the replay sees what the run saw.
+action or simulator runs. The replay makes the reads before any effect: a task that read anything
+after it set a variable (a later loop item, `failed_when` after `set_fact`) is not stored. Failures
+are effects too (a `run_once` failure fails every target, failed before or not). A task that read a
+value whose computation was impure (its deps hold `variables.IMPURE`) is not stored either: in
+another cell the replay's reads could compute it, with its side effect, outside the task's loop.
 
 A loop item's scope and `failed_when`'s scope with the registered result are derived from the task's
 scope (`Scope.derive_inner`): a read through them is recorded as a read of the task's scope unless
@@ -16,7 +19,7 @@ the item (or result) gives it, and a variable whose value depends on the item ta
 
 Not memoized (run as before, their evaluations reused one by one): includes (their tasks are
 memoized one by one), `group_by` and `add_host` (they change the inventory), `stat`, `slurp` and
-`copy` of a controller file (the simulator's answers depend on files the run wrote), tasks of a
+a `copy` that has a `src` (the simulator's answers depend on files the run wrote), tasks of a
 `--limit` run or of automatic coverage's recording run (the engine has no `memo` context then),
 and a task during which anything was tainted (a lookup with side effects such as
 `lookup('template')`, time, randomness, a scope iterated): replaying its reads would redo part of
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from kvalidate.ansible.conditions import short
 from kvalidate.ansible.reuse import Unkeyable, is_parsed, value_key
+from kvalidate.ansible.variables import IMPURE
 
 if TYPE_CHECKING:
     from kvalidate.ansible.engine import Engine
@@ -38,8 +42,7 @@ if TYPE_CHECKING:
 
 # modules whose run depends on, or changes, engine state that is not a variable
 STATEFUL = frozenset({"group_by", "add_host", "stat", "slurp"})
-Effects = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[tuple[str, bool], ...],
-                tuple[tuple[str, int], ...]]
+Effects = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[tuple[str, int], ...]]
 
 
 def task_key(engine: Engine, task: Mapping[str, Any], module: str, args: Any, host: str, targets: list[str],
@@ -52,8 +55,8 @@ def task_key(engine: Engine, task: Mapping[str, Any], module: str, args: Any, ho
     name = short(module)
     if name in STATEFUL:
         return None
-    if name == "copy" and not (isinstance(args, Mapping) and "content" in args):
-        return None
+    if name == "copy" and not (isinstance(args, Mapping) and "content" in args and "src" not in args):
+        return None  # (a `src` the simulator records as written, `content` being omitted or not)
     try:
         conds = value_key(ctx.conditions)
     except Unkeyable:
@@ -87,32 +90,35 @@ def _record(engine: Engine, run: Callable[[], None]) -> Effects:
     store = engine.templar.reuse
     result = engine.result
     renderings, findings = len(result.renderings), len(result.findings)
-    failed = {h: st.failed for h, st in engine.hosts.items()}
     runs = dict(engine.task_runs)
     taints = store.taints
     log: list[tuple[Any, ...]] = []
     engine.effects = log
+    resolver = engine.resolver
+    resolver.deps.append(set())  # every variable it read, transitively, cached or not
     try:
         run()
     finally:
         engine.effects = None
-    if store.taints != taints and store.stack:
-        store.stack[-1].tainted = True  # something inside had a side effect: not stored
+        deps = resolver.deps.pop()
+    # something inside had a side effect, or a value it read came from something impure (computed
+    # earlier in this cell, it could be computed by the replay's reads in another, rendering again)
+    if (store.taints != taints or IMPURE in deps) and store.stack:
+        store.stack[-1].tainted = True
     return (tuple(log), tuple(result.renderings[renderings:]), tuple(result.findings[findings:]),
-            tuple((h, st.failed) for h, st in engine.hosts.items() if failed.get(h, False) != st.failed),
             tuple((h, n - runs.get(h, 0)) for h, n in engine.task_runs.items() if n != runs.get(h, 0)))
 
 
 def _replay(engine: Engine, effects: Effects) -> None:
-    variables, renderings, findings, failed, runs = effects
-    for kind, host, *rest in variables:
+    log, renderings, findings, runs = effects
+    for kind, host, *rest in log:
         if kind == "var":
             engine.set_var(host, rest[0], rest[1])
-        else:
+        elif kind == "facts":
             engine.set_facts(host, rest[0])
+        else:
+            engine.fail_host(host)
     engine.result.renderings.extend(renderings)
     engine.result.findings.extend(findings)
-    for host, state in failed:
-        engine.host_state(host).failed = state
     for host, n in runs:
         engine.task_runs[host] = engine.task_runs.get(host, 0) + n

@@ -171,7 +171,7 @@ def _run_on(engine: Engine, task: Mapping[str, Any], module: str, args: Any, hos
         engine.add_finding(render_finding(e, host=host, task=name, task_file=ctx.file, task_line=yaml_line(task)))
         if not engine.ignores_errors(task):
             for t in targets:
-                engine.host_state(t).failed = True
+                engine.fail_host(t)
         # TaskExecutor.run: an error of the task (its loop, `when` or arguments) is its result,
         # registered as any other (what `ignore_errors` and `rescue` then see), unsafe as every
         # registered result (its message may quote the `{{ }}` that failed)
