@@ -260,7 +260,7 @@ def _simulate(engine: Engine, task: Mapping[str, Any], module: str, args: Any, s
 def run_action(engine: Engine, task: Mapping[str, Any], module: str, args: Any, scope: Scope, host: str,
                targets: list[str], ctx: TaskCtx) -> dict[str, Any]:
     action = ACTIONS.get(short(module))
-    engine.task_runs[host] = engine.task_runs.get(host, 0) + 1
+    engine.count_run(host)
     try:
         if action is not None:
             result = action(engine, task, args, scope, host, targets, ctx)

@@ -499,6 +499,12 @@ class Engine:
         if self.effects is not None:
             self.effects.append(("failed", host))
 
+    def count_run(self, host: str) -> None:
+        """A task ran on `host` (role deduplication): an effect of the task (taskmemo)."""
+        self.task_runs[host] = self.task_runs.get(host, 0) + 1
+        if self.effects is not None:
+            self.effects.append(("ran", host))
+
     def note_origin(self, names: Iterable[str], cached: bool, where: Any) -> None:
         """Record where names were set (only when origins are kept: a --limit run)."""
         if self.origins is not None:

@@ -243,8 +243,7 @@ class Store:
         host = getattr(scope, "hv_host", None)
         kind = HOSTVARS_KINDS.get(read[0])
         if host is None or kind is None:
-            frame.tainted = True
-            self.taints += 1
+            self._taint(frame)
             return
         frame.add((kind, host, *read[1:]))
 
@@ -264,8 +263,7 @@ class Store:
             if name in sc.inner_names:
                 return True  # made by the task itself, from what it read
             if read[0] == "v" and name in sc.cache:
-                frame.tainted = True  # its value depends on a layer the task made
-                self.taints += 1
+                self._taint(frame)  # its value depends on a layer the task made
                 return True
         frame.add(read)
         return True
@@ -274,8 +272,11 @@ class Store:
         if self.on_taint is not None:
             self.on_taint()
         if self.stack:
-            self.stack[-1].tainted = True
-            self.taints += 1
+            self._taint(self.stack[-1])
+
+    def _taint(self, frame: Frame) -> None:
+        frame.tainted = True
+        self.taints += 1
 
     def note_global(self, read: Read) -> None:
         """A read that does not go through a scope (`hostvars` keys, included template texts)."""

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 # modules whose run depends on, or changes, engine state that is not a variable
 STATEFUL = frozenset({"group_by", "add_host", "stat", "slurp"})
-Effects = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[tuple[str, int], ...]]
+Effects = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]
 
 
 def task_key(engine: Engine, task: Mapping[str, Any], module: str, args: Any, host: str, targets: list[str],
@@ -90,7 +90,6 @@ def _record(engine: Engine, run: Callable[[], None]) -> Effects:
     store = engine.templar.reuse
     result = engine.result
     renderings, findings = len(result.renderings), len(result.findings)
-    runs = dict(engine.task_runs)
     taints = store.taints
     log: list[tuple[Any, ...]] = []
     engine.effects = log
@@ -105,20 +104,19 @@ def _record(engine: Engine, run: Callable[[], None]) -> Effects:
     # earlier in this cell, it could be computed by the replay's reads in another, rendering again)
     if (store.taints != taints or IMPURE in deps) and store.stack:
         store.stack[-1].tainted = True
-    return (tuple(log), tuple(result.renderings[renderings:]), tuple(result.findings[findings:]),
-            tuple((h, n - runs.get(h, 0)) for h, n in engine.task_runs.items() if n != runs.get(h, 0)))
+    return tuple(log), tuple(result.renderings[renderings:]), tuple(result.findings[findings:])
 
 
 def _replay(engine: Engine, effects: Effects) -> None:
-    log, renderings, findings, runs = effects
+    log, renderings, findings = effects
     for kind, host, *rest in log:
         if kind == "var":
             engine.set_var(host, rest[0], rest[1])
         elif kind == "facts":
             engine.set_facts(host, rest[0])
-        else:
+        elif kind == "failed":
             engine.fail_host(host)
+        else:
+            engine.count_run(host)
     engine.result.renderings.extend(renderings)
     engine.result.findings.extend(findings)
-    for host, n in runs:
-        engine.task_runs[host] = engine.task_runs.get(host, 0) + n

@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from kvalidate.ansible.environment import AnsibleUndefined
-from kvalidate.ansible.reuse import NOT_FAST, Read, Unkeyable, value_key
-from kvalidate.ansible.reuse import is_parsed as reuse_is_parsed
+from kvalidate.ansible.reuse import NOT_FAST, Read, Unkeyable, is_parsed, value_key
 
 if TYPE_CHECKING:
     from kvalidate.ansible.templar import Templar
@@ -148,9 +147,9 @@ class Scope(Mapping[str, Any]):
             return moved
         # layers parsed from files (a role's own defaults and vars, its dependencies'): all their names,
         # memoized (resolving thousands of names for each role scope cost more than it saved)
-        kept = [m for m in own if reuse_is_parsed(m)]
+        kept = [m for m in own if is_parsed(m)]
         names = moved | _names_of(kept) if kept else moved
-        rest = [m for m in own if not reuse_is_parsed(m)]
+        rest = [m for m in own if not is_parsed(m)]
         if not rest:
             return names
         candidates: set[str] = set().union(*rest)
@@ -411,16 +410,16 @@ def _moved_names(child: Scope, parent: Scope) -> frozenset[str]:
 
     Only the layers parsed from files (`reuse.is_parsed`: role defaults and vars, kept for the
     process) move in the engine's scopes; when so, the answer is memoized by their ids."""
-    theirs = parent.__dict__.get("_order")
-    if theirs is None:
-        theirs = parent.__dict__["_order"] = list(dict.fromkeys(id(m) for m in parent.maps))
-        parent.__dict__["_order_kept"] = tuple(i for i, m in {id(m): m for m in parent.maps}.items()
-                                               if reuse_is_parsed(m))
+    order = parent.__dict__.get("_order")
+    if order is None:  # the parent's layers by id, first occurrences; the parsed ones among them
+        by_id = {id(m): m for m in parent.maps}
+        theirs_all = list(by_id)  # (a dict keeps each id where it first came)
+        order = parent.__dict__["_order"] = (theirs_all, tuple(i for i in theirs_all if is_parsed(by_id[i])))
+    theirs, kept_theirs = order
     ids = parent.map_ids()
     mine = list(dict.fromkeys(i for i in map(id, child.maps) if i in ids))
     if mine == theirs:
         return frozenset()
-    kept_theirs: tuple[int, ...] = parent.__dict__["_order_kept"]
     kept = set(kept_theirs)
     present = set(mine)
     if [i for i in mine if i not in kept] == [i for i in theirs if i not in kept and i in present]:
